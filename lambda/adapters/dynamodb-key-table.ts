@@ -1,0 +1,261 @@
+import {
+  GetItemCommand,
+  PutItemCommand,
+  QueryCommand,
+  UpdateItemCommand,
+  type AttributeValue,
+  type DynamoDBClient,
+} from '@aws-sdk/client-dynamodb';
+import { KeyConflictError, KeyVersionNotFoundError } from '../domain/errors';
+import type { KeyVersion } from '../domain/key-version';
+import { parseNotification, type Notification } from '../domain/notifications';
+import type { EventLog, KeyTable, NewKeyVersion, RecordedEvent } from '../domain/ports';
+import { KEY_TABLE_SCHEMA } from './key-table-schema';
+
+type Item = Record<string, AttributeValue>;
+
+const KEY_VERSION_SK = 'KEY';
+const DAY_SECONDS = 24 * 3600;
+/** How long a closed or revoked version's record stays for status and audit before TTL removes it. */
+const KEY_HISTORY_RETENTION_SECONDS = 90 * DAY_SECONDS;
+const EVENT_RETENTION_SECONDS = 400 * DAY_SECONDS;
+
+/** A key table item that does not have the shape keyroll writes. Names the attribute, never the key hash. */
+export class KeyTableItemError extends Error {
+  override readonly name = 'KeyTableItemError';
+}
+
+/**
+ * The key table on DynamoDB. Writes that must not go backwards (registration, window closing, revocation,
+ * notification records) are conditional, so retries and races cannot undo them.
+ */
+export class DynamoKeyTable implements KeyTable, EventLog {
+  constructor(
+    private readonly client: DynamoDBClient,
+    private readonly tableName: string,
+  ) {}
+
+  async register(version: NewKeyVersion): Promise<'registered' | 'already-registered'> {
+    try {
+      await this.client.send(
+        new PutItemCommand({ TableName: this.tableName, Item: keyVersionItem(version), ConditionExpression: 'attribute_not_exists(pk)' }),
+      );
+      return 'registered';
+    } catch (error) {
+      if (!isConditionalCheckFailed(error)) throw error;
+    }
+    const existing = await this.findByHash(version.keyHash);
+    if (existing !== undefined && existing.versionId === version.versionId && existing.clientId === version.clientId) {
+      return 'already-registered';
+    }
+    throw new KeyConflictError(`the key of version ${version.versionId} is already registered to another version`);
+  }
+
+  async findByHash(keyHash: string): Promise<KeyVersion | undefined> {
+    const { Item } = await this.client.send(
+      new GetItemCommand({ TableName: this.tableName, Key: keyVersionKey(keyHash), ConsistentRead: true }),
+    );
+    return Item === undefined ? undefined : parseKeyVersionItem(Item);
+  }
+
+  async listClientVersions(clientId: string): Promise<KeyVersion[]> {
+    const { indexName, partitionKey } = KEY_TABLE_SCHEMA.byClientIndex;
+    const versions: KeyVersion[] = [];
+    let exclusiveStartKey: Item | undefined;
+    do {
+      const page = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: indexName,
+          KeyConditionExpression: '#client = :client',
+          ExpressionAttributeNames: { '#client': partitionKey },
+          ExpressionAttributeValues: { ':client': { S: clientId } },
+          ExclusiveStartKey: exclusiveStartKey,
+        }),
+      );
+      versions.push(...(page.Items ?? []).map(parseKeyVersionItem));
+      exclusiveStartKey = page.LastEvaluatedKey;
+    } while (exclusiveStartKey !== undefined);
+    return versions;
+  }
+
+  async markCurrent(keyHash: string, atMs: number): Promise<KeyVersion> {
+    try {
+      return await this.update(keyHash, {
+        UpdateExpression: 'SET currentSinceMs = if_not_exists(currentSinceMs, :at)',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeValues: { ':at': number(atMs) },
+      });
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) throw new KeyVersionNotFoundError('the new current key is not in the key table');
+      throw error;
+    }
+  }
+
+  async closeWindow(keyHash: string, notAfterMs: number): Promise<KeyVersion> {
+    try {
+      return await this.update(keyHash, {
+        UpdateExpression: 'SET notAfterMs = :notAfter, purgeAt = :purgeAt',
+        ConditionExpression:
+          'attribute_exists(pk) AND attribute_not_exists(revokedAtMs) AND (attribute_not_exists(notAfterMs) OR notAfterMs > :notAfter)',
+        ExpressionAttributeValues: {
+          ':notAfter': number(notAfterMs),
+          ':purgeAt': number(Math.ceil(notAfterMs / 1000) + KEY_HISTORY_RETENTION_SECONDS),
+        },
+      });
+    } catch (error) {
+      if (!isConditionalCheckFailed(error)) throw error;
+    }
+    // The window was already as short or shorter, or the version is revoked: report it as it stands.
+    const unchanged = await this.findByHash(keyHash);
+    if (unchanged === undefined) throw new KeyVersionNotFoundError('the key version whose window was to close is not in the key table');
+    return unchanged;
+  }
+
+  async revoke(keyHash: string, atMs: number, reason: string): Promise<KeyVersion> {
+    try {
+      return await this.update(keyHash, {
+        UpdateExpression:
+          'SET revokedAtMs = if_not_exists(revokedAtMs, :at), revokedReason = if_not_exists(revokedReason, :reason), purgeAt = if_not_exists(purgeAt, :purgeAt)',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeValues: {
+          ':at': number(atMs),
+          ':reason': { S: reason },
+          ':purgeAt': number(Math.ceil(atMs / 1000) + KEY_HISTORY_RETENTION_SECONDS),
+        },
+      });
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) throw new KeyVersionNotFoundError('the key version to revoke is not in the key table');
+      throw error;
+    }
+  }
+
+  async record(notification: Notification): Promise<RecordedEvent> {
+    try {
+      await this.client.send(
+        new PutItemCommand({
+          TableName: this.tableName,
+          Item: {
+            ...eventKey(notification),
+            itemType: { S: 'event' },
+            eventType: { S: notification.type },
+            versionId: { S: notification.versionId },
+            body: { S: JSON.stringify(notification) },
+            purgeAt: number(Math.ceil(Date.parse(notification.at) / 1000) + EVENT_RETENTION_SECONDS),
+          },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+      return { notification, published: false };
+    } catch (error) {
+      if (!isConditionalCheckFailed(error)) throw error;
+    }
+    const { Item } = await this.client.send(new GetItemCommand({ TableName: this.tableName, Key: eventKey(notification), ConsistentRead: true }));
+    if (Item === undefined) throw new KeyTableItemError(`event ${notification.eventId} was recorded but cannot be read back`);
+    return { notification: parseNotification(JSON.parse(readString(Item, 'body'))), published: Item['publishedAtMs'] !== undefined };
+  }
+
+  async markPublished(notification: Notification, atMs: number): Promise<void> {
+    await this.client.send(
+      new UpdateItemCommand({
+        TableName: this.tableName,
+        Key: eventKey(notification),
+        UpdateExpression: 'SET publishedAtMs = if_not_exists(publishedAtMs, :at)',
+        ExpressionAttributeValues: { ':at': number(atMs) },
+      }),
+    );
+  }
+
+  private async update(
+    keyHash: string,
+    expression: { UpdateExpression: string; ConditionExpression: string; ExpressionAttributeValues: Item },
+  ): Promise<KeyVersion> {
+    const { Attributes } = await this.client.send(
+      new UpdateItemCommand({ TableName: this.tableName, Key: keyVersionKey(keyHash), ReturnValues: 'ALL_NEW', ...expression }),
+    );
+    if (Attributes === undefined) throw new KeyTableItemError('UpdateItem with ReturnValues ALL_NEW returned no attributes');
+    return parseKeyVersionItem(Attributes);
+  }
+}
+
+function keyVersionKey(keyHash: string): Item {
+  return { pk: { S: `KEY#${keyHash}` }, sk: { S: KEY_VERSION_SK } };
+}
+
+function eventKey(notification: Notification): Item {
+  return { pk: { S: `CLIENT#${notification.clientId}` }, sk: { S: `EVENT#${notification.eventId}` } };
+}
+
+function number(value: number): AttributeValue {
+  return { N: String(value) };
+}
+
+/** Serializes a key version to its item; the inverse of {@link parseKeyVersionItem}. */
+export function keyVersionItem(version: KeyVersion): Item {
+  const item: Item = {
+    ...keyVersionKey(version.keyHash),
+    itemType: { S: 'keyVersion' },
+    clientId: { S: version.clientId },
+    versionId: { S: version.versionId },
+    keyDisplay: { S: version.keyDisplay },
+    scopes: { L: version.scopes.map((scope) => ({ S: scope })) },
+    notBeforeMs: number(version.notBeforeMs),
+  };
+  const optionalNumbers = {
+    notAfterMs: version.notAfterMs,
+    expiresAtMs: version.expiresAtMs,
+    revokedAtMs: version.revokedAtMs,
+    currentSinceMs: version.currentSinceMs,
+  };
+  for (const [name, value] of Object.entries(optionalNumbers)) if (value !== undefined) item[name] = number(value);
+  if (version.revokedReason !== undefined) item['revokedReason'] = { S: version.revokedReason };
+  return item;
+}
+
+/** Parses a key-version item into the domain type; a malformed item is an error, never a valid key. */
+export function parseKeyVersionItem(item: Item): KeyVersion {
+  const pk = readString(item, 'pk');
+  if (!pk.startsWith('KEY#')) throw new KeyTableItemError('an item read as a key version is not one');
+  const scopes = item['scopes']?.L;
+  if (scopes === undefined) throw new KeyTableItemError('a key version item has no list attribute "scopes"');
+  return {
+    keyHash: pk.slice('KEY#'.length),
+    clientId: readString(item, 'clientId'),
+    versionId: readString(item, 'versionId'),
+    keyDisplay: readString(item, 'keyDisplay'),
+    scopes: scopes.map((scope) => {
+      if (scope.S === undefined) throw new KeyTableItemError('a key version item has a scope that is not a string');
+      return scope.S;
+    }),
+    notBeforeMs: readNumber(item, 'notBeforeMs'),
+    notAfterMs: readOptionalNumber(item, 'notAfterMs'),
+    expiresAtMs: readOptionalNumber(item, 'expiresAtMs'),
+    revokedAtMs: readOptionalNumber(item, 'revokedAtMs'),
+    revokedReason: item['revokedReason']?.S,
+    currentSinceMs: readOptionalNumber(item, 'currentSinceMs'),
+  };
+}
+
+function readString(item: Item, name: string): string {
+  const value = item[name]?.S;
+  if (value === undefined) throw new KeyTableItemError(`a key table item has no string attribute "${name}"`);
+  return value;
+}
+
+function readNumber(item: Item, name: string): number {
+  const value = readOptionalNumber(item, name);
+  if (value === undefined) throw new KeyTableItemError(`a key table item has no number attribute "${name}"`);
+  return value;
+}
+
+function readOptionalNumber(item: Item, name: string): number | undefined {
+  const attribute = item[name];
+  if (attribute === undefined) return undefined;
+  const value = attribute.N === undefined ? Number.NaN : Number(attribute.N);
+  if (!Number.isFinite(value)) throw new KeyTableItemError(`a key table item's attribute "${name}" is not a number`);
+  return value;
+}
+
+function isConditionalCheckFailed(error: unknown): boolean {
+  return error instanceof Error && error.name === 'ConditionalCheckFailedException';
+}

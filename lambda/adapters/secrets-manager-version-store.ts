@@ -1,0 +1,62 @@
+import {
+  DescribeSecretCommand,
+  GetSecretValueCommand,
+  PutSecretValueCommand,
+  UpdateSecretVersionStageCommand,
+  type SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
+import { MalformedSecretError } from '../domain/errors';
+import { AWSPENDING, type SecretDescription, type SecretVersionStore } from '../domain/ports';
+
+/** Secrets Manager as the store of key material: one call per method, no decisions. */
+export class SecretsManagerVersionStore implements SecretVersionStore {
+  constructor(private readonly client: SecretsManagerClient) {}
+
+  async describe(secretId: string): Promise<SecretDescription> {
+    const secret = await this.client.send(new DescribeSecretCommand({ SecretId: secretId }));
+    if (secret.ARN === undefined) throw new Error(`DescribeSecret returned no ARN for ${secretId}`);
+    const tags = new Map<string, string>();
+    for (const { Key, Value } of secret.Tags ?? []) if (Key !== undefined && Value !== undefined) tags.set(Key, Value);
+    return {
+      arn: secret.ARN,
+      rotationEnabled: secret.RotationEnabled === true,
+      versionStages: new Map(Object.entries(secret.VersionIdsToStages ?? {})),
+      tags,
+    };
+  }
+
+  async readValue(secretId: string, versionId: string, stage?: string): Promise<string | undefined> {
+    try {
+      const version = await this.client.send(new GetSecretValueCommand({ SecretId: secretId, VersionId: versionId, VersionStage: stage }));
+      if (version.SecretString === undefined) throw new MalformedSecretError(`secret ${secretId}: version ${versionId} holds binary data, not JSON`);
+      return version.SecretString;
+    } catch (error) {
+      // Also what Secrets Manager answers for the placeholder AWSPENDING version, which has no value yet.
+      if (error instanceof Error && error.name === 'ResourceNotFoundException') return undefined;
+      throw error;
+    }
+  }
+
+  async putPendingValue(secretId: string, versionId: string, secretString: string, rotationToken?: string): Promise<void> {
+    await this.client.send(
+      new PutSecretValueCommand({
+        SecretId: secretId,
+        ClientRequestToken: versionId,
+        SecretString: secretString,
+        VersionStages: [AWSPENDING],
+        RotationToken: rotationToken,
+      }),
+    );
+  }
+
+  async moveStage(secretId: string, stage: string, move: { readonly toVersionId?: string; readonly fromVersionId?: string }): Promise<void> {
+    await this.client.send(
+      new UpdateSecretVersionStageCommand({
+        SecretId: secretId,
+        VersionStage: stage,
+        MoveToVersionId: move.toVersionId,
+        RemoveFromVersionId: move.fromVersionId,
+      }),
+    );
+  }
+}

@@ -1,0 +1,77 @@
+import { InvalidClientSettingError, RotationRefusedError } from './errors';
+
+/**
+ * Per-client settings live in the secret's tags, not in its value: changing a value means writing a new
+ * secret version, which only a rotation may do, while tags can be changed at any time with TagResource.
+ */
+export const CLIENT_TAG = {
+  /** Required: marks the secret as one keyroll manages, and names the client. */
+  clientId: 'keyroll:clientId',
+  /** Space-separated scopes copied onto each new key version. Default: none. */
+  scopes: 'keyroll:scopes',
+  /** How long a replaced key stays accepted. Default: the rotation function's GRACE_PERIOD_SECONDS. */
+  gracePeriodSeconds: 'keyroll:gracePeriodSeconds',
+  /** A hard end for every key version, counted from the moment it is registered. Default: none. */
+  maxKeyAgeDays: 'keyroll:maxKeyAgeDays',
+} as const;
+
+export const CLIENT_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+const SCOPE_PATTERN = /^[A-Za-z0-9][A-Za-z0-9:._/-]{0,63}$/;
+const MAX_GRACE_PERIOD_SECONDS = 366 * 24 * 3600;
+const MAX_KEY_AGE_DAYS = 3650;
+
+export interface ClientSettings {
+  readonly clientId: string;
+  readonly scopes: readonly string[];
+  readonly gracePeriodMs: number;
+  readonly maxKeyAgeMs?: number;
+}
+
+export function clientSettingsFromTags(
+  secretArn: string,
+  tags: ReadonlyMap<string, string>,
+  defaults: { readonly gracePeriodSeconds: number },
+): ClientSettings {
+  const clientId = tags.get(CLIENT_TAG.clientId);
+  if (clientId === undefined) {
+    throw new RotationRefusedError(`secret ${secretArn} is not managed by keyroll: it has no "${CLIENT_TAG.clientId}" tag`);
+  }
+  if (!CLIENT_ID_PATTERN.test(clientId)) {
+    throw new InvalidClientSettingError(
+      `secret ${secretArn}: tag "${CLIENT_TAG.clientId}" must be 1 to 64 letters, digits, ".", "_" or "-"; got "${clientId}"`,
+    );
+  }
+  const scopes = parseScopes(secretArn, tags.get(CLIENT_TAG.scopes));
+  const gracePeriodSeconds = parseWholeNumberTag(secretArn, tags, CLIENT_TAG.gracePeriodSeconds, 0, MAX_GRACE_PERIOD_SECONDS);
+  const maxKeyAgeDays = parseWholeNumberTag(secretArn, tags, CLIENT_TAG.maxKeyAgeDays, 1, MAX_KEY_AGE_DAYS);
+  const settings = { clientId, scopes, gracePeriodMs: (gracePeriodSeconds ?? defaults.gracePeriodSeconds) * 1000 };
+  return maxKeyAgeDays === undefined ? settings : { ...settings, maxKeyAgeMs: maxKeyAgeDays * 24 * 3600 * 1000 };
+}
+
+function parseScopes(secretArn: string, value: string | undefined): string[] {
+  if (value === undefined) return [];
+  const scopes = value.split(/\s+/).filter((scope) => scope.length > 0);
+  const bad = scopes.find((scope) => !SCOPE_PATTERN.test(scope));
+  if (bad !== undefined) {
+    throw new InvalidClientSettingError(
+      `secret ${secretArn}: tag "${CLIENT_TAG.scopes}" holds "${bad}", but a scope is 1 to 64 letters, digits, ":", ".", "_", "/" or "-"`,
+    );
+  }
+  return [...new Set(scopes)].sort();
+}
+
+function parseWholeNumberTag(
+  secretArn: string,
+  tags: ReadonlyMap<string, string>,
+  tag: string,
+  min: number,
+  max: number,
+): number | undefined {
+  const value = tags.get(tag);
+  if (value === undefined) return undefined;
+  const parsed = /^\d+$/.test(value.trim()) ? Number(value.trim()) : Number.NaN;
+  if (!Number.isSafeInteger(parsed) || parsed < min || parsed > max) {
+    throw new InvalidClientSettingError(`secret ${secretArn}: tag "${tag}" must be a whole number from ${min} to ${max}; got "${value}"`);
+  }
+  return parsed;
+}

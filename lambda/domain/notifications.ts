@@ -1,0 +1,82 @@
+import { createHash } from 'node:crypto';
+import type { EventLog, Notifier } from './ports';
+
+export type NotificationType = 'key.rotated' | 'key.expiring' | 'key.expired' | 'key.revoked' | 'rotation.failed';
+
+/**
+ * The SNS message body, schema version 1. It never carries a key or a key hash: a client fetches its new
+ * key from its own secret.
+ */
+export interface Notification {
+  readonly version: 1;
+  readonly type: NotificationType;
+  readonly clientId: string;
+  readonly versionId: string;
+  readonly previousVersionId?: string;
+  /** ISO-8601: when the key this message is about stops being accepted. */
+  readonly expiresAt?: string;
+  /** The same for every delivery and every retry of one logical event, so subscribers can drop duplicates. */
+  readonly eventId: string;
+  /** ISO-8601: when the event was first recorded. */
+  readonly at: string;
+}
+
+/**
+ * A stable id for one logical event: the same inputs always give the same id, so a retried step or a
+ * re-run of the monitor can never announce one event under two ids. `occasion` separates events of one
+ * type about one version (say, the 24 h and the 1 h expiry reminders).
+ */
+export function notificationEventId(type: NotificationType, clientId: string, versionId: string, occasion = ''): string {
+  return createHash('sha256').update(`${type}\n${clientId}\n${versionId}\n${occasion}`).digest('hex').slice(0, 32);
+}
+
+/**
+ * Publishes a notification once per eventId: record it, publish it unless already published, then mark it.
+ * A crash between publish and mark publishes again, with the same body and eventId (SNS is at least once
+ * anyway); a crash before publish leaves it recorded and unpublished, and the next attempt publishes it.
+ */
+export async function publishOnce(
+  notification: Notification,
+  deps: { readonly events: EventLog; readonly notifier: Notifier; readonly nowMs: number },
+): Promise<'published' | 'already-published'> {
+  const recorded = await deps.events.record(notification);
+  if (recorded.published) return 'already-published';
+  await deps.notifier.publish(recorded.notification);
+  await deps.events.markPublished(recorded.notification, deps.nowMs);
+  return 'published';
+}
+
+const NOTIFICATION_TYPES: ReadonlySet<string> = new Set<NotificationType>([
+  'key.rotated',
+  'key.expiring',
+  'key.expired',
+  'key.revoked',
+  'rotation.failed',
+]);
+
+/** Parses a notification body (from the event log, or an SNS message a subscriber received). */
+export function parseNotification(value: unknown): Notification {
+  if (typeof value !== 'object' || value === null) throw new TypeError('a notification must be a JSON object');
+  const field = (name: string): unknown => (value as Record<string, unknown>)[name];
+  const text = (name: string): string => {
+    const v = field(name);
+    if (typeof v !== 'string' || v.length === 0) throw new TypeError(`notification field "${name}" must be a non-empty string`);
+    return v;
+  };
+  const optionalText = (name: string): string | undefined => (field(name) === undefined ? undefined : text(name));
+  if (field('version') !== 1) throw new TypeError('notification field "version" must be 1');
+  const type = text('type');
+  if (!NOTIFICATION_TYPES.has(type)) throw new TypeError(`notification type "${type}" is not one keyroll sends`);
+  const previousVersionId = optionalText('previousVersionId');
+  const expiresAt = optionalText('expiresAt');
+  return {
+    version: 1,
+    type: type as NotificationType,
+    clientId: text('clientId'),
+    versionId: text('versionId'),
+    ...(previousVersionId === undefined ? {} : { previousVersionId }),
+    ...(expiresAt === undefined ? {} : { expiresAt }),
+    eventId: text('eventId'),
+    at: text('at'),
+  };
+}

@@ -1,0 +1,286 @@
+import { displayKey, hashApiKey, parseApiKey, type ApiKey } from './api-key';
+import { clientSettingsFromTags, type ClientSettings } from './client-settings';
+import { KeyVerificationError, MalformedSecretError, RotationRefusedError } from './errors';
+import { closingNotAfterMs, isAbandonedPending, windowEndMs, type KeyVersion } from './key-version';
+import { notificationEventId, publishOnce } from './notifications';
+import { parseSecretPayload, serializeSecretPayload } from './secret-payload';
+import { verifyParsedKey } from './verify-key';
+import {
+  AWSCURRENT,
+  AWSPENDING,
+  AWSPREVIOUS,
+  type EndpointProbe,
+  type EventLog,
+  type KeyTable,
+  type Notifier,
+  type SecretDescription,
+  type SecretVersionStore,
+} from './ports';
+
+export const ROTATION_STEPS = ['createSecret', 'setSecret', 'testSecret', 'finishSecret'] as const;
+export type RotationStep = (typeof ROTATION_STEPS)[number];
+
+/** One invocation of the rotation function, as Secrets Manager sends it. */
+export interface RotationRequest {
+  readonly step: RotationStep;
+  readonly secretId: string;
+  /** The ClientRequestToken: the VersionId of the version this rotation creates. */
+  readonly token: string;
+  /** Secrets Manager's proof that the call comes from this rotation; passed to PutSecretValue, never logged. */
+  readonly rotationToken?: string;
+}
+
+/** What a step did, for the log line. Identifiers only. */
+export type StepOutcome =
+  | { readonly step: RotationStep; readonly result: 'already-current' }
+  | {
+      readonly step: 'createSecret';
+      readonly result: 'created' | 'already-created';
+      readonly revokedAbandonedVersionIds: readonly string[];
+    }
+  | { readonly step: 'setSecret'; readonly result: 'registered' | 'already-registered' }
+  | { readonly step: 'testSecret'; readonly result: 'verified'; readonly probed: boolean }
+  | {
+      readonly step: 'finishSecret';
+      /** `completed` when an earlier attempt had already moved AWSCURRENT and this one finished the rest. */
+      readonly result: 'finished' | 'completed';
+      readonly previousVersionId?: string;
+      readonly previousNotAfterMs?: number;
+      readonly notification: 'published' | 'already-published';
+    };
+
+export interface RotationDependencies {
+  readonly secrets: SecretVersionStore;
+  readonly keys: KeyTable;
+  readonly events: EventLog;
+  readonly notifier: Notifier;
+  /** Present when an endpoint to probe is configured. */
+  readonly probe?: EndpointProbe;
+  readonly clock: () => number;
+  readonly generateKey: () => ApiKey;
+  readonly keyPrefix: string;
+  readonly defaultGracePeriodSeconds: number;
+}
+
+/** A key read from a secret version, with the forms of it that may be stored and shown. */
+interface VersionKey {
+  readonly key: ApiKey;
+  readonly keyHash: string;
+}
+
+const ABANDONED_REASON = 'rotation-abandoned';
+
+/**
+ * The Secrets Manager rotation contract for API keys. Every step is idempotent and safe to run again at any
+ * point: Secrets Manager retries a failed rotation from createSecret with the same token.
+ */
+export class KeyRotation {
+  constructor(private readonly deps: RotationDependencies) {}
+
+  async runStep(request: RotationRequest): Promise<StepOutcome> {
+    const secret = await this.deps.secrets.describe(request.secretId);
+    if (!secret.rotationEnabled) throw new RotationRefusedError(`secret ${secret.arn} does not have rotation enabled`);
+    const client = clientSettingsFromTags(secret.arn, secret.tags, { gracePeriodSeconds: this.deps.defaultGracePeriodSeconds });
+    const stages = secret.versionStages.get(request.token);
+    if (stages === undefined) {
+      throw new RotationRefusedError(`version ${request.token} has no staging label on secret ${secret.arn}`);
+    }
+    if (stages.includes(AWSCURRENT)) {
+      // A retried rotation: every step before finishSecret is done. finishSecret may have been cut off after
+      // moving the label, so it still completes the old version's window and the notification.
+      if (request.step !== 'finishSecret') return { step: request.step, result: 'already-current' };
+      return this.completeFinish(secret, client, request.token, versionWithStage(secret, AWSPREVIOUS), 'completed');
+    }
+    if (!stages.includes(AWSPENDING)) {
+      throw new RotationRefusedError(`version ${request.token} of secret ${secret.arn} is not AWSPENDING`);
+    }
+    switch (request.step) {
+      case 'createSecret':
+        return this.createSecret(secret, client, request);
+      case 'setSecret':
+        return this.setSecret(secret, client, request.token);
+      case 'testSecret':
+        return this.testSecret(secret, client, request.token);
+      case 'finishSecret':
+        return this.finishSecret(secret, client, request.token);
+    }
+  }
+
+  private async createSecret(secret: SecretDescription, client: ClientSettings, request: RotationRequest): Promise<StepOutcome> {
+    const revokedAbandonedVersionIds = await this.revokeAbandonedVersions(secret, client, request.token);
+    const existing = await this.deps.secrets.readValue(secret.arn, request.token, AWSPENDING);
+    if (existing !== undefined) return { step: 'createSecret', result: 'already-created', revokedAbandonedVersionIds };
+
+    const currentId = requireVersionWithStage(secret, AWSCURRENT);
+    const current = await this.readPayload(secret.arn, currentId);
+    if (current.clientId !== client.clientId) {
+      throw new MalformedSecretError(
+        `secret ${secret.arn}: version ${currentId} names client "${current.clientId}" but the tag names "${client.clientId}"`,
+      );
+    }
+    const pending = serializeSecretPayload({ clientId: client.clientId, apiKey: this.deps.generateKey(), otherFields: current.otherFields });
+    await this.deps.secrets.putPendingValue(secret.arn, request.token, pending, request.rotationToken);
+    return { step: 'createSecret', result: 'created', revokedAbandonedVersionIds };
+  }
+
+  private async setSecret(secret: SecretDescription, client: ClientSettings, token: string): Promise<StepOutcome> {
+    const { key, keyHash } = await this.readPendingKey(secret.arn, token);
+    const nowMs = this.deps.clock();
+    const result = await this.deps.keys.register({
+      keyHash,
+      clientId: client.clientId,
+      versionId: token,
+      keyDisplay: displayKey(key),
+      scopes: client.scopes,
+      notBeforeMs: nowMs,
+      ...(client.maxKeyAgeMs === undefined ? {} : { expiresAtMs: nowMs + client.maxKeyAgeMs }),
+    });
+    return { step: 'setSecret', result };
+  }
+
+  /**
+   * Only verifies. With RotateImmediately=false, Secrets Manager runs this step alone against a temporary
+   * AWSPENDING version that holds the current key, so it must pass for an already-current key and change nothing.
+   */
+  private async testSecret(secret: SecretDescription, client: ClientSettings, token: string): Promise<StepOutcome> {
+    const pending = await this.readPendingKey(secret.arn, token);
+    await this.requireAccepted(pending, client, token);
+    const probe = this.deps.probe;
+    if (probe !== undefined) {
+      const result = await probe.check(pending.key);
+      if (!result.ok) throw new KeyVerificationError(`the endpoint probe refused the key of version ${token}: ${result.detail}`);
+    }
+    return { step: 'testSecret', result: 'verified', probed: probe !== undefined };
+  }
+
+  private async finishSecret(secret: SecretDescription, client: ClientSettings, token: string): Promise<StepOutcome> {
+    // The same check as testSecret, repeated because moving AWSCURRENT to a key the authorizer refuses would
+    // lock the client out: this step must not trust that the earlier ones ran.
+    await this.requireAccepted(await this.readPendingKey(secret.arn, token), client, token);
+    const previousId = requireVersionWithStage(secret, AWSCURRENT);
+    await this.deps.secrets.moveStage(secret.arn, AWSCURRENT, { toVersionId: token, fromVersionId: previousId });
+    await this.deps.secrets.moveStage(secret.arn, AWSPENDING, { fromVersionId: token });
+    return this.completeFinish(secret, client, token, previousId, 'finished');
+  }
+
+  /** Everything finishSecret does after AWSCURRENT has moved to `token`; each part is idempotent. */
+  private async completeFinish(
+    secret: SecretDescription,
+    client: ClientSettings,
+    token: string,
+    previousId: string | undefined,
+    result: 'finished' | 'completed',
+  ): Promise<StepOutcome> {
+    const nowMs = this.deps.clock();
+    const currentHash = await this.readKeyHash(secret.arn, token);
+    if (currentHash === undefined) throw new MalformedSecretError(`secret ${secret.arn}: the current version ${token} holds no key`);
+    await this.deps.keys.markCurrent(currentHash, nowMs);
+
+    const previous = previousId === undefined ? undefined : await this.closePreviousWindow(secret.arn, previousId, client, nowMs);
+    const previousEndMs = previous === undefined ? undefined : windowEndMs(previous);
+    const notification = await publishOnce(
+      {
+        version: 1,
+        type: 'key.rotated',
+        clientId: client.clientId,
+        versionId: token,
+        ...(previous === undefined ? {} : { previousVersionId: previous.versionId }),
+        ...(previousEndMs === undefined ? {} : { expiresAt: new Date(previousEndMs).toISOString() }),
+        eventId: notificationEventId('key.rotated', client.clientId, token),
+        at: new Date(nowMs).toISOString(),
+      },
+      { events: this.deps.events, notifier: this.deps.notifier, nowMs },
+    );
+    return {
+      step: 'finishSecret',
+      result,
+      ...(previous === undefined ? {} : { previousVersionId: previous.versionId }),
+      ...(previousEndMs === undefined ? {} : { previousNotAfterMs: previousEndMs }),
+      notification,
+    };
+  }
+
+  /**
+   * Starts the grace period of the version that was current. Returns undefined when that version holds no
+   * key keyroll registered (the placeholder a new client's secret starts with).
+   */
+  private async closePreviousWindow(
+    secretArn: string,
+    previousId: string,
+    client: ClientSettings,
+    nowMs: number,
+  ): Promise<KeyVersion | undefined> {
+    const previousHash = await this.readKeyHash(secretArn, previousId);
+    if (previousHash === undefined) return undefined;
+    const previous = await this.deps.keys.findByHash(previousHash);
+    if (previous === undefined) return undefined;
+    return this.deps.keys.closeWindow(previous.keyHash, closingNotAfterMs(previous, nowMs, client.gracePeriodMs));
+  }
+
+  /**
+   * Invariant 3: a key that never became current must not stay valid once its rotation is abandoned. A new
+   * rotation can only start after the old AWSPENDING label is gone, so any version that is registered, never
+   * current, open and unlabelled belongs to an abandoned rotation.
+   */
+  private async revokeAbandonedVersions(secret: SecretDescription, client: ClientSettings, token: string): Promise<string[]> {
+    const labelled = new Set([token, ...versionsWithStage(secret, AWSCURRENT), ...versionsWithStage(secret, AWSPREVIOUS)]);
+    const abandoned = (await this.deps.keys.listClientVersions(client.clientId)).filter((version) => isAbandonedPending(version, labelled));
+    const nowMs = this.deps.clock();
+    for (const version of abandoned) await this.deps.keys.revoke(version.keyHash, nowMs, ABANDONED_REASON);
+    return abandoned.map((version) => version.versionId);
+  }
+
+  private async requireAccepted(pending: VersionKey, client: ClientSettings, token: string): Promise<void> {
+    const verification = await verifyParsedKey(pending.key, {
+      findByHash: (keyHash) => this.deps.keys.findByHash(keyHash),
+      nowMs: this.deps.clock(),
+    });
+    if (verification.status !== 'valid') {
+      throw new KeyVerificationError(`the key of version ${token} is not accepted: ${verification.status}`);
+    }
+    if (verification.version.clientId !== client.clientId) {
+      throw new KeyVerificationError(`the key of version ${token} is registered to another client, not to "${client.clientId}"`);
+    }
+  }
+
+  private async readPendingKey(secretArn: string, token: string): Promise<VersionKey> {
+    const value = await this.deps.secrets.readValue(secretArn, token, AWSPENDING);
+    if (value === undefined) throw new MalformedSecretError(`secret ${secretArn}: pending version ${token} has no value; createSecret has not run`);
+    const { apiKey } = parseSecretPayload(value, token);
+    if (apiKey === undefined) throw new MalformedSecretError(`secret ${secretArn}: pending version ${token} holds no key`);
+    const parsed = parseApiKey(apiKey, this.deps.keyPrefix);
+    if (!parsed.ok) throw new MalformedSecretError(`secret ${secretArn}: pending version ${token} holds a malformed key (${parsed.reason})`);
+    return { key: parsed.key, keyHash: hashApiKey(parsed.key) };
+  }
+
+  /**
+   * The hash of the key a version holds, or undefined for a version without one. The format is not checked
+   * here: a key issued under an earlier prefix must still be found, so that its window is closed.
+   */
+  private async readKeyHash(secretArn: string, versionId: string): Promise<string | undefined> {
+    const value = await this.deps.secrets.readValue(secretArn, versionId);
+    if (value === undefined) return undefined;
+    const { apiKey } = parseSecretPayload(value, versionId);
+    return apiKey === undefined ? undefined : hashApiKey(apiKey);
+  }
+
+  private async readPayload(secretArn: string, versionId: string) {
+    const value = await this.deps.secrets.readValue(secretArn, versionId);
+    if (value === undefined) throw new MalformedSecretError(`secret ${secretArn}: version ${versionId} has no value`);
+    return parseSecretPayload(value, versionId);
+  }
+}
+
+function versionsWithStage(secret: SecretDescription, stage: string): string[] {
+  return [...secret.versionStages].filter(([, stages]) => stages.includes(stage)).map(([versionId]) => versionId);
+}
+
+function versionWithStage(secret: SecretDescription, stage: string): string | undefined {
+  return versionsWithStage(secret, stage)[0];
+}
+
+function requireVersionWithStage(secret: SecretDescription, stage: string): string {
+  const versionId = versionWithStage(secret, stage);
+  if (versionId === undefined) throw new RotationRefusedError(`secret ${secret.arn} has no ${stage} version`);
+  return versionId;
+}

@@ -1,0 +1,35 @@
+/**
+ * The rotation Lambda's entry point: configuration, clients and wiring, once per container. A missing or
+ * bad environment variable fails the cold start with an error that names it.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { DynamoKeyTable } from '../adapters/dynamodb-key-table';
+import { HttpEndpointProbe } from '../adapters/http-endpoint-probe';
+import { SecretsManagerVersionStore } from '../adapters/secrets-manager-version-store';
+import { SnsNotifier } from '../adapters/sns-notifier';
+import { readRotationConfig } from '../config/rotation-config';
+import { generateApiKey } from '../domain/api-key';
+import { KeyRotation } from '../domain/rotation';
+import { createRotationHandler } from '../handlers/rotation-handler';
+
+const config = readRotationConfig(process.env);
+const clientOptions = { requestHandler: { connectionTimeout: 2_000, requestTimeout: 10_000 } };
+const keyTable = new DynamoKeyTable(new DynamoDBClient(clientOptions), config.keyTableName);
+
+export const handler = createRotationHandler({
+  logger: new Logger({ serviceName: 'keyroll-rotation' }),
+  rotation: new KeyRotation({
+    secrets: new SecretsManagerVersionStore(new SecretsManagerClient(clientOptions)),
+    keys: keyTable,
+    events: keyTable,
+    notifier: new SnsNotifier(new SNSClient(clientOptions), config.clientTopicArn),
+    probe: config.probeUrl === undefined ? undefined : new HttpEndpointProbe(config.probeUrl, config.apiKeyHeader, config.probeTimeoutMs),
+    clock: Date.now,
+    generateKey: () => generateApiKey(config.keyPrefix),
+    keyPrefix: config.keyPrefix,
+    defaultGracePeriodSeconds: config.gracePeriodSeconds,
+  }),
+});

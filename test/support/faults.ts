@@ -1,0 +1,49 @@
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+
+export type AwsService = 'secretsmanager' | 'dynamodb' | 'sns';
+
+/**
+ * A failure to inject into the `callIndex`-th call to a service: `before` the call reaches the service
+ * (a throttle), or `after` it took effect (the response was lost: the caller sees an error, but the write
+ * happened).
+ */
+export interface ScheduledFault {
+  readonly service: AwsService;
+  readonly callIndex: number;
+  readonly timing: 'before' | 'after';
+}
+
+export class InjectedFaultError extends Error {
+  override readonly name = 'ThrottlingException';
+}
+
+/** Counts calls per service and fails the scheduled ones. */
+export class FaultInjector {
+  private scheduled: readonly ScheduledFault[] = [];
+  private readonly counts: Record<AwsService, number> = { secretsmanager: 0, dynamodb: 0, sns: 0 };
+
+  /** Replaces the schedule and restarts the call counts. */
+  schedule(faults: readonly ScheduledFault[]): void {
+    this.scheduled = faults;
+    this.counts.secretsmanager = 0;
+    this.counts.dynamodb = 0;
+    this.counts.sns = 0;
+  }
+
+  async around<T>(service: AwsService, operation: string, call: () => T | Promise<T>): Promise<T> {
+    const callIndex = this.counts[service]++;
+    const fault = this.scheduled.find((candidate) => candidate.service === service && candidate.callIndex === callIndex);
+    if (fault?.timing === 'before') throw new InjectedFaultError(`injected: ${service} ${operation} throttled`);
+    const result = await call();
+    if (fault?.timing === 'after') throw new InjectedFaultError(`injected: ${service} ${operation} response lost`);
+    return result;
+  }
+}
+
+/** Runs every command of a real DynamoDB client through the injector, outside the SDK's own retries. */
+export function injectDynamoDbFaults(client: DynamoDBClient, faults: FaultInjector): void {
+  client.middlewareStack.add(
+    (next, context) => (args) => faults.around('dynamodb', context.commandName ?? 'unknown', () => next(args)),
+    { step: 'initialize', name: 'keyrollFaultInjection' },
+  );
+}

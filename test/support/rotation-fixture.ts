@@ -1,0 +1,67 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { DynamoKeyTable } from '../../lambda/adapters/dynamodb-key-table';
+import { SecretsManagerVersionStore } from '../../lambda/adapters/secrets-manager-version-store';
+import { SnsNotifier } from '../../lambda/adapters/sns-notifier';
+import { generateApiKey, hashApiKey, parseApiKey, type ApiKey } from '../../lambda/domain/api-key';
+import type { EndpointProbe } from '../../lambda/domain/ports';
+import { KeyRotation } from '../../lambda/domain/rotation';
+import type { SecretsManagerModel } from '../../local/secrets-manager-model';
+
+export const CLIENT_TOPIC_ARN = 'arn:aws:sns:eu-west-1:111122223333:keyroll-clients';
+export const KEY_TABLE_NAME = 'keyroll-keys';
+export const HOUR_MS = 3_600_000;
+
+/** A clock the test moves by hand. */
+export class TestClock {
+  constructor(public nowMs: number = Date.UTC(2026, 10, 22, 12, 0, 0)) {}
+  readonly now = (): number => this.nowMs;
+  advance(ms: number): void {
+    this.nowMs += ms;
+  }
+}
+
+/**
+ * The rotation domain wired to the real adapters over SDK clients. Tests decide what stands behind the
+ * clients: `aws-sdk-client-mock` stubs, or dynalite for DynamoDB.
+ */
+export function buildRotation(options: {
+  readonly clock: TestClock;
+  readonly dynamodb?: DynamoDBClient;
+  readonly probe?: EndpointProbe;
+  readonly defaultGracePeriodSeconds?: number;
+  readonly keyTableName?: string;
+}): { rotation: KeyRotation; table: DynamoKeyTable } {
+  const table = new DynamoKeyTable(options.dynamodb ?? new DynamoDBClient({}), options.keyTableName ?? KEY_TABLE_NAME);
+  const rotation = new KeyRotation({
+    secrets: new SecretsManagerVersionStore(new SecretsManagerClient({})),
+    keys: table,
+    events: table,
+    notifier: new SnsNotifier(new SNSClient({}), CLIENT_TOPIC_ARN),
+    probe: options.probe,
+    clock: options.clock.now,
+    generateKey: () => generateApiKey('kr'),
+    keyPrefix: 'kr',
+    defaultGracePeriodSeconds: options.defaultGracePeriodSeconds ?? 3600,
+  });
+  return { rotation, table };
+}
+
+/** The staging labels of each labelled version, as DescribeSecret reports them. */
+export function stagesOf(model: SecretsManagerModel, secretId: string): Record<string, string[]> {
+  return model.describeSecret({ SecretId: secretId }).VersionIdsToStages ?? {};
+}
+
+/** The API key a secret version holds, read straight from the model. */
+export function keyOf(model: SecretsManagerModel, secretId: string, versionId: string): ApiKey {
+  const { SecretString } = model.getSecretValue({ SecretId: secretId, VersionId: versionId });
+  const apiKey: unknown = SecretString === undefined ? undefined : JSON.parse(SecretString).apiKey;
+  const parsed = parseApiKey(typeof apiKey === 'string' ? apiKey : undefined);
+  if (!parsed.ok) throw new Error(`version ${versionId} holds no valid key (${parsed.reason})`);
+  return parsed.key;
+}
+
+export function hashOf(model: SecretsManagerModel, secretId: string, versionId: string): string {
+  return hashApiKey(keyOf(model, secretId, versionId));
+}
