@@ -87,8 +87,9 @@ export class KeyRotation {
     }
     if (stages.includes(AWSCURRENT)) {
       // A retried rotation: every step before finishSecret is done. finishSecret may have been cut off after
-      // moving the label, so it still completes the old version's window and the notification.
+      // moving the label, so it still clears AWSPENDING and completes the old version's window and notification.
       if (request.step !== 'finishSecret') return { step: request.step, result: 'already-current' };
+      if (stages.includes(AWSPENDING)) await this.deps.secrets.moveStage(secret.arn, AWSPENDING, { fromVersionId: request.token });
       return this.completeFinish(secret, client, request.token, versionWithStage(secret, AWSPREVIOUS), 'completed');
     }
     if (!stages.includes(AWSPENDING)) {

@@ -21,21 +21,39 @@ export class InjectedFaultError extends Error {
 export class FaultInjector {
   private scheduled: readonly ScheduledFault[] = [];
   private readonly counts: Record<AwsService, number> = { secretsmanager: 0, dynamodb: 0, sns: 0 };
+  private firedFaults: ScheduledFault[] = [];
 
   /** Replaces the schedule and restarts the call counts. */
   schedule(faults: readonly ScheduledFault[]): void {
     this.scheduled = faults;
+    this.firedFaults = [];
     this.counts.secretsmanager = 0;
     this.counts.dynamodb = 0;
     this.counts.sns = 0;
   }
 
+  /** The faults injected since the last {@link schedule}. An `after` fault on a call that failed by itself is not. */
+  get fired(): readonly ScheduledFault[] {
+    return this.firedFaults;
+  }
+
+  /** Calls made to each service since the last {@link schedule}. */
+  callCounts(): Readonly<Record<AwsService, number>> {
+    return { ...this.counts };
+  }
+
   async around<T>(service: AwsService, operation: string, call: () => T | Promise<T>): Promise<T> {
     const callIndex = this.counts[service]++;
     const fault = this.scheduled.find((candidate) => candidate.service === service && candidate.callIndex === callIndex);
-    if (fault?.timing === 'before') throw new InjectedFaultError(`injected: ${service} ${operation} throttled`);
+    if (fault?.timing === 'before') {
+      this.firedFaults.push(fault);
+      throw new InjectedFaultError(`injected: ${service} ${operation} throttled`);
+    }
     const result = await call();
-    if (fault?.timing === 'after') throw new InjectedFaultError(`injected: ${service} ${operation} response lost`);
+    if (fault?.timing === 'after') {
+      this.firedFaults.push(fault);
+      throw new InjectedFaultError(`injected: ${service} ${operation} response lost`);
+    }
     return result;
   }
 }

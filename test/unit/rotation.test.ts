@@ -432,7 +432,7 @@ describe('finishSecret', () => {
     });
   });
 
-  it('completes the window and the notification when an earlier attempt already moved AWSCURRENT', async () => {
+  it('completes AWSPENDING, the window and the notification when an earlier attempt already moved AWSCURRENT', async () => {
     const { arn, current } = await givenTestedRotation();
     model.updateSecretVersionStage({ SecretId: arn, VersionStage: 'AWSCURRENT', MoveToVersionId: 'v2', RemoveFromVersionId: 'v1' });
     secretsManager.resetHistory();
@@ -440,7 +440,9 @@ describe('finishSecret', () => {
     const outcome = await buildRotation({ clock }).rotation.runStep({ step: 'finishSecret', secretId: arn, token: 'v2' });
 
     expect(outcome).toMatchObject({ result: 'completed', previousVersionId: 'v1', notification: 'published' });
-    expect(secretsManager).not.toHaveReceivedCommand(UpdateSecretVersionStageCommand);
+    expect(secretsManager).toHaveReceivedCommandTimes(UpdateSecretVersionStageCommand, 1);
+    expect(secretsManager).toHaveReceivedCommandWith(UpdateSecretVersionStageCommand, { VersionStage: 'AWSPENDING', RemoveFromVersionId: 'v2' });
+    expect(stagesOf(model, arn)).toEqual({ v1: ['AWSPREVIOUS'], v2: ['AWSCURRENT'] });
     expect(dynamodb).toHaveReceivedCommandWith(UpdateItemCommand, { Key: keyVersionKey(current.keyHash), ExpressionAttributeValues: expect.objectContaining({ ':notAfter': expect.anything() }) });
     expect(sns).toHaveReceivedCommandTimes(PublishCommand, 1);
   });

@@ -1,0 +1,39 @@
+import { RemovalPolicy } from 'aws-cdk-lib';
+import { AttributeType, Billing, TableEncryptionV2, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import type { IKey } from 'aws-cdk-lib/aws-kms';
+import { Construct } from 'constructs';
+import { KEY_TABLE_SCHEMA } from '../lambda/adapters/key-table-schema';
+
+export interface KeyTableProps {
+  /** Encrypts the table. @default - an AWS-owned key */
+  readonly encryptionKey?: IKey;
+}
+
+/**
+ * The key table: key versions by hash, a client index, events and usage, as `KEY_TABLE_SCHEMA` describes.
+ * Retained on stack deletion: it holds the audit trail, and deleting it would refuse every key.
+ */
+export class KeyTable extends Construct {
+  readonly table: TableV2;
+
+  constructor(scope: Construct, id: string, props: KeyTableProps = {}) {
+    super(scope, id);
+    const { partitionKey, sortKey, byClientIndex, timeToLiveAttribute } = KEY_TABLE_SCHEMA;
+    this.table = new TableV2(this, 'Table', {
+      partitionKey: { name: partitionKey, type: AttributeType.STRING },
+      sortKey: { name: sortKey, type: AttributeType.STRING },
+      billing: Billing.onDemand(),
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      timeToLiveAttribute,
+      encryption: props.encryptionKey === undefined ? TableEncryptionV2.dynamoOwnedKey() : TableEncryptionV2.customerManagedKey(props.encryptionKey),
+      removalPolicy: RemovalPolicy.RETAIN,
+      globalSecondaryIndexes: [
+        {
+          indexName: byClientIndex.indexName,
+          partitionKey: { name: byClientIndex.partitionKey, type: AttributeType.STRING },
+          sortKey: { name: byClientIndex.sortKey, type: AttributeType.NUMBER },
+        },
+      ],
+    });
+  }
+}

@@ -1,0 +1,110 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
+import type { AwsClientStub } from 'aws-sdk-client-mock';
+import type { DynamoKeyTable } from '../../lambda/adapters/dynamodb-key-table';
+import type { ApiKey } from '../../lambda/domain/api-key';
+import type { KeyVersion } from '../../lambda/domain/key-version';
+import { parseNotification, type Notification } from '../../lambda/domain/notifications';
+import type { RotationStep } from '../../lambda/domain/rotation';
+import { verifyKey, type Verification } from '../../lambda/domain/verify-key';
+import { createRotationHandler } from '../../lambda/handlers/rotation-handler';
+import { localDynamoDbClient } from '../../local/dynalite-server';
+import { rotateSecret, type RotationRun } from '../../local/rotation-driver';
+import { SecretsManagerModel } from '../../local/secrets-manager-model';
+import { injectDynamoDbFaults, type FaultInjector } from './faults';
+import { buildRotation, keyOf, stagesOf, TestClock } from './rotation-fixture';
+import { createClientSecret, serveSecretsManagerFromModel } from './secrets-manager';
+
+export interface RotationHarnessOptions {
+  readonly secretsManager: AwsClientStub<SecretsManagerClient>;
+  readonly sns: AwsClientStub<SNSClient>;
+  readonly dynamodbEndpoint: string;
+  readonly tableName: string;
+  readonly clock?: TestClock;
+  readonly gracePeriodSeconds?: number;
+  readonly faults?: FaultInjector;
+}
+
+/**
+ * The real rotation handler, domain and adapters, with DynamoDB on dynalite over HTTP, Secrets Manager as
+ * the in-memory model behind the SDK mock, SNS recorded, and the clock in the test's hands.
+ */
+export class RotationHarness {
+  readonly clock: TestClock;
+  readonly model: SecretsManagerModel;
+  readonly table: DynamoKeyTable;
+  readonly published: Notification[] = [];
+  readonly handler: (event: unknown) => Promise<void>;
+
+  constructor(options: RotationHarnessOptions) {
+    this.clock = options.clock ?? new TestClock();
+    this.model = new SecretsManagerModel({ clock: this.clock.now });
+    const { faults } = options;
+    serveSecretsManagerFromModel(options.secretsManager, this.model, faults);
+    options.sns.onAnyCommand().rejects(new Error('unmocked SNS command'));
+    options.sns.on(PublishCommand).callsFake(async (input) => {
+      const record = () => {
+        this.published.push(parseNotification(JSON.parse(String(input.Message))));
+        return { MessageId: `m-${this.published.length}` };
+      };
+      return faults === undefined ? record() : faults.around('sns', 'Publish', record);
+    });
+    const dynamodb = localDynamoDbClient(options.dynamodbEndpoint);
+    if (faults !== undefined) injectDynamoDbFaults(dynamodb, faults);
+    const { rotation, table } = buildRotation({
+      clock: this.clock,
+      dynamodb,
+      keyTableName: options.tableName,
+      defaultGracePeriodSeconds: options.gracePeriodSeconds ?? 3600,
+    });
+    this.table = table;
+    this.handler = createRotationHandler({ rotation, logger: new Logger({ serviceName: 'keyroll-rotation-test' }) });
+  }
+
+  /** A new client's secret: a placeholder without a key, rotation enabled. */
+  newClient(clientId: string, tags?: Record<string, string>): string {
+    return createClientSecret(this.model, { clientId, tags, firstVersionId: `${clientId}-v0` });
+  }
+
+  /** RotateSecret and the step invocations Secrets Manager would make, retries included. */
+  rotate(secretArn: string, options: { token?: string; attempts?: number; rotateImmediately?: boolean } = {}): Promise<RotationRun> {
+    return rotateSecret(
+      this.model,
+      { SecretId: secretArn, ClientRequestToken: options.token, RotateImmediately: options.rotateImmediately },
+      (event) => this.handler(event),
+      { attempts: options.attempts },
+    );
+  }
+
+  /** One invocation of the rotation function, as Secrets Manager makes it. */
+  invoke(step: RotationStep, secretArn: string, token: string): Promise<void> {
+    const rotationToken = this.model.rotationInProgress(secretArn)?.rotationToken;
+    return this.handler({ Step: step, SecretId: secretArn, ClientRequestToken: token, RotationToken: rotationToken });
+  }
+
+  /** Verifies a key exactly as the authorizer does, at the harness clock's now. */
+  verify(key: string): Promise<Verification> {
+    return verifyKey(key, { prefix: 'kr', findByHash: (hash) => this.table.findByHash(hash), nowMs: this.clock.nowMs });
+  }
+
+  versionWithStage(secretArn: string, stage: string): string | undefined {
+    return Object.entries(stagesOf(this.model, secretArn)).find(([, stages]) => stages.includes(stage))?.[0];
+  }
+
+  currentKey(secretArn: string): ApiKey {
+    const versionId = this.versionWithStage(secretArn, 'AWSCURRENT');
+    if (versionId === undefined) throw new Error('the secret has no AWSCURRENT version');
+    return keyOf(this.model, secretArn, versionId);
+  }
+
+  keyOf(secretArn: string, versionId: string): ApiKey {
+    return keyOf(this.model, secretArn, versionId);
+  }
+
+  /** The client's key versions by version id, without key hashes: comparable across runs. */
+  async versionsOf(clientId: string): Promise<Record<string, Omit<KeyVersion, 'keyHash' | 'keyDisplay'>>> {
+    const versions = await this.table.listClientVersions(clientId);
+    return Object.fromEntries(versions.map(({ keyHash: _hash, keyDisplay: _display, ...rest }) => [rest.versionId, rest]));
+  }
+}
