@@ -4,6 +4,7 @@ import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import * as path from 'node:path';
+import { LAMBDA_BUNDLING } from './bundling';
 
 export interface KeyrollFunctionProps {
   /** The entry module under `lambda/functions/`, without extension (`rotation`). */
@@ -42,10 +43,10 @@ export class KeyrollFunction extends NodejsFunction {
       environment: props.environment,
       bundling: {
         externalModules: [],
-        minify: true,
         format: OutputFormat.CJS,
-        mainFields: ['module', 'main'],
-        target: 'node22',
+        minify: LAMBDA_BUNDLING.minify,
+        mainFields: [...LAMBDA_BUNDLING.mainFields],
+        target: LAMBDA_BUNDLING.target,
       },
     });
   }

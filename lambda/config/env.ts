@@ -42,6 +42,14 @@ export function optionalHttpUrl(env: Environment, name: string): string | undefi
   return url.toString();
 }
 
+export function booleanFlag(env: Environment, name: string, fallback: boolean): boolean {
+  const text = optionalString(env, name)?.toLowerCase();
+  if (text === undefined) return fallback;
+  if (text === 'true') return true;
+  if (text === 'false') return false;
+  throw new ConfigurationError(`environment variable ${name} must be "true" or "false"; got "${text}"`);
+}
+
 /** Validates a value read by another helper, with an error in the same form. */
 export function check(name: string, value: string, isValid: (value: string) => boolean, expectation: string): string {
   if (!isValid(value)) throw new ConfigurationError(`environment variable ${name} must be ${expectation}; got "${value}"`);

@@ -1,8 +1,7 @@
-import { DEFAULT_KEY_PREFIX, isValidKeyPrefix } from '../domain/api-key';
-import { check, optionalHttpUrl, optionalString, requiredString, wholeNumber, type Environment } from './env';
+import { check, optionalHttpUrl, requiredString, wholeNumber, type Environment } from './env';
+import { readApiKeyHeader, readKeyPrefix } from './shared-settings';
 
 export const DEFAULT_GRACE_PERIOD_SECONDS = 24 * 3600;
-export const DEFAULT_API_KEY_HEADER = 'x-api-key';
 
 /** The rotation function's configuration, read once when the container starts. */
 export interface RotationConfig {
@@ -21,19 +20,9 @@ export function readRotationConfig(env: Environment): RotationConfig {
     keyTableName: requiredString(env, 'KEY_TABLE_NAME'),
     clientTopicArn: check('CLIENT_TOPIC_ARN', requiredString(env, 'CLIENT_TOPIC_ARN'), (v) => v.startsWith('arn:'), 'an SNS topic ARN'),
     gracePeriodSeconds: wholeNumber(env, 'GRACE_PERIOD_SECONDS', DEFAULT_GRACE_PERIOD_SECONDS, { min: 0, max: 366 * 24 * 3600 }),
-    keyPrefix: check(
-      'KEY_PREFIX',
-      optionalString(env, 'KEY_PREFIX') ?? DEFAULT_KEY_PREFIX,
-      isValidKeyPrefix,
-      '2 to 16 lower-case letters or digits, starting with a letter',
-    ),
+    keyPrefix: readKeyPrefix(env),
     probeUrl: optionalHttpUrl(env, 'PROBE_URL'),
     probeTimeoutMs: wholeNumber(env, 'PROBE_TIMEOUT_MS', 5000, { min: 100, max: 60_000 }),
-    apiKeyHeader: check(
-      'API_KEY_HEADER',
-      (optionalString(env, 'API_KEY_HEADER') ?? DEFAULT_API_KEY_HEADER).toLowerCase(),
-      (v) => /^[a-z0-9-]{1,64}$/.test(v),
-      'an HTTP header name',
-    ),
+    apiKeyHeader: readApiKeyHeader(env),
   };
 }

@@ -85,8 +85,19 @@ export function displayKey(key: ApiKey): string {
   return `${key.slice(0, separator + 1 + DISPLAY_LENGTH)}…`;
 }
 
+/**
+ * Describes any presented value safely for logs: the display form when it starts like a key of this
+ * prefix, otherwise only its length. A value that is not a key may be some other secret, so none of it is shown.
+ */
+export function describeCandidate(candidate: string, prefix: string): string {
+  const head = `${prefix}_`;
+  const start = candidate.slice(head.length, head.length + DISPLAY_LENGTH);
+  if (candidate.startsWith(head) && start.length === DISPLAY_LENGTH && BASE62_BODY.test(start)) return `${head}${start}…`;
+  return `(${candidate.length} characters, not a ${prefix} key)`;
+}
+
 function checksumOf(text: string): string {
-  let value = crc32(Buffer.from(text, 'utf8'));
+  let value = crc32(text);
   let encoded = '';
   for (let i = 0; i < CHECKSUM_LENGTH; i++) {
     encoded = BASE62.charAt(value % 62) + encoded;
@@ -105,9 +116,12 @@ const CRC32_TABLE = (() => {
   return table;
 })();
 
-/** CRC-32 (IEEE 802.3), as zlib computes it. Node 20 has no `zlib.crc32`, hence these few lines. */
-export function crc32(bytes: Uint8Array): number {
+/**
+ * CRC-32 (IEEE 802.3, as zlib computes it) of an ASCII string's bytes, read straight from its character
+ * codes: the key path allocates no buffer. Node 20 has no `zlib.crc32`, hence these few lines.
+ */
+export function crc32(ascii: string): number {
   let crc = 0xffffffff;
-  for (const byte of bytes) crc = (CRC32_TABLE[(crc ^ byte) & 0xff] ?? 0) ^ (crc >>> 8);
+  for (let i = 0; i < ascii.length; i++) crc = (CRC32_TABLE[(crc ^ ascii.charCodeAt(i)) & 0xff] ?? 0) ^ (crc >>> 8);
   return (crc ^ 0xffffffff) >>> 0;
 }

@@ -5,6 +5,7 @@ import { hashApiKey } from '../../lambda/domain/api-key';
 import { rotateSecret, type RotationFunction } from '../../local/rotation-driver';
 import { SecretsManagerModel } from '../../local/secrets-manager-model';
 import { useDynalite } from '../support/dynamodb';
+import { loadEntry, restoreEnvironmentAfterEach } from '../support/lambda-entry';
 import { InjectedFaultError } from '../support/faults';
 import { keyOf } from '../support/rotation-fixture';
 import { createClientSecret, serveSecretsManagerFromModel } from '../support/secrets-manager';
@@ -13,34 +14,14 @@ const secretsManager = mockClient(SecretsManagerClient);
 const sns = mockClient(SNSClient);
 const dynamo = useDynalite();
 
-/**
- * Loads the Lambda entry module as the runtime does, with this environment. `isolated` gives it a fresh module
- * registry (a cold start), whose SDK classes the stubs of this file do not reach; without it the module is
- * loaded once into this file's registry, where they do.
- */
-function loadRotationFunction(env: Record<string, string>, options: { isolated: boolean }): RotationFunction {
-  Object.assign(process.env, env);
-  let handler: RotationFunction | undefined;
-  const load = () => {
-    handler = (require('../../lambda/functions/rotation') as { handler: RotationFunction }).handler;
-  };
-  if (options.isolated) jest.isolateModules(load);
-  else load();
-  if (handler === undefined) throw new Error('the rotation module exports no handler');
-  return handler;
-}
-
-const savedEnv = { ...process.env };
-afterEach(() => {
-  process.env = { ...savedEnv };
-});
+restoreEnvironmentAfterEach();
 
 describe('The rotation Lambda entry point', () => {
   it('fails the cold start with the name of a missing variable', () => {
-    expect(() => loadRotationFunction({ KEY_TABLE_NAME: '', CLIENT_TOPIC_ARN: 'arn:aws:sns:eu-west-1:1:t' }, { isolated: true })).toThrow(
+    expect(() => loadEntry<RotationFunction>('rotation', { KEY_TABLE_NAME: '', CLIENT_TOPIC_ARN: 'arn:aws:sns:eu-west-1:1:t' }, { isolated: true })).toThrow(
       'environment variable KEY_TABLE_NAME is required but not set',
     );
-    expect(() => loadRotationFunction({ KEY_TABLE_NAME: 't', CLIENT_TOPIC_ARN: '' }, { isolated: true })).toThrow(
+    expect(() => loadEntry<RotationFunction>('rotation', { KEY_TABLE_NAME: 't', CLIENT_TOPIC_ARN: '' }, { isolated: true })).toThrow(
       'environment variable CLIENT_TOPIC_ARN is required but not set',
     );
   });
@@ -57,7 +38,7 @@ describe('The rotation Lambda entry point', () => {
     };
     const writes = [jest.spyOn(process.stdout, 'write').mockImplementation(capture), jest.spyOn(process.stderr, 'write').mockImplementation(capture)];
     try {
-      const handler = loadRotationFunction({
+      const handler = loadEntry<RotationFunction>('rotation', {
         KEY_TABLE_NAME: tableName,
         CLIENT_TOPIC_ARN: 'arn:aws:sns:eu-west-1:111122223333:keyroll-clients',
         AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint(),

@@ -1,0 +1,59 @@
+import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
+import type { AuthorizationDecision } from '../domain/key-authorizer';
+import type { DecisionRecorder } from '../handlers/authorizer-handler';
+
+/**
+ * Counts decisions in memory and writes them as one CloudWatch EMF record (Powertools Metrics) at most once
+ * per flush interval, so that no console write sits on each request's path. Counts since the last flush
+ * are lost if the container is recycled before the next one.
+ *
+ * Metrics: `Allowed`, `Forbidden`, `Refused` and `Refused<Reason>` (`RefusedNotFound`, `RefusedExpired`…);
+ * `CacheHit` (answered from memory), `CacheMiss` (read from the table), `StaleAllowed` (the table failed and
+ * a recently read version was used), `LookupFailed`.
+ */
+export class EmfDecisionMetrics implements DecisionRecorder {
+  private readonly counts = new Map<string, number>();
+  private lastFlushMs: number;
+
+  constructor(
+    private readonly metrics: Metrics,
+    private readonly flushIntervalMs: number,
+    nowMs: number,
+  ) {
+    this.lastFlushMs = nowMs;
+  }
+
+  record(decision: AuthorizationDecision, nowMs: number): void {
+    if (decision.outcome === 'unauthorized') {
+      this.count('Refused');
+      this.count(`Refused${pascalCase(decision.reason)}`);
+      if (decision.reason === 'lookup_failed') this.count('LookupFailed');
+    } else {
+      this.count(decision.outcome === 'allow' ? 'Allowed' : 'Forbidden');
+    }
+    if (decision.source === 'cache') this.count('CacheHit');
+    else if (decision.source === 'table') this.count('CacheMiss');
+    else if (decision.source === 'stale') {
+      this.count('StaleAllowed');
+      this.count('LookupFailed');
+    }
+    if (nowMs - this.lastFlushMs >= this.flushIntervalMs) this.flush(nowMs);
+  }
+
+  /** Writes the counts gathered since the last flush, if any. */
+  flush(nowMs: number): void {
+    this.lastFlushMs = nowMs;
+    if (this.counts.size === 0) return;
+    for (const [name, value] of this.counts) this.metrics.addMetric(name, MetricUnit.Count, value);
+    this.counts.clear();
+    this.metrics.publishStoredMetrics();
+  }
+
+  private count(name: string): void {
+    this.counts.set(name, (this.counts.get(name) ?? 0) + 1);
+  }
+}
+
+function pascalCase(snake: string): string {
+  return snake.replace(/(^|_)([a-z])/g, (_match, _separator: string, letter: string) => letter.toUpperCase());
+}

@@ -1,0 +1,94 @@
+import { describeCandidate, hashApiKey, parseApiKey, type KeyFormatFailure } from './api-key';
+import type { CachedKeyLookup, LookupSource } from './cached-key-lookup';
+import { windowStatus, type KeyVersion } from './key-version';
+import type { Permissions, RouteScopes } from './route-scopes';
+
+/** Why a request gets a 401. Logged and counted; the caller only ever sees "Unauthorized". */
+export type RefusalReason =
+  | KeyFormatFailure
+  | 'ambiguous'
+  | 'not_found'
+  | 'not_yet_valid'
+  | 'expired'
+  | 'revoked'
+  | 'lookup_failed'
+  | 'lookup_throttled'
+  | 'malformed_event';
+
+/** The route a request is for, from its method or route ARN. */
+export interface RouteTarget {
+  /** `arn:aws:execute-api:<region>:<account>:<apiId>/<stage>` */
+  readonly stageArn: string;
+  readonly method: string;
+  /** Starting with `/`. */
+  readonly path: string;
+}
+
+export type AuthorizationDecision =
+  | {
+      /** `forbidden`: a valid key whose scopes do not cover the route (403). */
+      readonly outcome: 'allow' | 'forbidden';
+      readonly version: KeyVersion;
+      readonly permissions: Permissions;
+      readonly source: LookupSource;
+      readonly missingScopes: readonly string[];
+      /** Why the table could not be read, when a stale version was used. */
+      readonly failure?: string;
+    }
+  | {
+      readonly outcome: 'unauthorized';
+      readonly reason: RefusalReason;
+      /** Safe to log: a key's display form, or a description of what was presented. */
+      readonly presented: string;
+      readonly version?: KeyVersion;
+      /** Where the answer came from, when the table was consulted (directly or through the cache). */
+      readonly source?: LookupSource;
+      readonly failure?: string;
+    };
+
+/**
+ * Decides a request from the keys it presents: exactly one key must be presented, well-formed, known,
+ * inside its window and not revoked; then the route's scopes decide between allow and forbidden.
+ */
+export class KeyAuthorizer {
+  constructor(
+    private readonly deps: { readonly lookup: CachedKeyLookup; readonly routes: RouteScopes; readonly keyPrefix: string },
+  ) {}
+
+  async authorize(presentedKeys: readonly string[], target: RouteTarget, nowMs: number): Promise<AuthorizationDecision> {
+    const candidate = singleKey(presentedKeys);
+    if (candidate === undefined) return { outcome: 'unauthorized', reason: 'missing', presented: 'no key' };
+    if (candidate === AMBIGUOUS) return { outcome: 'unauthorized', reason: 'ambiguous', presented: `${new Set(presentedKeys).size} different keys` };
+    const { keyPrefix } = this.deps;
+    const parsed = parseApiKey(candidate, keyPrefix);
+    if (!parsed.ok) return { outcome: 'unauthorized', reason: parsed.reason, presented: describeCandidate(candidate, keyPrefix) };
+
+    const result = await this.deps.lookup.lookup(hashApiKey(parsed.key), nowMs);
+    switch (result.kind) {
+      case 'absent':
+        return { outcome: 'unauthorized', reason: 'not_found', presented: describeCandidate(candidate, keyPrefix), source: result.source };
+      case 'failed':
+        return { outcome: 'unauthorized', reason: 'lookup_failed', presented: describeCandidate(candidate, keyPrefix), failure: result.failure };
+      case 'throttled':
+        return { outcome: 'unauthorized', reason: 'lookup_throttled', presented: describeCandidate(candidate, keyPrefix) };
+      case 'found':
+        break;
+    }
+    const { version, source, failure } = result;
+    const status = windowStatus(version, nowMs);
+    if (status !== 'valid') return { outcome: 'unauthorized', reason: status, presented: version.keyDisplay, version, source };
+    const missingScopes = this.deps.routes.missingScopes(target.method, target.path, version.scopes);
+    const permissions = this.deps.routes.permissionsFor(target.stageArn, version.scopes);
+    const outcome = missingScopes.length === 0 ? 'allow' : 'forbidden';
+    return failure === undefined ? { outcome, version, permissions, source, missingScopes } : { outcome, version, permissions, source, missingScopes, failure };
+  }
+}
+
+const AMBIGUOUS = Symbol('ambiguous');
+
+/** The one key a request presents (possibly more than once), `undefined` for none, AMBIGUOUS for several. */
+function singleKey(presentedKeys: readonly string[]): string | typeof AMBIGUOUS | undefined {
+  const [first] = presentedKeys;
+  for (const key of presentedKeys) if (key !== first) return AMBIGUOUS;
+  return first;
+}

@@ -1,0 +1,38 @@
+/**
+ * The authorizer Lambda's entry point: configuration, the DynamoDB client, caches and wiring, once per
+ * container. It reads the key table and nothing else: no Secrets Manager, no writes.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoKeyTable } from '../adapters/dynamodb-key-table';
+import { EmfDecisionMetrics } from '../adapters/emf-decision-metrics';
+import { readAuthorizerConfig } from '../config/authorizer-config';
+import { CachedKeyLookup } from '../domain/cached-key-lookup';
+import { KeyAuthorizer } from '../domain/key-authorizer';
+import { createAuthorizerHandler } from '../handlers/authorizer-handler';
+
+const config = readAuthorizerConfig(process.env);
+// Short timeouts and one retry: a slow table must not hold requests, the stale window covers outages.
+const keyTable = new DynamoKeyTable(
+  new DynamoDBClient({ maxAttempts: 2, requestHandler: { connectionTimeout: 500, requestTimeout: 1_000 } }),
+  config.keyTableName,
+);
+const startedAtMs = Date.now();
+
+export const handler = createAuthorizerHandler({
+  authorizer: new KeyAuthorizer({
+    lookup: new CachedKeyLookup((keyHash) => keyTable.findByHash(keyHash), config.cache, startedAtMs),
+    routes: config.routeScopes,
+    keyPrefix: config.keyPrefix,
+  }),
+  keyHeader: config.apiKeyHeader,
+  httpApiSimpleResponses: config.httpApiSimpleResponses,
+  logger: new Logger({ serviceName: 'keyroll-authorizer' }),
+  recorder: new EmfDecisionMetrics(
+    new Metrics({ namespace: config.metricsNamespace, serviceName: 'keyroll-authorizer' }),
+    config.metricsFlushIntervalMs,
+    startedAtMs,
+  ),
+  clock: Date.now,
+});
