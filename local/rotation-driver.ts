@@ -20,23 +20,33 @@ export interface RotationRun {
 
 const ROTATION_STEPS = ['createSecret', 'setSecret', 'testSecret', 'finishSecret'] as const;
 
-/**
- * RotateSecret followed by what Secrets Manager then does: invoke the four steps in order, and when one
- * fails, start again from createSecret with the same token, up to `attempts` times. With
- * RotateImmediately=false it runs testSecret alone against a version holding the current value.
- */
+/** RotateSecret, then the step invocations Secrets Manager makes for it (see {@link runRotation}). */
 export async function rotateSecret(
   model: SecretsManagerModel,
   request: RotateSecretRequest,
   rotationFunction: RotationFunction,
   options: { readonly attempts?: number } = {},
 ): Promise<RotationRun> {
-  const { ARN, VersionId } = model.rotateSecret(request);
-  if (ARN === undefined || VersionId === undefined) throw new Error('RotateSecret returned no ARN or VersionId');
-  const rotation = model.rotationInProgress(ARN);
-  if (rotation === undefined) throw new Error('RotateSecret started no rotation');
+  const { ARN } = model.rotateSecret(request);
+  if (ARN === undefined) throw new Error('RotateSecret returned no ARN');
+  return runRotation(model, ARN, rotationFunction, options);
+}
+
+/**
+ * What Secrets Manager does for the rotation in progress on a secret: invoke the four steps in order, and
+ * when one fails, start again from createSecret with the same token, up to `attempts` times. With
+ * RotateImmediately=false it runs testSecret alone against a version holding the current value.
+ */
+export async function runRotation(
+  model: SecretsManagerModel,
+  secretArn: string,
+  rotationFunction: RotationFunction,
+  options: { readonly attempts?: number } = {},
+): Promise<RotationRun> {
+  const rotation = model.rotationInProgress(secretArn);
+  if (rotation === undefined) throw new Error(`no rotation in progress on ${secretArn}`);
   const invoke = (Step: RotationFunctionEvent['Step']) =>
-    rotationFunction({ Step, SecretId: ARN, ClientRequestToken: VersionId, RotationToken: rotation.rotationToken });
+    rotationFunction({ Step, SecretId: secretArn, ClientRequestToken: rotation.versionId, RotationToken: rotation.rotationToken });
 
   const steps = rotation.rotateImmediately ? ROTATION_STEPS : (['testSecret'] as const);
   const attempts = rotation.rotateImmediately ? (options.attempts ?? 3) : 1;
@@ -44,12 +54,12 @@ export async function rotateSecret(
   for (let attempt = 0; attempt < attempts; attempt++) {
     try {
       for (const step of steps) await invoke(step);
-      model.endRotation(ARN, 'succeeded');
-      return { versionId: VersionId, outcome: 'succeeded', errors };
+      model.endRotation(secretArn, 'succeeded');
+      return { versionId: rotation.versionId, outcome: 'succeeded', errors };
     } catch (error) {
       errors.push(error);
     }
   }
-  model.endRotation(ARN, 'failed');
-  return { versionId: VersionId, outcome: 'failed', errors };
+  model.endRotation(secretArn, 'failed');
+  return { versionId: rotation.versionId, outcome: 'failed', errors };
 }

@@ -2,14 +2,16 @@ import {
   DescribeSecretCommand,
   GetSecretValueCommand,
   PutSecretValueCommand,
+  RotateSecretCommand,
   UpdateSecretVersionStageCommand,
   type SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import { MalformedSecretError } from '../domain/errors';
+import type { RotationControl, RotationStart } from '../domain/first-key';
 import { AWSPENDING, type SecretDescription, type SecretVersionStore } from '../domain/ports';
 
 /** Secrets Manager as the store of key material: one call per method, no decisions. */
-export class SecretsManagerVersionStore implements SecretVersionStore {
+export class SecretsManagerVersionStore implements SecretVersionStore, RotationControl {
   constructor(private readonly client: SecretsManagerClient) {}
 
   async describe(secretId: string): Promise<SecretDescription> {
@@ -47,6 +49,18 @@ export class SecretsManagerVersionStore implements SecretVersionStore {
         RotationToken: rotationToken,
       }),
     );
+  }
+
+  async startRotation(secretId: string): Promise<RotationStart> {
+    try {
+      const { VersionId } = await this.client.send(new RotateSecretCommand({ SecretId: secretId }));
+      if (VersionId === undefined) throw new Error(`RotateSecret returned no VersionId for ${secretId}`);
+      return { kind: 'started', versionId: VersionId };
+    } catch (error) {
+      // Secrets Manager's answer while AWSPENDING is on a version that is not AWSCURRENT.
+      if (error instanceof Error && error.name === 'InvalidRequestException' && /previous rotation/i.test(error.message)) return { kind: 'busy' };
+      throw error;
+    }
   }
 
   async moveStage(secretId: string, stage: string, move: { readonly toVersionId?: string; readonly fromVersionId?: string }): Promise<void> {

@@ -16,7 +16,7 @@ export const CLIENT_TAG = {
 } as const;
 
 export const CLIENT_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-const SCOPE_PATTERN = /^[A-Za-z0-9][A-Za-z0-9:._/-]{0,63}$/;
+export const SCOPE_PATTERN = /^[A-Za-z0-9][A-Za-z0-9:._/-]{0,63}$/;
 const MAX_GRACE_PERIOD_SECONDS = 366 * 24 * 3600;
 const MAX_KEY_AGE_DAYS = 3650;
 

@@ -13,7 +13,9 @@ export type RefusalReason =
   | 'revoked'
   | 'lookup_failed'
   | 'lookup_throttled'
-  | 'malformed_event';
+  | 'malformed_event'
+  /** Something unexpected failed inside the authorizer; counted so that it can raise an alarm. */
+  | 'internal_error';
 
 /** The route a request is for, from its method or route ARN. */
 export interface RouteTarget {

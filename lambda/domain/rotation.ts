@@ -3,7 +3,7 @@ import { clientSettingsFromTags, type ClientSettings } from './client-settings';
 import { KeyVerificationError, MalformedSecretError, RotationRefusedError } from './errors';
 import { closingNotAfterMs, isAbandonedPending, windowEndMs, type KeyVersion } from './key-version';
 import { notificationEventId, publishOnce } from './notifications';
-import { parseSecretPayload, serializeSecretPayload } from './secret-payload';
+import { parseSecretPayload, serializeSecretPayload, type SecretPayload } from './secret-payload';
 import { verifyParsedKey } from './verify-key';
 import {
   AWSCURRENT,
@@ -40,6 +40,7 @@ export type StepOutcome =
     }
   | { readonly step: 'setSecret'; readonly result: 'registered' | 'already-registered' }
   | { readonly step: 'testSecret'; readonly result: 'verified'; readonly probed: boolean }
+  | { readonly step: 'testSecret'; readonly result: 'nothing-to-verify' }
   | {
       readonly step: 'finishSecret';
       /** `completed` when an earlier attempt had already moved AWSCURRENT and this one finished the rest. */
@@ -144,7 +145,13 @@ export class KeyRotation {
    * AWSPENDING version that holds the current key, so it must pass for an already-current key and change nothing.
    */
   private async testSecret(secret: SecretDescription, client: ClientSettings, token: string): Promise<StepOutcome> {
-    const pending = await this.readPendingKey(secret.arn, token);
+    const payload = await this.readPendingPayload(secret.arn, token);
+    // A new client's secret holds no key until its first rotation, and the rotation schedule's
+    // RotateImmediately=false test copies that keyless value into the test version: nothing to verify.
+    if (payload.apiKey === undefined && (await this.readPayload(secret.arn, requireVersionWithStage(secret, AWSCURRENT))).apiKey === undefined) {
+      return { step: 'testSecret', result: 'nothing-to-verify' };
+    }
+    const pending = this.pendingKeyOf(secret.arn, token, payload);
     await this.requireAccepted(pending, client, token);
     const probe = this.deps.probe;
     if (probe !== undefined) {
@@ -245,9 +252,16 @@ export class KeyRotation {
   }
 
   private async readPendingKey(secretArn: string, token: string): Promise<VersionKey> {
+    return this.pendingKeyOf(secretArn, token, await this.readPendingPayload(secretArn, token));
+  }
+
+  private async readPendingPayload(secretArn: string, token: string): Promise<SecretPayload> {
     const value = await this.deps.secrets.readValue(secretArn, token, AWSPENDING);
     if (value === undefined) throw new MalformedSecretError(`secret ${secretArn}: pending version ${token} has no value; createSecret has not run`);
-    const { apiKey } = parseSecretPayload(value, token);
+    return parseSecretPayload(value, token);
+  }
+
+  private pendingKeyOf(secretArn: string, token: string, { apiKey }: SecretPayload): VersionKey {
     if (apiKey === undefined) throw new MalformedSecretError(`secret ${secretArn}: pending version ${token} holds no key`);
     const parsed = parseApiKey(apiKey, this.deps.keyPrefix);
     if (!parsed.ok) throw new MalformedSecretError(`secret ${secretArn}: pending version ${token} holds a malformed key (${parsed.reason})`);
@@ -265,7 +279,7 @@ export class KeyRotation {
     return apiKey === undefined ? undefined : hashApiKey(apiKey);
   }
 
-  private async readPayload(secretArn: string, versionId: string) {
+  private async readPayload(secretArn: string, versionId: string): Promise<SecretPayload> {
     const value = await this.deps.secrets.readValue(secretArn, versionId);
     if (value === undefined) throw new MalformedSecretError(`secret ${secretArn}: version ${versionId} has no value`);
     return parseSecretPayload(value, versionId);

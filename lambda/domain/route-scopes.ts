@@ -1,3 +1,4 @@
+import { SCOPE_PATTERN } from './client-settings';
 import { KeyrollError } from './errors';
 import { LruCache } from './lru-cache';
 
@@ -23,7 +24,6 @@ interface RouteRule {
 
 const NONE: readonly string[] = Object.freeze([]);
 const RULE_KEY = /^(\*|[A-Z]+) (\/[A-Za-z0-9\-._~/*{}]*)$/;
-const SCOPE = /^[A-Za-z0-9][A-Za-z0-9:._/-]{0,63}$/;
 
 /**
  * Which scopes each route needs, configured as JSON: `{"POST /orders": "write", "GET /orders/*": ["read"]}`.
@@ -96,7 +96,7 @@ function parseRule(route: string, scopes: unknown): RouteRule {
     throw new InvalidRouteScopesError(`route "${route}" must be "<METHOD or *> /path", with *, {name} allowed in the path`);
   }
   const list = typeof scopes === 'string' ? [scopes] : scopes;
-  if (!Array.isArray(list) || list.length === 0 || !list.every((scope): scope is string => typeof scope === 'string' && SCOPE.test(scope))) {
+  if (!Array.isArray(list) || list.length === 0 || !list.every((scope): scope is string => typeof scope === 'string' && SCOPE_PATTERN.test(scope))) {
     throw new InvalidRouteScopesError(`route "${route}" needs a scope or a list of scopes (letters, digits, ":", ".", "_", "/", "-"); got ${JSON.stringify(scopes)}`);
   }
   const resourcePattern = path.replace(/\{[^}]*\}/g, '*');

@@ -223,7 +223,17 @@ export function createAuthorizerHandler(deps: {
       return { principalId: version.clientId, policyDocument: policyOf(decision.permissions), context: contextOf(version) };
     } catch (error) {
       deps.logger.error('authorizer failed; refusing the request', error instanceof Error ? error : String(error));
+      countInternalError();
       return simple ? { isAuthorized: false } : REFUSAL;
+    }
+  }
+
+  /** Counting must not turn a refusal into a 500, so a failure to count is only logged. */
+  function countInternalError(): void {
+    try {
+      deps.recorder.record({ outcome: 'unauthorized', reason: 'internal_error', presented: '-' }, deps.clock());
+    } catch (error) {
+      deps.logger.error('could not count an internal error', error instanceof Error ? error : String(error));
     }
   }
 

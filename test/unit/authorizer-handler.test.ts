@@ -139,12 +139,19 @@ describe('Authorizer: decisions', () => {
     expect(decisions).toEqual([expect.objectContaining({ reason: 'lookup_failed', failure: 'InternalServerError' })]);
   });
 
-  it('refuses with 401 when anything unexpected happens inside', async () => {
-    const { handler } = buildAuthorizer({ clock, findByHash: () => Promise.reject('not even an Error') });
+  it('refuses with 401 when anything unexpected happens inside, and counts it', async () => {
+    const { handler, decisions } = buildAuthorizer({ clock, findByHash: () => Promise.reject('not even an Error') });
     expectUnauthorized(await outcomeOf(handler(restEvent({ 'x-api-key': valid.key }))));
-    const broken = buildAuthorizer({ clock, versions: [valid.version] });
-    const throwingHeaders = { get x() { throw new Error('boom'); } };
-    expectUnauthorized(await outcomeOf(broken.handler({ ...restEvent({}), headers: throwingHeaders })));
+    expect(decisions).toEqual([expect.objectContaining({ reason: 'lookup_failed' })]);
+    const corrupt = {
+      ...valid.version,
+      get notBeforeMs(): number {
+        throw new Error('boom');
+      },
+    };
+    const broken = buildAuthorizer({ clock, versions: [corrupt] });
+    expectUnauthorized(await outcomeOf(broken.handler(restEvent({ 'x-api-key': valid.key }))));
+    expect(broken.decisions).toEqual([expect.objectContaining({ reason: 'internal_error' })]);
   });
 });
 

@@ -337,6 +337,25 @@ describe('testSecret', () => {
     expect(sns.calls()).toHaveLength(0);
   });
 
+  it('has nothing to verify when RotateImmediately=false tests a new client\'s secret, which has no key yet', async () => {
+    const arn = createClientSecret(model, { clientId: 'acme', firstVersionId: 'v0' });
+    model.rotateSecret({ SecretId: arn, ClientRequestToken: 'schedule-test', RotateImmediately: false });
+
+    await expect(buildRotation({ clock }).rotation.runStep({ step: 'testSecret', secretId: arn, token: 'schedule-test' })).resolves.toEqual({
+      step: 'testSecret',
+      result: 'nothing-to-verify',
+    });
+    expect(dynamodb.calls()).toHaveLength(0);
+  });
+
+  it('still fails a keyless pending version when the current version holds a key', async () => {
+    const { arn } = givenRotationStarted();
+    model.putSecretValue({ SecretId: arn, ClientRequestToken: 'v2', SecretString: JSON.stringify({ clientId: 'acme' }), VersionStages: ['AWSPENDING'] });
+    await expect(buildRotation({ clock }).rotation.runStep({ step: 'testSecret', secretId: arn, token: 'v2' })).rejects.toThrow(
+      /pending version v2 holds no key/,
+    );
+  });
+
   it('calls the configured probe with the pending key and requires it to pass', async () => {
     const { arn, pendingKey } = await givenPendingKey();
     tableHolds(registered(pendingKey));

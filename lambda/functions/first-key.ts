@@ -1,0 +1,19 @@
+/**
+ * The first-key custom resource's entry point: a new client's secret is rotated once, at creation, so that
+ * the stack finishes only when every client has a working key.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SecretsManagerVersionStore } from '../adapters/secrets-manager-version-store';
+import { wholeNumber } from '../config/env';
+import { issueFirstKey } from '../domain/first-key';
+import { createFirstKeyHandler } from '../handlers/first-key-handler';
+
+const timeoutMs = 1000 * wholeNumber(process.env, 'FIRST_KEY_TIMEOUT_SECONDS', 240, { min: 10, max: 840 });
+const control = new SecretsManagerVersionStore(new SecretsManagerClient({ requestHandler: { connectionTimeout: 2_000, requestTimeout: 10_000 } }));
+
+export const handler = createFirstKeyHandler({
+  issueFirstKey: (secretId) => issueFirstKey(secretId, { control, clock: Date.now, sleep, timeoutMs, pollIntervalMs: 2_000 }),
+  logger: new Logger({ serviceName: 'keyroll-first-key' }),
+});

@@ -1,0 +1,271 @@
+import { Duration, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { ExampleApiStack } from '../../lib/example-api-stack';
+import { InvalidKeyrollPropsError } from '../../lib/errors';
+import { KeyRotationSchedule } from '../../lib/key-rotation-schedule';
+import { RotatingApiKeys, type RotatingApiKeysProps } from '../../lib/rotating-api-keys';
+import { appLikeTheCli } from '../support/cdk-app';
+
+type Resources = Record<string, { Type: string; Properties?: Record<string, unknown>; DependsOn?: string[] }>;
+
+const app = appLikeTheCli();
+const stack = new ExampleApiStack(app, 'Example', { env: { account: '111122223333', region: 'eu-west-1' } });
+const template = Template.fromStack(stack);
+const resources = template.toJSON()['Resources'] as Resources;
+
+function logicalIdOf(type: string, match: (properties: Record<string, unknown>) => boolean): string {
+  const found = Object.entries(resources).find(([, r]) => r.Type === type && match(r.Properties ?? {}));
+  if (found === undefined) throw new Error(`no ${type} matches`);
+  return found[0];
+}
+const rotationFunctionId = logicalIdOf('AWS::Lambda::Function', (p) => String(p['Description']).includes('rotates client API keys'));
+const authorizerFunctionId = logicalIdOf('AWS::Lambda::Function', (p) => String(p['Description']).includes('authorizer'));
+const roleOf = (functionId: string) => (resources[functionId]?.Properties?.['Role'] as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+
+/** Every statement of the inline policies attached to a role. */
+function statementsOf(roleId: string): { Action: string | string[]; Resource: unknown; Effect: string }[] {
+  return Object.values(resources)
+    .filter((r) => r.Type === 'AWS::IAM::Policy' && JSON.stringify(r.Properties?.['Roles']).includes(roleId))
+    .flatMap((r) => (r.Properties?.['PolicyDocument'] as { Statement: never[] }).Statement);
+}
+const actionsOf = (roleId: string) => statementsOf(roleId).flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action]));
+
+describe('RotatingApiKeys in the example stack', () => {
+  it('gives each client a CMK-encrypted secret holding a keyless placeholder, tagged with its settings', () => {
+    template.resourceCountIs('AWS::SecretsManager::Secret', 2);
+    template.hasResourceProperties('AWS::SecretsManager::Secret', {
+      Name: 'keyroll/clients/acme',
+      SecretString: '{"clientId":"acme"}',
+      KmsKeyId: Match.anyValue(),
+      Tags: Match.arrayWith([
+        { Key: 'keyroll:clientId', Value: 'acme' },
+        { Key: 'keyroll:scopes', Value: 'read' },
+      ]),
+    });
+    template.hasResourceProperties('AWS::SecretsManager::Secret', { Tags: Match.arrayWith([{ Key: 'keyroll:scopes', Value: 'read write' }]) });
+  });
+
+  it('schedules rotation by the rotation function, and never rotates a key because of a deploy', () => {
+    template.resourceCountIs('AWS::SecretsManager::RotationSchedule', 2);
+    template.allResourcesProperties('AWS::SecretsManager::RotationSchedule', {
+      RotateImmediatelyOnUpdate: false,
+      RotationRules: { ScheduleExpression: 'rate(30 days)', Duration: '4h' },
+      RotationLambdaARN: { 'Fn::GetAtt': [rotationFunctionId, 'Arn'] },
+    });
+  });
+
+  it('lets Secrets Manager invoke the rotation function only for these secrets in this account, before the schedule exists', () => {
+    const permissions = Object.entries(resources).filter(([, r]) => r.Type === 'AWS::Lambda::Permission' && r.Properties?.['Principal'] === 'secretsmanager.amazonaws.com');
+    expect(permissions).toHaveLength(2);
+    for (const [, permission] of permissions) {
+      expect(permission.Properties).toMatchObject({ SourceAccount: '111122223333', SourceArn: { Ref: expect.stringMatching(/Secret/) } });
+    }
+    const schedules = Object.values(resources).filter((r) => r.Type === 'AWS::SecretsManager::RotationSchedule');
+    for (const schedule of schedules) expect(permissions.map(([id]) => id)).toEqual(expect.arrayContaining(schedule.DependsOn ?? []));
+  });
+
+  it('issues each client\'s first key once its rotation schedule exists', () => {
+    template.resourceCountIs('Custom::KeyrollFirstKey', 2);
+    const firstKeys = Object.values(resources).filter((r) => r.Type === 'Custom::KeyrollFirstKey');
+    for (const firstKey of firstKeys) {
+      expect(firstKey.Properties).toMatchObject({ SecretId: { Ref: expect.stringMatching(/Secret/) } });
+      expect(firstKey.DependsOn?.some((id) => resources[id]?.Type === 'AWS::SecretsManager::RotationSchedule')).toBe(true);
+    }
+  });
+
+  it('denies writing key versions to every principal but the rotation function\'s role', () => {
+    template.hasResourceProperties('AWS::SecretsManager::ResourcePolicy', {
+      ResourcePolicy: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: 'Deny',
+            Principal: { AWS: '*' },
+            Action: ['secretsmanager:PutSecretValue', 'secretsmanager:UpdateSecretVersionStage'],
+            Condition: { ArnNotEquals: { 'aws:PrincipalArn': { 'Fn::GetAtt': [roleOf(rotationFunctionId), 'Arn'] } } },
+          }),
+        ]),
+      },
+    });
+  });
+
+  it('attaches a REQUEST authorizer with the key header as identity source and an explicit result TTL', () => {
+    template.hasResourceProperties('AWS::ApiGateway::Authorizer', {
+      Type: 'REQUEST',
+      IdentitySource: 'method.request.header.x-api-key',
+      AuthorizerResultTtlInSeconds: 60,
+    });
+    template.allResourcesProperties('AWS::ApiGateway::Method', { AuthorizationType: 'CUSTOM' });
+  });
+
+  it('runs every keyroll function on the house defaults', () => {
+    for (const [, fn] of Object.entries(resources).filter(([, r]) => r.Type === 'AWS::Lambda::Function' && String(r.Properties?.['Description']).startsWith('keyroll:'))) {
+      expect(fn.Properties).toMatchObject({
+        Runtime: 'nodejs24.x',
+        Architectures: ['arm64'],
+        Timeout: expect.any(Number),
+        MemorySize: expect.any(Number),
+        LoggingConfig: { LogGroup: { Ref: expect.any(String) } },
+      });
+    }
+    template.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
+  });
+
+  it('configures the functions with names of resources and settings only: no key, nothing secret', () => {
+    const variablesOf = (functionId: string) => (resources[functionId]?.Properties?.['Environment'] as { Variables: Record<string, unknown> }).Variables;
+    expect(Object.keys(variablesOf(rotationFunctionId)).sort()).toEqual(['API_KEY_HEADER', 'CLIENT_TOPIC_ARN', 'GRACE_PERIOD_SECONDS', 'KEY_PREFIX', 'KEY_TABLE_NAME']);
+    expect(Object.keys(variablesOf(authorizerFunctionId)).sort()).toEqual([
+      'API_KEY_HEADER',
+      'CACHE_TTL_SECONDS',
+      'KEY_PREFIX',
+      'KEY_TABLE_NAME',
+      'NEGATIVE_CACHE_TTL_SECONDS',
+      'POWERTOOLS_METRICS_NAMESPACE',
+      'ROUTE_SCOPES',
+      'STALE_WINDOW_SECONDS',
+    ]);
+    const environments = JSON.stringify(Object.values(resources).filter((r) => r.Type === 'AWS::Lambda::Function').map((r) => r.Properties?.['Environment']));
+    expect(environments).not.toMatch(/kr_[0-9A-Za-z]{20,}/);
+  });
+
+  it('limits the rotation function to its table, index, topic, key and secrets', () => {
+    const roleId = roleOf(rotationFunctionId);
+    expect(new Set(actionsOf(roleId))).toEqual(
+      new Set([
+        'logs:CreateLogStream',
+        'logs:PutLogEvents',
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:UpdateItem',
+        'dynamodb:Query',
+        'kms:Decrypt',
+        'kms:GenerateDataKey',
+        'sns:Publish',
+        'secretsmanager:DescribeSecret',
+        'secretsmanager:GetSecretValue',
+        'secretsmanager:PutSecretValue',
+        'secretsmanager:UpdateSecretVersionStage',
+      ]),
+    );
+    for (const statement of statementsOf(roleId)) expect(statement.Resource).not.toEqual('*');
+  });
+
+  it('lets the authorizer read one table item at a time and nothing else: no write, no Secrets Manager', () => {
+    const roleId = roleOf(authorizerFunctionId);
+    expect(new Set(actionsOf(roleId))).toEqual(new Set(['logs:CreateLogStream', 'logs:PutLogEvents', 'dynamodb:GetItem', 'kms:Decrypt']));
+    for (const statement of statementsOf(roleId)) expect(statement.Resource).not.toEqual('*');
+  });
+
+  it('encrypts both topics with the key and refuses publishing without TLS', () => {
+    template.resourceCountIs('AWS::SNS::Topic', 2);
+    template.allResourcesProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
+    template.resourcePropertiesCountIs(
+      'AWS::SNS::TopicPolicy',
+      { PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) } },
+      2,
+    );
+  });
+
+  it('rotates its KMS key and lets EventBridge and CloudWatch alarms use it for the operations topic', () => {
+    template.hasResourceProperties('AWS::KMS::Key', {
+      EnableKeyRotation: true,
+      KeyPolicy: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Principal: { Service: ['cloudwatch.amazonaws.com', 'events.amazonaws.com'] },
+            Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+          }),
+        ]),
+      },
+    });
+  });
+
+  it('keeps the key table (CMK, point-in-time recovery, TTL) when the stack is deleted', () => {
+    template.hasResource('AWS::DynamoDB::GlobalTable', {
+      DeletionPolicy: 'Retain',
+      Properties: Match.objectLike({ SSESpecification: { SSEEnabled: true, SSEType: 'KMS' }, TimeToLiveSpecification: { AttributeName: 'purgeAt', Enabled: true } }),
+    });
+  });
+
+  it('sends failed rotations and three alarms to the operations topic', () => {
+    const opsTopic = logicalIdOf('AWS::SNS::Topic', (p) => p['DisplayName'] === 'keyroll operations');
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        source: ['aws.secretsmanager'],
+        'detail-type': ['AWS Service Event via CloudTrail'],
+        detail: { eventName: ['RotationFailed', 'RotationAbandoned', 'TestRotationFailed'] },
+      },
+      Targets: [Match.objectLike({ Arn: { Ref: opsTopic } })],
+    });
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 3);
+    template.allResourcesProperties('AWS::CloudWatch::Alarm', { AlarmActions: [{ Ref: opsTopic }], TreatMissingData: 'notBreaching' });
+    template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+  });
+
+  it('logs each request as JSON with the authorizer\'s clientId and keyVersion', () => {
+    template.hasResourceProperties('AWS::ApiGateway::Stage', {
+      AccessLogSetting: { Format: Match.stringLikeRegexp('"clientId":"\\$context.authorizer.clientId".*"keyVersion":"\\$context.authorizer.keyVersion"') },
+    });
+  });
+
+  it('outputs the API URL and each client\'s secret ARN', () => {
+    expect(Object.keys(template.toJSON()['Outputs'] as object)).toEqual(expect.arrayContaining(['ApiUrl', 'SecretArnacme', 'SecretArnglobex']));
+  });
+
+  it('passes the AWS Solutions checks with no unacknowledged finding', () => {
+    expect(new AwsSolutionsChecks(app).validateScope(app).violations).toEqual([]);
+  });
+});
+
+describe('RotatingApiKeys props', () => {
+  const env = { account: '111122223333', region: 'eu-west-1' };
+  const build = (props: Partial<RotatingApiKeysProps>) => () =>
+    new RotatingApiKeys(new Stack(appLikeTheCli(), 'Test', { env }), 'Keys', { clients: [{ clientId: 'acme' }], ...props });
+
+  it.each<[string, Partial<RotatingApiKeysProps>, string]>([
+    ['a grace period shorter than the caches', { gracePeriod: Duration.seconds(60) }, 'gracePeriod of 1 minute is shorter than the caches it must outlast: authorizerResultsCacheTtl (1 minute) + authorizerCacheTtl (30 seconds) = 90 seconds'],
+    ['a client grace period shorter than the caches', { clients: [{ clientId: 'acme', gracePeriod: Duration.seconds(0) }] }, 'gracePeriod of client "acme" of 0 seconds is shorter'],
+    ['a duplicated client', { clients: [{ clientId: 'acme' }, { clientId: 'acme' }] }, 'clientId "acme" is used twice'],
+    ['a client id with a space', { clients: [{ clientId: 'acme corp' }] }, 'clientId must be 1 to 64 letters, digits, ".", "_" or "-"; got "acme corp"'],
+    ['a bad scope', { clients: [{ clientId: 'acme', scopes: ['read write'] }] }, 'scope "read write" of client "acme"'],
+    ['a bad key prefix', { keyPrefix: 'KR' }, 'keyPrefix must be 2 to 16 lower-case letters or digits, starting with a letter; got "KR"'],
+    ['a bad route map', { routeScopes: { 'post /orders': 'write' } }, 'routeScopes: route "post /orders" must be'],
+    ['a result cache over an hour', { authorizerResultsCacheTtl: Duration.hours(2), gracePeriod: Duration.hours(3) }, 'authorizerResultsCacheTtl must be at most 1 hour; got 2 hours'],
+    ['a fractional max key age', { clients: [{ clientId: 'acme', maxKeyAge: Duration.hours(36) }] }, 'maxKeyAge of client "acme" must be whole days'],
+  ])('refuses %s with a clear error', (_label, props, message) => {
+    expect(build(props)).toThrow(InvalidKeyrollPropsError);
+    expect(build(props)).toThrow(message);
+  });
+
+  it('takes per-client settings as tags, and a cron schedule with a window', () => {
+    const stack = new Stack(appLikeTheCli(), 'Test', { env });
+    new RotatingApiKeys(stack, 'Keys', {
+      clients: [{ clientId: 'acme', gracePeriod: Duration.hours(2), maxKeyAge: Duration.days(90), rotationSchedule: KeyRotationSchedule.cron('0 4 ? * MON *', { window: Duration.hours(2) }) }],
+    });
+    const t = Template.fromStack(stack);
+    t.hasResourceProperties('AWS::SecretsManager::Secret', {
+      Tags: Match.arrayWith([
+        { Key: 'keyroll:gracePeriodSeconds', Value: '7200' },
+        { Key: 'keyroll:maxKeyAgeDays', Value: '90' },
+      ]),
+    });
+    t.hasResourceProperties('AWS::SecretsManager::RotationSchedule', { RotationRules: { ScheduleExpression: 'cron(0 4 ? * MON *)', Duration: '2h' } });
+  });
+});
+
+describe('KeyRotationSchedule', () => {
+  it('writes rates in days when whole, in hours otherwise', () => {
+    expect(KeyRotationSchedule.rate(Duration.days(7)).expression).toBe('rate(7 days)');
+    expect(KeyRotationSchedule.rate(Duration.hours(6)).expression).toBe('rate(6 hours)');
+  });
+
+  it.each([
+    ['a rate under 4 hours', () => KeyRotationSchedule.rate(Duration.hours(3)), 'rotation rate must be whole hours from 4 hours to 1000 days; got 3 hours'],
+    ['a rate over 1000 days', () => KeyRotationSchedule.rate(Duration.days(1001)), 'got 1001 days'],
+    ['a cron with 5 fields', () => KeyRotationSchedule.cron('0 4 * * MON'), 'a rotation cron expression has 6 fields'],
+    ['a window over a day', () => KeyRotationSchedule.rate(Duration.days(1), { window: Duration.hours(25) }), 'a rotation window is 1 to 24 whole hours; got 1 day 1 hour'],
+  ])('refuses %s', (_label, build, message) => {
+    expect(build).toThrow(InvalidKeyrollPropsError);
+    expect(build).toThrow(message);
+  });
+});

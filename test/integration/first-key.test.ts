@@ -1,0 +1,113 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { RotateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { mockClient } from 'aws-sdk-client-mock';
+import { SecretsManagerVersionStore } from '../../lambda/adapters/secrets-manager-version-store';
+import { FirstKeyTimeoutError, issueFirstKey } from '../../lambda/domain/first-key';
+import { createFirstKeyHandler, InvalidFirstKeyEventError } from '../../lambda/handlers/first-key-handler';
+import { runRotation, type RotationFunction } from '../../local/rotation-driver';
+import { useDynalite } from '../support/dynamodb';
+import { stagesOf } from '../support/rotation-fixture';
+import { RotationHarness } from '../support/rotation-harness';
+
+const secretsManager = mockClient(SecretsManagerClient);
+const sns = mockClient(SNSClient);
+const dynamo = useDynalite();
+
+/**
+ * A client's placeholder secret, with Secrets Manager's asynchronous behaviour after RotateSecret: the
+ * service answers at once and runs the steps afterwards. `rotationFunction` defaults to the real one.
+ */
+async function newClient(options: { rotationFunction?: RotationFunction } = {}) {
+  secretsManager.reset();
+  sns.reset();
+  const h = new RotationHarness({ secretsManager, sns, dynamodbEndpoint: dynamo.endpoint(), tableName: await dynamo.newTable() });
+  const arn = h.newClient('acme');
+  const rotationFunction = options.rotationFunction ?? ((event) => h.handler(event));
+  const background: Promise<unknown>[] = [];
+  secretsManager.on(RotateSecretCommand).callsFake((input) => {
+    const response = h.model.rotateSecret(input);
+    background.push(sleep(20).then(() => runRotation(h.model, arn, rotationFunction)));
+    return response;
+  });
+  const control = new SecretsManagerVersionStore(new SecretsManagerClient({}));
+  const issue = (timeoutMs = 5_000) => issueFirstKey(arn, { control, clock: Date.now, sleep, timeoutMs, pollIntervalMs: 5 });
+  return { h, arn, issue, settle: () => Promise.all(background) };
+}
+
+describe('First key of a new client', () => {
+  it('waits for the schedule\'s test run to end, rotates once, and returns when the client has a working key', async () => {
+    const { h, arn, issue, settle } = await newClient();
+    // What creating the RotationSchedule does: a RotateImmediately=false test, still running.
+    h.model.rotateSecret({ SecretId: arn, RotateImmediately: false });
+    const testRun = sleep(50).then(() => runRotation(h.model, arn, (event) => h.handler(event)));
+
+    const { versionId } = await issue();
+
+    await expect(testRun).resolves.toMatchObject({ outcome: 'succeeded' });
+    await settle();
+    // The first RotateSecret came while the test run held AWSPENDING, and was answered "busy".
+    expect(secretsManager.commandCalls(RotateSecretCommand).length).toBeGreaterThan(1);
+    expect(Object.values(stagesOf(h.model, arn)).flat()).not.toContain('AWSPENDING');
+    expect(h.versionWithStage(arn, 'AWSCURRENT')).toBe(versionId);
+    expect(await h.verify(h.currentKey(arn))).toMatchObject({ status: 'valid', version: { clientId: 'acme', versionId } });
+    expect(h.published).toEqual([expect.objectContaining({ type: 'key.rotated', versionId })]);
+  });
+
+  it('fails clearly, naming the secret, when the first rotation does not complete', async () => {
+    const { arn, issue, settle } = await newClient({
+      rotationFunction: async () => {
+        throw new Error('rotation function misconfigured');
+      },
+    });
+    const failure = issue(300);
+    await expect(failure).rejects.toThrow(FirstKeyTimeoutError);
+    await expect(failure).rejects.toThrow(`the first rotation of secret ${arn}`);
+    await settle();
+  });
+});
+
+describe('First key custom resource', () => {
+  function handlerWith() {
+    const issued: string[] = [];
+    const handler = createFirstKeyHandler({
+      issueFirstKey: async (secretId) => (issued.push(secretId), { versionId: `v-${issued.length}` }),
+      logger: new Logger({ logLevel: 'SILENT' }),
+    });
+    return { handler, issued };
+  }
+  const secretArn = 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:keyroll/clients/acme-AbCdEf';
+
+  it('issues the first key when the secret is created, and reports its version', async () => {
+    const { handler, issued } = handlerWith();
+    await expect(handler({ RequestType: 'Create', ResourceProperties: { SecretId: secretArn } })).resolves.toEqual({
+      PhysicalResourceId: secretArn,
+      Data: { VersionId: 'v-1' },
+    });
+    expect(issued).toEqual([secretArn]);
+  });
+
+  it('never rotates on a later deploy of the same secret, nor on deletion', async () => {
+    const { handler, issued } = handlerWith();
+    const same = { ResourceProperties: { SecretId: secretArn }, PhysicalResourceId: secretArn };
+    await expect(handler({ RequestType: 'Update', OldResourceProperties: { SecretId: secretArn }, ...same })).resolves.toEqual({ PhysicalResourceId: secretArn });
+    await expect(handler({ RequestType: 'Delete', ...same })).resolves.toEqual({ PhysicalResourceId: secretArn });
+    expect(issued).toEqual([]);
+  });
+
+  it('issues a first key for a secret that replaced the old one', async () => {
+    const { handler, issued } = handlerWith();
+    const replacement = `${secretArn}-2`;
+    await expect(
+      handler({ RequestType: 'Update', ResourceProperties: { SecretId: replacement }, OldResourceProperties: { SecretId: secretArn }, PhysicalResourceId: secretArn }),
+    ).resolves.toMatchObject({ PhysicalResourceId: replacement });
+    expect(issued).toEqual([replacement]);
+  });
+
+  it('refuses an event that is not a custom resource request for a secret', async () => {
+    const { handler } = handlerWith();
+    await expect(handler({ RequestType: 'Create', ResourceProperties: {} })).rejects.toThrow(InvalidFirstKeyEventError);
+    await expect(handler({ RequestType: 'Rotate', ResourceProperties: { SecretId: secretArn } })).rejects.toThrow(/RequestType must be/);
+  });
+});
