@@ -10,6 +10,8 @@ import {
   type DescribeSecretResponse,
   type GetSecretValueRequest,
   type GetSecretValueResponse,
+  type ListSecretsRequest,
+  type ListSecretsResponse,
   type ListSecretVersionIdsRequest,
   type ListSecretVersionIdsResponse,
   type PutSecretValueRequest,
@@ -182,6 +184,23 @@ export class SecretsManagerModel {
       ARN: secret.arn,
       Name: secret.name,
       Versions: versions.map((version) => ({ VersionId: version.versionId, VersionStages: [...version.stages], CreatedDate: new Date(version.createdAtMs) })),
+    };
+  }
+
+  /** ListSecrets, with the `tag-key` and `tag-value` filters; one page holds everything. */
+  listSecrets(input: ListSecretsRequest): ListSecretsResponse {
+    const filters = input.Filters ?? [];
+    const matches = (secret: ModelSecret) =>
+      filters.every(({ Key, Values = [] }) => {
+        if (Key === 'tag-key') return [...secret.tags.keys()].some((key) => Values.includes(key));
+        if (Key === 'tag-value') return [...secret.tags.values()].some((value) => Values.includes(value));
+        throw new InvalidParameterException({ message: `The model does not support the filter ${Key}.`, $metadata: {} });
+      });
+    return {
+      SecretList: [...this.secrets.values()].filter(matches).map((secret) => {
+        const { ARN, Name, RotationEnabled, Tags, VersionIdsToStages, LastRotatedDate, LastChangedDate, CreatedDate } = this.describeSecret({ SecretId: secret.arn });
+        return { ARN, Name, RotationEnabled, Tags, SecretVersionsToStages: VersionIdsToStages, LastRotatedDate, LastChangedDate, CreatedDate };
+      }),
     };
   }
 

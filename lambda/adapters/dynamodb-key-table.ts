@@ -130,6 +130,38 @@ export class DynamoKeyTable implements KeyTable, EventLog {
     }
   }
 
+  async extendWindow(keyHash: string, notAfterMs: number): Promise<KeyVersion> {
+    try {
+      return await this.update(keyHash, {
+        UpdateExpression: 'SET notAfterMs = :notAfter, purgeAt = :purgeAt',
+        ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(revokedAtMs) AND notAfterMs < :notAfter',
+        ExpressionAttributeValues: {
+          ':notAfter': number(notAfterMs),
+          ':purgeAt': number(Math.ceil(notAfterMs / 1000) + KEY_HISTORY_RETENTION_SECONDS),
+        },
+      });
+    } catch (error) {
+      if (!isConditionalCheckFailed(error)) throw error;
+    }
+    // Already as long or longer, open-ended, or revoked: report it as it stands.
+    const unchanged = await this.findByHash(keyHash);
+    if (unchanged === undefined) throw new KeyVersionNotFoundError('the key version whose window was to extend is not in the key table');
+    return unchanged;
+  }
+
+  async markExpired(keyHash: string, endMs: number): Promise<KeyVersion> {
+    try {
+      return await this.update(keyHash, {
+        UpdateExpression: 'SET expiredAtMs = if_not_exists(expiredAtMs, :end)',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeValues: { ':end': number(endMs) },
+      });
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) throw new KeyVersionNotFoundError('the key version to mark expired is not in the key table');
+      throw error;
+    }
+  }
+
   async record(notification: Notification): Promise<RecordedEvent> {
     try {
       await this.client.send(
@@ -206,6 +238,7 @@ export function keyVersionItem(version: KeyVersion): Item {
     expiresAtMs: version.expiresAtMs,
     revokedAtMs: version.revokedAtMs,
     currentSinceMs: version.currentSinceMs,
+    expiredAtMs: version.expiredAtMs,
   };
   for (const [name, value] of Object.entries(optionalNumbers)) if (value !== undefined) item[name] = number(value);
   if (version.revokedReason !== undefined) item['revokedReason'] = { S: version.revokedReason };
@@ -233,6 +266,7 @@ export function parseKeyVersionItem(item: Item): KeyVersion {
     revokedAtMs: readOptionalNumber(item, 'revokedAtMs'),
     revokedReason: item['revokedReason']?.S,
     currentSinceMs: readOptionalNumber(item, 'currentSinceMs'),
+    expiredAtMs: readOptionalNumber(item, 'expiredAtMs'),
   };
 }
 

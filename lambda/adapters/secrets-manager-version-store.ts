@@ -1,30 +1,51 @@
 import {
   DescribeSecretCommand,
   GetSecretValueCommand,
+  ListSecretsCommand,
+  ListSecretVersionIdsCommand,
   PutSecretValueCommand,
   RotateSecretCommand,
   UpdateSecretVersionStageCommand,
   type SecretsManagerClient,
+  type Tag,
 } from '@aws-sdk/client-secrets-manager';
 import { MalformedSecretError } from '../domain/errors';
 import type { RotationControl, RotationStart } from '../domain/first-key';
-import { AWSPENDING, type SecretDescription, type SecretVersionStore } from '../domain/ports';
+import { CLIENT_TAG } from '../domain/client-settings';
+import { AWSPENDING, type SecretDescription, type SecretDirectory, type SecretVersionStore } from '../domain/ports';
 
 /** Secrets Manager as the store of key material: one call per method, no decisions. */
-export class SecretsManagerVersionStore implements SecretVersionStore, RotationControl {
+export class SecretsManagerVersionStore implements SecretVersionStore, RotationControl, SecretDirectory {
   constructor(private readonly client: SecretsManagerClient) {}
 
   async describe(secretId: string): Promise<SecretDescription> {
     const secret = await this.client.send(new DescribeSecretCommand({ SecretId: secretId }));
     if (secret.ARN === undefined) throw new Error(`DescribeSecret returned no ARN for ${secretId}`);
-    const tags = new Map<string, string>();
-    for (const { Key, Value } of secret.Tags ?? []) if (Key !== undefined && Value !== undefined) tags.set(Key, Value);
-    return {
-      arn: secret.ARN,
-      rotationEnabled: secret.RotationEnabled === true,
-      versionStages: new Map(Object.entries(secret.VersionIdsToStages ?? {})),
-      tags,
-    };
+    return description(secret.ARN, secret.RotationEnabled, secret.VersionIdsToStages, secret.Tags);
+  }
+
+  async listManagedSecrets(): Promise<SecretDescription[]> {
+    const secrets: SecretDescription[] = [];
+    let nextToken: string | undefined;
+    do {
+      const page = await this.client.send(new ListSecretsCommand({ Filters: [{ Key: 'tag-key', Values: [CLIENT_TAG.clientId] }], NextToken: nextToken }));
+      for (const entry of page.SecretList ?? []) {
+        if (entry.ARN !== undefined) secrets.push(description(entry.ARN, entry.RotationEnabled, entry.SecretVersionsToStages, entry.Tags));
+      }
+      nextToken = page.NextToken;
+    } while (nextToken !== undefined);
+    return secrets;
+  }
+
+  async versionCreatedAt(secretArn: string, versionId: string): Promise<number | undefined> {
+    let nextToken: string | undefined;
+    do {
+      const page = await this.client.send(new ListSecretVersionIdsCommand({ SecretId: secretArn, NextToken: nextToken }));
+      const version = (page.Versions ?? []).find((candidate) => candidate.VersionId === versionId);
+      if (version !== undefined) return version.CreatedDate?.getTime();
+      nextToken = page.NextToken;
+    } while (nextToken !== undefined);
+    return undefined;
   }
 
   async readValue(secretId: string, versionId: string, stage?: string): Promise<string | undefined> {
@@ -73,4 +94,10 @@ export class SecretsManagerVersionStore implements SecretVersionStore, RotationC
       }),
     );
   }
+}
+
+function description(arn: string, rotationEnabled: boolean | undefined, versionStages: Record<string, string[]> | undefined, tagList: Tag[] | undefined): SecretDescription {
+  const tags = new Map<string, string>();
+  for (const { Key, Value } of tagList ?? []) if (Key !== undefined && Value !== undefined) tags.set(Key, Value);
+  return { arn, rotationEnabled: rotationEnabled === true, versionStages: new Map(Object.entries(versionStages ?? {})), tags };
 }

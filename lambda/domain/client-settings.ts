@@ -13,18 +13,29 @@ export const CLIENT_TAG = {
   gracePeriodSeconds: 'keyroll:gracePeriodSeconds',
   /** A hard end for every key version, counted from the moment it is registered. Default: none. */
   maxKeyAgeDays: 'keyroll:maxKeyAgeDays',
+  /**
+   * Usage-aware retirement: while a replaced key is still used, extend its window by this many hours at a
+   * time. Default: off.
+   */
+  extendWhileInUseHours: 'keyroll:extendWhileInUseHours',
+  /** The most a replaced key's grace may grow to, in hours from the moment it was replaced. Default: 168. */
+  maxGraceHours: 'keyroll:maxGraceHours',
 } as const;
 
 export const CLIENT_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 export const SCOPE_PATTERN = /^[A-Za-z0-9][A-Za-z0-9:._/-]{0,63}$/;
 const MAX_GRACE_PERIOD_SECONDS = 366 * 24 * 3600;
 const MAX_KEY_AGE_DAYS = 3650;
+const DEFAULT_MAX_GRACE_HOURS = 168;
+const HOUR_MS = 3600 * 1000;
 
 export interface ClientSettings {
   readonly clientId: string;
   readonly scopes: readonly string[];
   readonly gracePeriodMs: number;
   readonly maxKeyAgeMs?: number;
+  /** Set when the client opts into usage-aware retirement. */
+  readonly extendWhileInUse?: { readonly stepMs: number; readonly maxGraceMs: number };
 }
 
 export function clientSettingsFromTags(
@@ -44,8 +55,15 @@ export function clientSettingsFromTags(
   const scopes = parseScopes(secretArn, tags.get(CLIENT_TAG.scopes));
   const gracePeriodSeconds = parseWholeNumberTag(secretArn, tags, CLIENT_TAG.gracePeriodSeconds, 0, MAX_GRACE_PERIOD_SECONDS);
   const maxKeyAgeDays = parseWholeNumberTag(secretArn, tags, CLIENT_TAG.maxKeyAgeDays, 1, MAX_KEY_AGE_DAYS);
-  const settings = { clientId, scopes, gracePeriodMs: (gracePeriodSeconds ?? defaults.gracePeriodSeconds) * 1000 };
-  return maxKeyAgeDays === undefined ? settings : { ...settings, maxKeyAgeMs: maxKeyAgeDays * 24 * 3600 * 1000 };
+  const extendHours = parseWholeNumberTag(secretArn, tags, CLIENT_TAG.extendWhileInUseHours, 1, 24 * 30);
+  const maxGraceHours = parseWholeNumberTag(secretArn, tags, CLIENT_TAG.maxGraceHours, 1, 24 * 366) ?? DEFAULT_MAX_GRACE_HOURS;
+  return {
+    clientId,
+    scopes,
+    gracePeriodMs: (gracePeriodSeconds ?? defaults.gracePeriodSeconds) * 1000,
+    ...(maxKeyAgeDays === undefined ? {} : { maxKeyAgeMs: maxKeyAgeDays * 24 * HOUR_MS }),
+    ...(extendHours === undefined ? {} : { extendWhileInUse: { stepMs: extendHours * HOUR_MS, maxGraceMs: maxGraceHours * HOUR_MS } }),
+  };
 }
 
 function parseScopes(secretArn: string, value: string | undefined): string[] {

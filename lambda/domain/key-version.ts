@@ -22,6 +22,8 @@ export interface KeyVersion {
   readonly revokedReason?: string;
   /** When the version became AWSCURRENT; absent for a version that never did. */
   readonly currentSinceMs?: number;
+  /** Set by the monitor once the version's window has ended and the client was told. */
+  readonly expiredAtMs?: number;
 }
 
 export type WindowStatus = 'valid' | 'not_yet_valid' | 'expired' | 'revoked';

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { EventLog, Notifier } from './ports';
 
-export type NotificationType = 'key.rotated' | 'key.expiring' | 'key.expired' | 'key.revoked' | 'rotation.failed';
+export type NotificationType = 'key.rotated' | 'key.expiring' | 'key.expired' | 'key.revoked' | 'rotation.failed' | 'rotation.stuck';
 
 /**
  * The SNS message body, schema version 1. It never carries a key or a key hash: a client fetches its new
@@ -52,6 +52,7 @@ const NOTIFICATION_TYPES: ReadonlySet<string> = new Set<NotificationType>([
   'key.expired',
   'key.revoked',
   'rotation.failed',
+  'rotation.stuck',
 ]);
 
 /** Parses a notification body (from the event log, or an SNS message a subscriber received). */

@@ -1,6 +1,7 @@
 import type { ApiKey } from './api-key';
 import type { KeyVersion } from './key-version';
 import type { Notification } from './notifications';
+import type { UsageCount } from './usage';
 
 /** Secrets Manager's staging labels, spelled as AWS spells them. */
 export const AWSCURRENT = 'AWSCURRENT';
@@ -50,6 +51,13 @@ export interface KeyTable {
   closeWindow(keyHash: string, notAfterMs: number): Promise<KeyVersion>;
   /** Revokes the version; a second revocation keeps the first instant and reason. */
   revoke(keyHash: string, atMs: number, reason: string): Promise<KeyVersion>;
+  /**
+   * Moves `notAfterMs` later, and only later, for a version that is not revoked: the one way a window grows
+   * (usage-aware retirement, an operator's rollback). Returns the version as it stands afterwards.
+   */
+  extendWindow(keyHash: string, notAfterMs: number): Promise<KeyVersion>;
+  /** Records that the version's window ended at `endMs`; keeps the first record. */
+  markExpired(keyHash: string, endMs: number): Promise<KeyVersion>;
 }
 
 /** A stored notification, and whether it has been handed to SNS. */
@@ -72,4 +80,29 @@ export interface Notifier {
 /** Calls the protected API with a key, to prove end to end that it is accepted. */
 export interface EndpointProbe {
   check(key: ApiKey): Promise<{ readonly ok: true } | { readonly ok: false; readonly detail: string }>;
+}
+
+/** Requests of a key version over some hours, and its last use. */
+export interface UsageSummary {
+  readonly requests: number;
+  readonly lastUsedMs?: number;
+}
+
+/** Usage counters in the key table. */
+export interface UsageStore {
+  /** True when a delivery with this id has been counted (its marker exists). */
+  isBatchCounted(batchId: string): Promise<boolean>;
+  /** Adds each count to its (client, version, hour) counter: one write per count. */
+  addUsage(counts: readonly UsageCount[]): Promise<void>;
+  markBatchCounted(batchId: string, atMs: number): Promise<void>;
+  /** A version's requests in the UTC hours from `fromHour` to `toHour` (`yyyy-mm-ddThh`), both included. */
+  readUsage(clientId: string, versionId: string, fromHour: string, toHour: string): Promise<UsageSummary>;
+}
+
+/** The clients' secrets, as the monitor sees them. */
+export interface SecretDirectory {
+  /** Every secret with a `keyroll:clientId` tag, with its labels and tags. */
+  listManagedSecrets(): Promise<SecretDescription[]>;
+  /** When a version was created, epoch ms, or undefined for a version Secrets Manager no longer lists. */
+  versionCreatedAt(secretArn: string, versionId: string): Promise<number | undefined>;
 }

@@ -2,7 +2,8 @@ import { displayKey, hashApiKey, parseApiKey, type ApiKey } from './api-key';
 import { clientSettingsFromTags, type ClientSettings } from './client-settings';
 import { KeyVerificationError, MalformedSecretError, RotationRefusedError } from './errors';
 import { closingNotAfterMs, isAbandonedPending, windowEndMs, type KeyVersion } from './key-version';
-import { notificationEventId, publishOnce } from './notifications';
+import { notificationEventId, publishOnce, type Notification } from './notifications';
+import { versionsWithStage, versionWithStage } from './secret-labels';
 import { parseSecretPayload, serializeSecretPayload, type SecretPayload } from './secret-payload';
 import { verifyParsedKey } from './verify-key';
 import {
@@ -55,6 +56,8 @@ export interface RotationDependencies {
   readonly keys: KeyTable;
   readonly events: EventLog;
   readonly notifier: Notifier;
+  /** Where `rotation.failed` goes, once per rotation token; none when absent. */
+  readonly operationsNotifier?: Notifier;
   /** Present when an endpoint to probe is configured. */
   readonly probe?: EndpointProbe;
   readonly clock: () => number;
@@ -96,16 +99,41 @@ export class KeyRotation {
     if (!stages.includes(AWSPENDING)) {
       throw new RotationRefusedError(`version ${request.token} of secret ${secret.arn} is not AWSPENDING`);
     }
-    switch (request.step) {
-      case 'createSecret':
-        return this.createSecret(secret, client, request);
-      case 'setSecret':
-        return this.setSecret(secret, client, request.token);
-      case 'testSecret':
-        return this.testSecret(secret, client, request.token);
-      case 'finishSecret':
-        return this.finishSecret(secret, client, request.token);
+    try {
+      switch (request.step) {
+        case 'createSecret':
+          return await this.createSecret(secret, client, request);
+        case 'setSecret':
+          return await this.setSecret(secret, client, request.token);
+        case 'testSecret':
+          return await this.testSecret(secret, client, request.token);
+        case 'finishSecret':
+          return await this.finishSecret(secret, client, request.token);
+      }
+    } catch (error) {
+      await this.reportFailure(client, request.token);
+      throw error;
     }
+  }
+
+  /**
+   * Tells operators that a step of this rotation failed, once per token; Secrets Manager will retry it. A
+   * failure to tell them must not hide the step's own error, which the caller rethrows and logs, so it is
+   * dropped here; the EventBridge RotationFailed rule reports the rotation anyway.
+   */
+  private async reportFailure(client: ClientSettings, token: string): Promise<void> {
+    const notifier = this.deps.operationsNotifier;
+    if (notifier === undefined) return;
+    const nowMs = this.deps.clock();
+    const notification: Notification = {
+      version: 1,
+      type: 'rotation.failed',
+      clientId: client.clientId,
+      versionId: token,
+      eventId: notificationEventId('rotation.failed', client.clientId, token),
+      at: new Date(nowMs).toISOString(),
+    };
+    await publishOnce(notification, { events: this.deps.events, notifier, nowMs }).catch(() => undefined);
   }
 
   private async createSecret(secret: SecretDescription, client: ClientSettings, request: RotationRequest): Promise<StepOutcome> {
@@ -284,14 +312,6 @@ export class KeyRotation {
     if (value === undefined) throw new MalformedSecretError(`secret ${secretArn}: version ${versionId} has no value`);
     return parseSecretPayload(value, versionId);
   }
-}
-
-function versionsWithStage(secret: SecretDescription, stage: string): string[] {
-  return [...secret.versionStages].filter(([, stages]) => stages.includes(stage)).map(([versionId]) => versionId);
-}
-
-function versionWithStage(secret: SecretDescription, stage: string): string | undefined {
-  return versionsWithStage(secret, stage)[0];
 }
 
 function requireVersionWithStage(secret: SecretDescription, stage: string): string {

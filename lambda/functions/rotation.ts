@@ -18,6 +18,7 @@ import { createRotationHandler } from '../handlers/rotation-handler';
 const config = readRotationConfig(process.env);
 const clientOptions = { requestHandler: { connectionTimeout: 2_000, requestTimeout: 10_000 } };
 const keyTable = new DynamoKeyTable(new DynamoDBClient(clientOptions), config.keyTableName);
+const sns = new SNSClient(clientOptions);
 
 export const handler = createRotationHandler({
   logger: new Logger({ serviceName: 'keyroll-rotation' }),
@@ -25,7 +26,8 @@ export const handler = createRotationHandler({
     secrets: new SecretsManagerVersionStore(new SecretsManagerClient(clientOptions)),
     keys: keyTable,
     events: keyTable,
-    notifier: new SnsNotifier(new SNSClient(clientOptions), config.clientTopicArn),
+    notifier: new SnsNotifier(sns, config.clientTopicArn),
+    operationsNotifier: config.operationsTopicArn === undefined ? undefined : new SnsNotifier(sns, config.operationsTopicArn),
     probe: config.probeUrl === undefined ? undefined : new HttpEndpointProbe(config.probeUrl, config.apiKeyHeader, config.probeTimeoutMs),
     clock: Date.now,
     generateKey: () => generateApiKey(config.keyPrefix),

@@ -2,6 +2,7 @@ import {
   CreateSecretCommand,
   DescribeSecretCommand,
   GetSecretValueCommand,
+  ListSecretsCommand,
   ListSecretVersionIdsCommand,
   PutSecretValueCommand,
   RotateSecretCommand,
@@ -31,6 +32,7 @@ export function serveSecretsManagerFromModel(stub: AwsClientStub<SecretsManagerC
   stub.on(PutSecretValueCommand).callsFake(through('PutSecretValue', (input) => model.putSecretValue(input)));
   stub.on(UpdateSecretVersionStageCommand).callsFake(through('UpdateSecretVersionStage', (input) => model.updateSecretVersionStage(input)));
   stub.on(ListSecretVersionIdsCommand).callsFake(through('ListSecretVersionIds', (input) => model.listSecretVersionIds(input)));
+  stub.on(ListSecretsCommand).callsFake(through('ListSecrets', (input) => model.listSecrets(input)));
   stub.on(RotateSecretCommand).callsFake(through('RotateSecret', (input) => model.rotateSecret(input)));
   stub.on(TagResourceCommand).callsFake(through('TagResource', (input) => model.tagResource(input)));
 }

@@ -8,6 +8,7 @@ describe('rotation function configuration', () => {
     expect(readRotationConfig(minimal)).toEqual({
       keyTableName: 'keyroll-keys',
       clientTopicArn: minimal.CLIENT_TOPIC_ARN,
+      operationsTopicArn: undefined,
       gracePeriodSeconds: 86_400,
       keyPrefix: 'kr',
       probeUrl: undefined,

@@ -1,0 +1,226 @@
+import { clientSettingsFromTags, type ClientSettings } from './client-settings';
+import { closingNotAfterMs, isAbandonedPending, windowEndMs, type KeyVersion } from './key-version';
+import { notificationEventId, publishOnce, type Notification, type NotificationType } from './notifications';
+import { AWSCURRENT, AWSPENDING, type EventLog, type KeyTable, type Notifier, type SecretDescription, type SecretDirectory, type UsageStore } from './ports';
+import { versionWithStage } from './secret-labels';
+import { hourOf } from './usage';
+
+const HOUR_MS = 3600 * 1000;
+/** A window that ended longer ago than this, when the monitor first sees it, gets no `key.expired`. */
+const EXPIRED_NOTICE_MAX_AGE_MS = 7 * 24 * HOUR_MS;
+/** "Still in use" for usage-aware retirement: a request within this last stretch. */
+const IN_USE_WITHIN_MS = HOUR_MS;
+
+export interface MonitorSettings {
+  /** When to remind a client still using a replaced key, before its window ends; each lead once. */
+  readonly reminderLeadsMs: readonly number[];
+  /** How long AWSPENDING may sit on a version that is not AWSCURRENT before operators are told. */
+  readonly stuckAfterMs: number;
+  readonly defaultGracePeriodSeconds: number;
+}
+
+export interface MonitorDependencies {
+  readonly secrets: SecretDirectory;
+  readonly keys: KeyTable;
+  readonly events: EventLog;
+  readonly usage: UsageStore;
+  readonly clientNotifier: Notifier;
+  readonly operationsNotifier: Notifier;
+  readonly settings: MonitorSettings;
+}
+
+/** What a run did, for its log line. */
+export interface MonitorReport {
+  readonly clients: number;
+  readonly published: Partial<Record<NotificationType, number>>;
+  readonly windowsClosed: number;
+  readonly windowsExtended: number;
+  readonly markedExpired: number;
+  readonly revokedAbandoned: number;
+  readonly failures: readonly { readonly secretArn: string; readonly error: string }[];
+}
+
+/**
+ * The scheduled check of every client's keys. Each rule is idempotent, and each notification goes out once
+ * per logical event (stable eventIds), so a run can be repeated, or cut off and run again, at any time:
+ *
+ * - reconcile: a version that lost AWSCURRENT without a closed window gets one, and `key.rotated` if it
+ *   was never sent; a current version not marked current is marked; a version left by an abandoned rotation
+ *   (registered, never current, unlabelled) is revoked once it is older than `stuckAfterMs`;
+ * - stuck rotation: AWSPENDING on a version that is not AWSCURRENT for longer than `stuckAfterMs` sends
+ *   `rotation.stuck` to operators;
+ * - usage-aware retirement (clients that opt in): a replaced key used within the last hour, near the end of
+ *   its window, gets more time, step by step, never past its hard maximum; the client is told;
+ * - reminders: a replaced key used since it was replaced gets `key.expiring` at each lead time before its end,
+ *   and so does a current key with a hard expiry (maximum key age) that no rotation has replaced yet;
+ * - expiry: a replaced key whose window has ended is marked expired, and the client gets `key.expired`.
+ */
+export class KeyMonitor {
+  constructor(private readonly deps: MonitorDependencies) {}
+
+  async run(nowMs: number): Promise<MonitorReport> {
+    const tally: Tally = { published: {}, windowsClosed: 0, windowsExtended: 0, markedExpired: 0, revokedAbandoned: 0 };
+    const failures: { secretArn: string; error: string }[] = [];
+    const secrets = await this.deps.secrets.listManagedSecrets();
+    for (const secret of secrets) {
+      try {
+        await new ClientCheck(this.deps, secret, nowMs, tally).run();
+      } catch (error) {
+        // One client's trouble must not stop the others; the run reports it and fails at the end.
+        failures.push({ secretArn: secret.arn, error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) });
+      }
+    }
+    return { clients: secrets.length, ...tally, failures };
+  }
+}
+
+interface Tally {
+  published: Partial<Record<NotificationType, number>>;
+  windowsClosed: number;
+  windowsExtended: number;
+  markedExpired: number;
+  revokedAbandoned: number;
+}
+
+/** One run over one client. */
+class ClientCheck {
+  private readonly client: ClientSettings;
+  private readonly currentId: string | undefined;
+
+  constructor(
+    private readonly deps: MonitorDependencies,
+    private readonly secret: SecretDescription,
+    private readonly nowMs: number,
+    private readonly tally: Tally,
+  ) {
+    this.client = clientSettingsFromTags(secret.arn, secret.tags, { gracePeriodSeconds: deps.settings.defaultGracePeriodSeconds });
+    this.currentId = versionWithStage(secret, AWSCURRENT);
+  }
+
+  async run(): Promise<void> {
+    await this.checkStuckRotation();
+    const versions = await this.reconcile(await this.deps.keys.listClientVersions(this.client.clientId));
+    for (const version of versions) {
+      if (version.revokedAtMs !== undefined || version.currentSinceMs === undefined) continue;
+      if (version.versionId === this.currentId) await this.checkCurrentVersion(version);
+      else await this.checkReplacedVersion(version, versions);
+    }
+  }
+
+  private async checkStuckRotation(): Promise<void> {
+    const pendingId = [...this.secret.versionStages].find(([, stages]) => stages.includes(AWSPENDING) && !stages.includes(AWSCURRENT))?.[0];
+    if (pendingId === undefined) return;
+    const createdAtMs = await this.deps.secrets.versionCreatedAt(this.secret.arn, pendingId);
+    if (createdAtMs === undefined || this.nowMs - createdAtMs < this.deps.settings.stuckAfterMs) return;
+    await this.publish(this.deps.operationsNotifier, 'rotation.stuck', pendingId, {});
+  }
+
+  /** Returns the client's versions as they stand after reconciling them with the labels. */
+  private async reconcile(versions: KeyVersion[]): Promise<KeyVersion[]> {
+    const labelled = new Set([...this.secret.versionStages.keys()]);
+    const reconciled: KeyVersion[] = [];
+    for (const version of versions) {
+      if (isAbandonedPending(version, labelled) && this.nowMs - version.notBeforeMs >= this.deps.settings.stuckAfterMs) {
+        // Its rotation ended without it; the next rotation's createSecret would revoke it too.
+        reconciled.push(await this.deps.keys.revoke(version.keyHash, this.nowMs, 'rotation-abandoned'));
+        this.tally.revokedAbandoned++;
+      } else if (version.versionId === this.currentId) {
+        reconciled.push(version.currentSinceMs === undefined ? await this.deps.keys.markCurrent(version.keyHash, this.nowMs) : version);
+      } else if (version.currentSinceMs !== undefined && version.notAfterMs === undefined && version.revokedAtMs === undefined) {
+        // It lost AWSCURRENT but its finishSecret never closed its window: the grace starts now.
+        const closed = await this.deps.keys.closeWindow(version.keyHash, closingNotAfterMs(version, this.nowMs, this.client.gracePeriodMs));
+        this.tally.windowsClosed++;
+        const endMs = windowEndMs(closed);
+        if (this.currentId !== undefined) {
+          await this.publish(this.deps.clientNotifier, 'key.rotated', this.currentId, {
+            previousVersionId: closed.versionId,
+            ...(endMs === undefined ? {} : { expiresAt: new Date(endMs).toISOString() }),
+          });
+        }
+        reconciled.push(closed);
+      } else {
+        reconciled.push(version);
+      }
+    }
+    return reconciled;
+  }
+
+  /** A current key ends only at a hard expiry (maximum key age): remind, and mark it when it is reached. */
+  private async checkCurrentVersion(version: KeyVersion): Promise<void> {
+    const endMs = windowEndMs(version);
+    if (endMs === undefined || (await this.expireIfEnded(version, endMs))) return;
+    await this.remindIfDue(version, endMs);
+  }
+
+  private async checkReplacedVersion(version: KeyVersion, versions: readonly KeyVersion[]): Promise<void> {
+    let endMs = windowEndMs(version);
+    if (endMs === undefined || (await this.expireIfEnded(version, endMs))) return;
+    const replacedAtMs = replacedAt(version, versions) ?? endMs - this.client.gracePeriodMs;
+    const usage = await this.deps.usage.readUsage(this.client.clientId, version.versionId, hourOf(replacedAtMs), hourOf(this.nowMs));
+    const lastUsedMs = usage.lastUsedMs;
+    if (lastUsedMs === undefined || lastUsedMs <= replacedAtMs) return;
+
+    const extension = this.client.extendWhileInUse;
+    if (extension !== undefined && this.nowMs - lastUsedMs <= IN_USE_WITHIN_MS && endMs - this.nowMs <= extension.stepMs / 2) {
+      const targetMs = Math.min(endMs + extension.stepMs, replacedAtMs + extension.maxGraceMs, version.expiresAtMs ?? Number.POSITIVE_INFINITY);
+      if (targetMs > endMs) {
+        const extended = await this.deps.keys.extendWindow(version.keyHash, targetMs);
+        const extendedEndMs = windowEndMs(extended) ?? endMs;
+        if (extendedEndMs > endMs) {
+          endMs = extendedEndMs;
+          this.tally.windowsExtended++;
+          await this.publish(this.deps.clientNotifier, 'key.expiring', version.versionId, { expiresAt: new Date(endMs).toISOString() }, `extended-to-${endMs}`);
+        }
+      }
+    }
+    await this.remindIfDue(version, endMs);
+  }
+
+  /** True when the window has ended: the version is marked expired and the client told, once. */
+  private async expireIfEnded(version: KeyVersion, endMs: number): Promise<boolean> {
+    if (this.nowMs < endMs) return false;
+    if (version.expiredAtMs === undefined && this.nowMs - endMs <= EXPIRED_NOTICE_MAX_AGE_MS) {
+      await this.deps.keys.markExpired(version.keyHash, endMs);
+      this.tally.markedExpired++;
+      await this.publish(this.deps.clientNotifier, 'key.expired', version.versionId, { expiresAt: new Date(endMs).toISOString() });
+    }
+    return true;
+  }
+
+  private async remindIfDue(version: KeyVersion, endMs: number): Promise<void> {
+    const dueLeads = this.deps.settings.reminderLeadsMs.filter((leadMs) => this.nowMs >= endMs - leadMs);
+    if (dueLeads.length === 0) return;
+    // The nearest lead only: a run that comes late sends the reminder that is due now, not the stale ones.
+    const leadMs = Math.min(...dueLeads);
+    await this.publish(this.deps.clientNotifier, 'key.expiring', version.versionId, { expiresAt: new Date(endMs).toISOString() }, `lead-${leadMs}-to-${endMs}`);
+  }
+
+  private async publish(
+    notifier: Notifier,
+    type: NotificationType,
+    versionId: string,
+    fields: Pick<Notification, 'previousVersionId' | 'expiresAt'>,
+    occasion = '',
+  ): Promise<void> {
+    const notification: Notification = {
+      version: 1,
+      type,
+      clientId: this.client.clientId,
+      versionId,
+      ...fields,
+      eventId: notificationEventId(type, this.client.clientId, versionId, occasion),
+      at: new Date(this.nowMs).toISOString(),
+    };
+    if ((await publishOnce(notification, { events: this.deps.events, notifier, nowMs: this.nowMs })) === 'published') {
+      this.tally.published[type] = (this.tally.published[type] ?? 0) + 1;
+    }
+  }
+}
+
+/** When a version stopped being current: when the version after it became current. */
+function replacedAt(version: KeyVersion, versions: readonly KeyVersion[]): number | undefined {
+  const since = version.currentSinceMs;
+  if (since === undefined) return undefined;
+  const later = versions.map((v) => v.currentSinceMs).filter((ms): ms is number => ms !== undefined && ms > since);
+  return later.length === 0 ? undefined : Math.min(...later);
+}

@@ -1,0 +1,137 @@
+import { createHash } from 'node:crypto';
+import { CLIENT_ID_PATTERN } from './client-settings';
+import type { UsageStore } from './ports';
+
+/** One access log line as CloudWatch Logs delivers it. */
+export interface AccessLogRecord {
+  /** CloudWatch Logs' id of the log event: the same on every delivery of it. */
+  readonly id: string;
+  /** When CloudWatch Logs received the line, epoch ms: the fallback for the request time. */
+  readonly timestamp: number;
+  readonly message: string;
+}
+
+/** Requests of one key version in one UTC hour, from one batch of log lines. */
+export interface UsageCount {
+  readonly clientId: string;
+  readonly versionId: string;
+  /** `yyyy-mm-ddThh`, UTC. */
+  readonly hour: string;
+  readonly requests: number;
+  /** The latest request time among them, epoch ms. */
+  readonly lastUsedMs: number;
+}
+
+export interface UsageBatch {
+  readonly counts: readonly UsageCount[];
+  /** Lines that were counted. */
+  readonly counted: number;
+  /** Lines that are not JSON objects, or whose client or version is not an identifier: skipped. */
+  readonly malformed: number;
+  /** Lines of requests without a key version (refused before or by the authorizer): skipped. */
+  readonly unattributed: number;
+}
+
+const VERSION_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+/** What API Gateway writes for a context variable that has no value. */
+const ABSENT = new Set(['', '-']);
+
+/**
+ * Adds up access log lines per (client, key version, UTC hour), so that a batch makes at most one write per
+ * version and hour. A line that cannot be read is skipped and counted, never fatal.
+ */
+export function aggregateAccessLogs(records: Iterable<AccessLogRecord>): UsageBatch {
+  const counts = new Map<string, { clientId: string; versionId: string; hour: string; requests: number; lastUsedMs: number }>();
+  let counted = 0;
+  let malformed = 0;
+  let unattributed = 0;
+  for (const record of records) {
+    const line = parseLine(record.message);
+    if (line === undefined) {
+      malformed++;
+      continue;
+    }
+    const { clientId, keyVersion } = line;
+    if (clientId === undefined || keyVersion === undefined || ABSENT.has(clientId) || ABSENT.has(keyVersion)) {
+      unattributed++;
+      continue;
+    }
+    if (!CLIENT_ID_PATTERN.test(clientId) || !VERSION_ID_PATTERN.test(keyVersion)) {
+      malformed++;
+      continue;
+    }
+    const requestMs = requestTimeOf(line.requestTimeEpoch, record.timestamp);
+    const hour = hourOf(requestMs);
+    const key = `${clientId}\n${keyVersion}\n${hour}`;
+    const count = counts.get(key);
+    if (count === undefined) {
+      counts.set(key, { clientId, versionId: keyVersion, hour, requests: 1, lastUsedMs: requestMs });
+    } else {
+      count.requests++;
+      if (requestMs > count.lastUsedMs) count.lastUsedMs = requestMs;
+    }
+    counted++;
+  }
+  return { counts: [...counts.values()], counted, malformed, unattributed };
+}
+
+/**
+ * Counts one delivery of log lines. Delivery is at least once: a delivery already counted (its marker is in
+ * the table) is skipped. The marker is written after the counters, so only a run cut off between its first
+ * counter write and its marker can be counted again, once, by its redelivery.
+ */
+export async function countDelivery(
+  records: readonly AccessLogRecord[],
+  deps: { readonly store: UsageStore; readonly nowMs: number },
+): Promise<UsageBatch & { readonly duplicate: boolean }> {
+  const batchId = deliveryId(records);
+  if (await deps.store.isBatchCounted(batchId)) return { counts: [], counted: 0, malformed: 0, unattributed: 0, duplicate: true };
+  const batch = aggregateAccessLogs(records);
+  await deps.store.addUsage(batch.counts);
+  await deps.store.markBatchCounted(batchId, deps.nowMs);
+  return { ...batch, duplicate: false };
+}
+
+/** The same for every delivery of the same log events, whatever their order. */
+export function deliveryId(records: readonly AccessLogRecord[]): string {
+  const hash = createHash('sha256');
+  for (const id of records.map((record) => record.id).sort()) hash.update(id).update('\n');
+  return hash.digest('hex');
+}
+
+/** `yyyy-mm-ddThh` of an instant, in UTC. */
+export function hourOf(epochMs: number): string {
+  return new Date(epochMs).toISOString().slice(0, 13);
+}
+
+/** The start of an hour bucket, epoch ms. */
+export function hourStartMs(hour: string): number {
+  return Date.parse(`${hour}:00:00.000Z`);
+}
+
+interface LogLine {
+  readonly clientId?: string;
+  readonly keyVersion?: string;
+  readonly requestTimeEpoch?: unknown;
+}
+
+function parseLine(message: string): LogLine | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(message);
+  } catch {
+    return undefined;
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  const fields = value as Record<string, unknown>;
+  const clientId = fields['clientId'];
+  const keyVersion = fields['keyVersion'];
+  if ((clientId !== undefined && typeof clientId !== 'string') || (keyVersion !== undefined && typeof keyVersion !== 'string')) return undefined;
+  return { clientId, keyVersion, requestTimeEpoch: fields['requestTimeEpoch'] };
+}
+
+/** `$context.requestTimeEpoch` (ms, written as a string or a number), else when CloudWatch Logs got the line. */
+function requestTimeOf(value: unknown, fallbackMs: number): number {
+  const ms = typeof value === 'string' && /^\d{12,14}$/.test(value) ? Number(value) : typeof value === 'number' ? value : Number.NaN;
+  return Number.isSafeInteger(ms) && ms > 0 ? ms : fallbackMs;
+}
