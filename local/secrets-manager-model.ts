@@ -187,13 +187,14 @@ export class SecretsManagerModel {
     };
   }
 
-  /** ListSecrets, with the `tag-key` and `tag-value` filters; one page holds everything. */
+  /** ListSecrets, with the `tag-key` and `tag-value` filters (prefix matches, as AWS does); one page holds everything. */
   listSecrets(input: ListSecretsRequest): ListSecretsResponse {
     const filters = input.Filters ?? [];
     const matches = (secret: ModelSecret) =>
       filters.every(({ Key, Values = [] }) => {
-        if (Key === 'tag-key') return [...secret.tags.keys()].some((key) => Values.includes(key));
-        if (Key === 'tag-value') return [...secret.tags.values()].some((value) => Values.includes(value));
+        const prefixOf = (text: string) => Values.some((value) => text.startsWith(value));
+        if (Key === 'tag-key') return [...secret.tags.keys()].some(prefixOf);
+        if (Key === 'tag-value') return [...secret.tags.values()].some(prefixOf);
         throw new InvalidParameterException({ message: `The model does not support the filter ${Key}.`, $metadata: {} });
       });
     return {

@@ -30,7 +30,10 @@ export class SecretsManagerVersionStore implements SecretVersionStore, RotationC
     do {
       const page = await this.client.send(new ListSecretsCommand({ Filters: [{ Key: 'tag-key', Values: [CLIENT_TAG.clientId] }], NextToken: nextToken }));
       for (const entry of page.SecretList ?? []) {
-        if (entry.ARN !== undefined) secrets.push(description(entry.ARN, entry.RotationEnabled, entry.SecretVersionsToStages, entry.Tags));
+        // The tag-key filter matches prefixes: keep only the secrets that carry the exact tag.
+        if (entry.ARN !== undefined && entry.Tags?.some((tag) => tag.Key === CLIENT_TAG.clientId)) {
+          secrets.push(description(entry.ARN, entry.RotationEnabled, entry.SecretVersionsToStages, entry.Tags));
+        }
       }
       nextToken = page.NextToken;
     } while (nextToken !== undefined);

@@ -20,6 +20,6 @@ export function readMonitorConfig(env: Environment): MonitorConfig {
     operationsTopicArn: check('OPERATIONS_TOPIC_ARN', requiredString(env, 'OPERATIONS_TOPIC_ARN'), (v) => v.startsWith('arn:'), 'an SNS topic ARN'),
     defaultGracePeriodSeconds: wholeNumber(env, 'GRACE_PERIOD_SECONDS', DEFAULT_GRACE_PERIOD_SECONDS, { min: 0, max: 366 * 24 * 3600 }),
     reminderLeadsMs: [...new Set(leads.split(',').map((hours) => Number(hours) * 3600 * 1000))].sort((a, b) => b - a),
-    stuckAfterMs: 60 * 1000 * wholeNumber(env, 'ROTATION_STUCK_AFTER_MINUTES', 60, { min: 5, max: 7 * 24 * 60 }),
+    stuckAfterMs: 60 * 1000 * wholeNumber(env, 'ROTATION_STUCK_AFTER_MINUTES', 60, { min: 15, max: 7 * 24 * 60 }),
   };
 }

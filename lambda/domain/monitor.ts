@@ -10,6 +10,10 @@ const HOUR_MS = 3600 * 1000;
 const EXPIRED_NOTICE_MAX_AGE_MS = 7 * 24 * HOUR_MS;
 /** "Still in use" for usage-aware retirement: a request within this last stretch. */
 const IN_USE_WITHIN_MS = HOUR_MS;
+/** A replaced key counts as still used for reminders when it was used within this last stretch... */
+const RECENT_USE_MS = 24 * HOUR_MS;
+/** ...and later than this after it was replaced: clients and their caches need a moment to switch. */
+const SWITCH_OVER_MS = 15 * 60 * 1000;
 
 export interface MonitorSettings {
   /** When to remind a client still using a replaced key, before its window ends; each lead once. */
@@ -37,6 +41,8 @@ export interface MonitorReport {
   readonly windowsExtended: number;
   readonly markedExpired: number;
   readonly revokedAbandoned: number;
+  /** Clients left for the next run because the labels read were behind the table. */
+  readonly clientsDeferred: number;
   readonly failures: readonly { readonly secretArn: string; readonly error: string }[];
 }
 
@@ -51,23 +57,25 @@ export interface MonitorReport {
  *   `rotation.stuck` to operators;
  * - usage-aware retirement (clients that opt in): a replaced key used within the last hour, near the end of
  *   its window, gets more time, step by step, never past its hard maximum; the client is told;
- * - reminders: a replaced key used since it was replaced gets `key.expiring` at each lead time before its end,
- *   and so does a current key with a hard expiry (maximum key age) that no rotation has replaced yet;
+ * - reminders: a replaced key still in use (a request within the last 24 hours, and more than 15 minutes
+ *   after it was replaced) gets `key.expiring` at each lead time before its end, and so does a current key
+ *   with a hard expiry (maximum key age) that no rotation has replaced yet;
  * - expiry: a replaced key whose window has ended is marked expired, and the client gets `key.expired`.
  */
 export class KeyMonitor {
   constructor(private readonly deps: MonitorDependencies) {}
 
   async run(nowMs: number): Promise<MonitorReport> {
-    const tally: Tally = { published: {}, windowsClosed: 0, windowsExtended: 0, markedExpired: 0, revokedAbandoned: 0 };
+    const tally: Tally = { published: {}, windowsClosed: 0, windowsExtended: 0, markedExpired: 0, revokedAbandoned: 0, clientsDeferred: 0 };
     const failures: { secretArn: string; error: string }[] = [];
     const secrets = await this.deps.secrets.listManagedSecrets();
-    for (const secret of secrets) {
+    for (const { arn } of secrets) {
       try {
-        await new ClientCheck(this.deps, secret, nowMs, tally).run();
+        // The list's labels may be minutes old; the reconciliation acts on the secret's own description.
+        await new ClientCheck(this.deps, await this.deps.secrets.describe(arn), nowMs, tally).run();
       } catch (error) {
         // One client's trouble must not stop the others; the run reports it and fails at the end.
-        failures.push({ secretArn: secret.arn, error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) });
+        failures.push({ secretArn: arn, error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) });
       }
     }
     return { clients: secrets.length, ...tally, failures };
@@ -80,6 +88,7 @@ interface Tally {
   windowsExtended: number;
   markedExpired: number;
   revokedAbandoned: number;
+  clientsDeferred: number;
 }
 
 /** One run over one client. */
@@ -99,12 +108,25 @@ class ClientCheck {
 
   async run(): Promise<void> {
     await this.checkStuckRotation();
-    const versions = await this.reconcile(await this.deps.keys.listClientVersions(this.client.clientId));
+    const listed = await this.deps.keys.listClientVersions(this.client.clientId);
+    if (this.labelsAreBehind(listed)) {
+      // The labels read predate a rotation the table already records; the next run sees them settled.
+      this.tally.clientsDeferred++;
+      return;
+    }
+    const versions = await this.reconcile(listed);
     for (const version of versions) {
       if (version.revokedAtMs !== undefined || version.currentSinceMs === undefined) continue;
       if (version.versionId === this.currentId) await this.checkCurrentVersion(version);
       else await this.checkReplacedVersion(version, versions);
     }
+  }
+
+  /** True when the labelled AWSCURRENT version is older than a version the table records as current since. */
+  private labelsAreBehind(versions: readonly KeyVersion[]): boolean {
+    const labelled = versions.find((version) => version.versionId === this.currentId);
+    if (labelled === undefined) return false;
+    return versions.some((version) => version.currentSinceMs !== undefined && version.notBeforeMs > labelled.notBeforeMs && version.revokedAtMs === undefined);
   }
 
   private async checkStuckRotation(): Promise<void> {
@@ -118,6 +140,7 @@ class ClientCheck {
   /** Returns the client's versions as they stand after reconciling them with the labels. */
   private async reconcile(versions: KeyVersion[]): Promise<KeyVersion[]> {
     const labelled = new Set([...this.secret.versionStages.keys()]);
+    const current = versions.find((version) => version.versionId === this.currentId);
     const reconciled: KeyVersion[] = [];
     for (const version of versions) {
       if (isAbandonedPending(version, labelled) && this.nowMs - version.notBeforeMs >= this.deps.settings.stuckAfterMs) {
@@ -126,8 +149,15 @@ class ClientCheck {
         this.tally.revokedAbandoned++;
       } else if (version.versionId === this.currentId) {
         reconciled.push(version.currentSinceMs === undefined ? await this.deps.keys.markCurrent(version.keyHash, this.nowMs) : version);
-      } else if (version.currentSinceMs !== undefined && version.notAfterMs === undefined && version.revokedAtMs === undefined) {
-        // It lost AWSCURRENT but its finishSecret never closed its window: the grace starts now.
+      } else if (
+        version.currentSinceMs !== undefined &&
+        version.notAfterMs === undefined &&
+        version.revokedAtMs === undefined &&
+        current !== undefined &&
+        current.notBeforeMs > version.notBeforeMs
+      ) {
+        // It lost AWSCURRENT to a newer key but its finishSecret never closed its window: the grace starts
+        // now. A newer version is never closed, however stale the labels read.
         const closed = await this.deps.keys.closeWindow(version.keyHash, closingNotAfterMs(version, this.nowMs, this.client.gracePeriodMs));
         this.tally.windowsClosed++;
         const endMs = windowEndMs(closed);
@@ -156,9 +186,11 @@ class ClientCheck {
     let endMs = windowEndMs(version);
     if (endMs === undefined || (await this.expireIfEnded(version, endMs))) return;
     const replacedAtMs = replacedAt(version, versions) ?? endMs - this.client.gracePeriodMs;
-    const usage = await this.deps.usage.readUsage(this.client.clientId, version.versionId, hourOf(replacedAtMs), hourOf(this.nowMs));
-    const lastUsedMs = usage.lastUsedMs;
-    if (lastUsedMs === undefined || lastUsedMs <= replacedAtMs) return;
+    const sinceMs = Math.max(replacedAtMs + SWITCH_OVER_MS, this.nowMs - RECENT_USE_MS);
+    if (sinceMs > this.nowMs) return;
+    const { lastUsedMs } = await this.deps.usage.readUsage(this.client.clientId, version.versionId, hourOf(sinceMs), hourOf(this.nowMs));
+    // Counters are per hour, but lastUsedMs is the request's own time, so the threshold is exact.
+    if (lastUsedMs === undefined || lastUsedMs <= sinceMs) return;
 
     const extension = this.client.extendWhileInUse;
     if (extension !== undefined && this.nowMs - lastUsedMs <= IN_USE_WITHIN_MS && endMs - this.nowMs <= extension.stepMs / 2) {

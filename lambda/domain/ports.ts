@@ -101,8 +101,12 @@ export interface UsageStore {
 
 /** The clients' secrets, as the monitor sees them. */
 export interface SecretDirectory {
-  /** Every secret with a `keyroll:clientId` tag, with its labels and tags. */
+  /**
+   * Every secret with a `keyroll:clientId` tag. Its labels may be minutes old (ListSecrets is eventually
+   * consistent): decisions on labels take them from `describe`.
+   */
   listManagedSecrets(): Promise<SecretDescription[]>;
+  describe(secretId: string): Promise<SecretDescription>;
   /** When a version was created, epoch ms, or undefined for a version Secrets Manager no longer lists. */
   versionCreatedAt(secretArn: string, versionId: string): Promise<number | undefined>;
 }

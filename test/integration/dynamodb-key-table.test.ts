@@ -52,6 +52,26 @@ describe('Key table on DynamoDB (dynalite)', () => {
     expect(Number(Item?.['purgeAt']?.N)).toBe(30 + 90 * 24 * 3600);
   });
 
+  it('extends a closed window, only ever lengthening it, and never an open or revoked one', async () => {
+    const { keyHash } = version(1);
+    await table.register(version(1));
+    await expect(table.extendWindow(keyHash, 90_000)).resolves.toMatchObject({ notAfterMs: undefined });
+    await table.closeWindow(keyHash, 50_000);
+    await expect(table.extendWindow(keyHash, 90_000)).resolves.toMatchObject({ notAfterMs: 90_000 });
+    await expect(table.extendWindow(keyHash, 70_000)).resolves.toMatchObject({ notAfterMs: 90_000 });
+    await table.revoke(keyHash, 60_000, 'compromised');
+    await expect(table.extendWindow(keyHash, 200_000)).resolves.toMatchObject({ notAfterMs: 90_000, revokedAtMs: 60_000 });
+    await expect(table.extendWindow('f'.repeat(64), 1)).rejects.toThrow(KeyVersionNotFoundError);
+  });
+
+  it('marks a version expired once, keeping the first end', async () => {
+    const { keyHash } = version(1);
+    await table.register(version(1));
+    await expect(table.markExpired(keyHash, 50_000)).resolves.toMatchObject({ expiredAtMs: 50_000 });
+    await expect(table.markExpired(keyHash, 70_000)).resolves.toMatchObject({ expiredAtMs: 50_000 });
+    await expect(table.markExpired('f'.repeat(64), 1)).rejects.toThrow(KeyVersionNotFoundError);
+  });
+
   it('never touches the window of a revoked version', async () => {
     await table.register(version(1));
     await table.revoke(version(1).keyHash, 5_000, 'compromised');

@@ -10,6 +10,7 @@ import { KeyRotation } from '../../lambda/domain/rotation';
 import type { SecretsManagerModel } from '../../local/secrets-manager-model';
 
 export const CLIENT_TOPIC_ARN = 'arn:aws:sns:eu-west-1:111122223333:keyroll-clients';
+export const OPERATIONS_TOPIC_ARN = 'arn:aws:sns:eu-west-1:111122223333:keyroll-operations';
 export const KEY_TABLE_NAME = 'keyroll-keys';
 export const HOUR_MS = 3_600_000;
 
@@ -39,6 +40,7 @@ export function buildRotation(options: {
     keys: table,
     events: table,
     notifier: new SnsNotifier(new SNSClient({}), CLIENT_TOPIC_ARN),
+    operationsNotifier: new SnsNotifier(new SNSClient({}), OPERATIONS_TOPIC_ARN),
     probe: options.probe,
     clock: options.clock.now,
     generateKey: () => generateApiKey('kr'),

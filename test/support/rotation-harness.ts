@@ -1,19 +1,28 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import type { AwsClientStub } from 'aws-sdk-client-mock';
 import type { DynamoKeyTable } from '../../lambda/adapters/dynamodb-key-table';
 import type { ApiKey } from '../../lambda/domain/api-key';
 import type { KeyVersion } from '../../lambda/domain/key-version';
-import { parseNotification, type Notification } from '../../lambda/domain/notifications';
+import { DynamoUsageStore } from '../../lambda/adapters/dynamodb-usage-store';
+import { SecretsManagerVersionStore } from '../../lambda/adapters/secrets-manager-version-store';
+import { SnsNotifier } from '../../lambda/adapters/sns-notifier';
+import { KeyMonitor, type MonitorReport, type MonitorSettings } from '../../lambda/domain/monitor';
+import type { Notification } from '../../lambda/domain/notifications';
 import type { RotationStep } from '../../lambda/domain/rotation';
 import { verifyKey, type Verification } from '../../lambda/domain/verify-key';
+import { createMonitorHandler } from '../../lambda/handlers/monitor-handler';
 import { createRotationHandler } from '../../lambda/handlers/rotation-handler';
+import { createUsageHandler } from '../../lambda/handlers/usage-handler';
+import { requestsDelivery, type LoggedRequest } from '../../local/access-logs';
 import { localDynamoDbClient } from '../../local/dynalite-server';
 import { rotateSecret, type RotationRun } from '../../local/rotation-driver';
 import { SecretsManagerModel } from '../../local/secrets-manager-model';
 import { injectDynamoDbFaults, type FaultInjector } from './faults';
-import { buildRotation, keyOf, stagesOf, TestClock } from './rotation-fixture';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { checkPublishedMessage } from './notification-schema';
+import { buildRotation, CLIENT_TOPIC_ARN, HOUR_MS, keyOf, OPERATIONS_TOPIC_ARN, stagesOf, TestClock } from './rotation-fixture';
 import { createClientSecret, serveSecretsManagerFromModel } from './secrets-manager';
 
 export interface RotationHarnessOptions {
@@ -24,6 +33,7 @@ export interface RotationHarnessOptions {
   readonly clock?: TestClock;
   readonly gracePeriodSeconds?: number;
   readonly faults?: FaultInjector;
+  readonly monitorSettings?: Partial<MonitorSettings>;
 }
 
 /**
@@ -34,8 +44,15 @@ export class RotationHarness {
   readonly clock: TestClock;
   readonly model: SecretsManagerModel;
   readonly table: DynamoKeyTable;
+  /** Messages to the client topic, in the order they were published; each checked against the schema file. */
   readonly published: Notification[] = [];
+  /** Messages to the operations topic. */
+  readonly operations: Notification[] = [];
   readonly handler: (event: unknown) => Promise<void>;
+  /** The usage counter's handler, counting into the same table. */
+  readonly countUsage: (event: unknown) => Promise<void>;
+  /** One scheduled run of the monitor at the clock's now. */
+  readonly runMonitor: () => Promise<MonitorReport>;
 
   constructor(options: RotationHarnessOptions) {
     this.clock = options.clock ?? new TestClock();
@@ -45,8 +62,11 @@ export class RotationHarness {
     options.sns.onAnyCommand().rejects(new Error('unmocked SNS command'));
     options.sns.on(PublishCommand).callsFake(async (input) => {
       const record = () => {
-        this.published.push(parseNotification(JSON.parse(String(input.Message))));
-        return { MessageId: `m-${this.published.length}` };
+        const notification = checkPublishedMessage(input);
+        if (input.TopicArn === CLIENT_TOPIC_ARN) this.published.push(notification);
+        else if (input.TopicArn === OPERATIONS_TOPIC_ARN) this.operations.push(notification);
+        else throw new Error(`publish to an unknown topic ${String(input.TopicArn)}`);
+        return { MessageId: `m-${this.published.length + this.operations.length}` };
       };
       return faults === undefined ? record() : faults.around('sns', 'Publish', record);
     });
@@ -60,6 +80,29 @@ export class RotationHarness {
     });
     this.table = table;
     this.handler = createRotationHandler({ rotation, logger: new Logger({ serviceName: 'keyroll-rotation-test' }) });
+    const usage = new DynamoUsageStore(dynamodb, options.tableName);
+    this.countUsage = createUsageHandler({ store: usage, logger: new Logger({ serviceName: 'keyroll-usage-test' }), metrics: new Metrics(), clock: this.clock.now });
+    const sns = new SNSClient({});
+    const monitor = new KeyMonitor({
+      secrets: new SecretsManagerVersionStore(new SecretsManagerClient({})),
+      keys: table,
+      events: table,
+      usage,
+      clientNotifier: new SnsNotifier(sns, CLIENT_TOPIC_ARN),
+      operationsNotifier: new SnsNotifier(sns, OPERATIONS_TOPIC_ARN),
+      settings: {
+        reminderLeadsMs: [24 * HOUR_MS, HOUR_MS],
+        stuckAfterMs: HOUR_MS,
+        defaultGracePeriodSeconds: options.gracePeriodSeconds ?? 3600,
+        ...options.monitorSettings,
+      },
+    });
+    this.runMonitor = createMonitorHandler({ monitor, logger: new Logger({ serviceName: 'keyroll-monitor-test' }), clock: this.clock.now });
+  }
+
+  /** API traffic as the usage counter sees it: one access log delivery of these requests. */
+  traffic(requests: readonly LoggedRequest[]): Promise<void> {
+    return this.countUsage(requestsDelivery(requests));
   }
 
   /** A new client's secret: a placeholder without a key, rotation enabled. */

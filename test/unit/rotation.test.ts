@@ -19,7 +19,7 @@ import type { EndpointProbe } from '../../lambda/domain/ports';
 import type { RotationStep } from '../../lambda/domain/rotation';
 import { SecretsManagerModel } from '../../local/secrets-manager-model';
 import { InjectedFaultError } from '../support/faults';
-import { buildRotation, CLIENT_TOPIC_ARN, HOUR_MS, hashOf, keyOf, stagesOf, TestClock } from '../support/rotation-fixture';
+import { buildRotation, CLIENT_TOPIC_ARN, HOUR_MS, OPERATIONS_TOPIC_ARN, hashOf, keyOf, stagesOf, TestClock } from '../support/rotation-fixture';
 import { createClientSecret, serveSecretsManagerFromModel } from '../support/secrets-manager';
 
 const secretsManager = mockClient(SecretsManagerClient);
@@ -96,9 +96,13 @@ function allowEventRecording(): void {
   sns.on(PublishCommand).resolves({ MessageId: 'm-1' });
 }
 
-function expectNoTableWrites(): void {
-  expect(dynamodb).not.toHaveReceivedCommand(PutItemCommand);
-  expect(dynamodb).not.toHaveReceivedCommand(UpdateItemCommand);
+/** No key version was written. (A failed step records its `rotation.failed` event; that is no key.) */
+function expectNoKeyVersionWrites(): void {
+  const written = [
+    ...dynamodb.commandCalls(PutItemCommand).map((call) => call.args[0].input.Item?.['pk']?.S),
+    ...dynamodb.commandCalls(UpdateItemCommand).map((call) => call.args[0].input.Key?.['pk']?.S),
+  ];
+  expect(written.filter((pk) => pk?.startsWith('KEY#'))).toEqual([]);
 }
 
 describe('Rotation guard', () => {
@@ -276,7 +280,7 @@ describe('setSecret', () => {
     await expect(buildRotation({ clock }).rotation.runStep({ step: 'setSecret', secretId: arn, token: 'v2' })).rejects.toThrow(
       /pending version v2 has no value; createSecret has not run/,
     );
-    expect(dynamodb).not.toHaveReceivedCommand(PutItemCommand);
+    expectNoKeyVersionWrites();
   });
 });
 
@@ -300,7 +304,7 @@ describe('testSecret', () => {
     });
     expect(dynamodb).toHaveReceivedCommandTimes(GetItemCommand, 1);
     expect(dynamodb).toHaveReceivedCommandWith(GetItemCommand, { Key: keyVersionKey(hashApiKey(pendingKey)), ConsistentRead: true });
-    expectNoTableWrites();
+    expectNoKeyVersionWrites();
     expect(sns.calls()).toHaveLength(0);
   });
 
@@ -333,7 +337,7 @@ describe('testSecret', () => {
     await expect(buildRotation({ clock }).rotation.runStep({ step: 'testSecret', secretId: arn, token: 'test-only' })).resolves.toMatchObject({
       result: 'verified',
     });
-    expectNoTableWrites();
+    expectNoKeyVersionWrites();
     expect(sns.calls()).toHaveLength(0);
   });
 
@@ -370,7 +374,7 @@ describe('testSecret', () => {
     await expect(buildRotation({ clock, probe: failing }).rotation.runStep({ step: 'testSecret', secretId: arn, token: 'v2' })).rejects.toThrow(
       'the endpoint probe refused the key of version v2: https://api.example.com/ answered HTTP 403',
     );
-    expectNoTableWrites();
+    expectNoKeyVersionWrites();
   });
 });
 
@@ -500,8 +504,28 @@ describe('finishSecret', () => {
     secretsManager.on(UpdateSecretVersionStageCommand).rejects(new InjectedFaultError('throttled'));
 
     await expect(buildRotation({ clock }).rotation.runStep({ step: 'finishSecret', secretId: arn, token: 'v2' })).rejects.toThrow('throttled');
-    expectNoTableWrites();
-    expect(sns.calls()).toHaveLength(0);
+    expectNoKeyVersionWrites();
+    expect(sns).toHaveReceivedCommandTimes(PublishCommand, 1);
+    expect(sns).toHaveReceivedCommandWith(PublishCommand, {
+      TopicArn: OPERATIONS_TOPIC_ARN,
+      Message: JSON.stringify({
+        version: 1,
+        type: 'rotation.failed',
+        clientId: 'acme',
+        versionId: 'v2',
+        eventId: notificationEventId('rotation.failed', 'acme', 'v2'),
+        at: new Date(clock.nowMs).toISOString(),
+      }),
+    });
+  });
+
+  it('reports the step\'s own error when operators cannot be told of it', async () => {
+    const { arn } = await givenTestedRotation();
+    secretsManager.on(UpdateSecretVersionStageCommand).rejects(new InjectedFaultError('throttled'));
+    sns.on(PublishCommand).rejects(new InjectedFaultError('SNS is down'));
+
+    await expect(buildRotation({ clock }).rotation.runStep({ step: 'finishSecret', secretId: arn, token: 'v2' })).rejects.toThrow('throttled');
+    expect(sns).toHaveReceivedCommandWith(PublishCommand, { TopicArn: OPERATIONS_TOPIC_ARN });
   });
 
   it('issues the first key of a new client: the placeholder it replaces has no key and no window to close', async () => {

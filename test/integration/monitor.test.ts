@@ -1,0 +1,289 @@
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { mockClient } from 'aws-sdk-client-mock';
+import type { MonitorSettings } from '../../lambda/domain/monitor';
+import { notificationEventId } from '../../lambda/domain/notifications';
+import { MonitorRunError } from '../../lambda/handlers/monitor-handler';
+import { useDynalite } from '../support/dynamodb';
+import { HOUR_MS } from '../support/rotation-fixture';
+import { RotationHarness } from '../support/rotation-harness';
+
+const secretsManager = mockClient(SecretsManagerClient);
+const sns = mockClient(SNSClient);
+const dynamo = useDynalite();
+const MINUTE = 60_000;
+const DAY_MS = 24 * HOUR_MS;
+const iso = (ms: number) => new Date(ms).toISOString();
+
+async function newHarness(options: { gracePeriodSeconds?: number; monitorSettings?: Partial<MonitorSettings> } = {}): Promise<RotationHarness> {
+  secretsManager.reset();
+  sns.reset();
+  return new RotationHarness({ secretsManager, sns, dynamodbEndpoint: dynamo.endpoint(), tableName: await dynamo.newTable(), ...options });
+}
+
+/** A client with its first key (v1), then rotated to v2; returns when v2 became current. */
+async function rotatedClient(h: RotationHarness, clientId: string, tags?: Record<string, string>): Promise<{ arn: string; rotatedAtMs: number }> {
+  const arn = h.newClient(clientId, tags);
+  await h.rotate(arn, { token: `${clientId}-v1` });
+  h.clock.advance(DAY_MS);
+  const rotatedAtMs = h.clock.nowMs;
+  await h.rotate(arn, { token: `${clientId}-v2` });
+  return { arn, rotatedAtMs };
+}
+
+/** Notifications since the last call, as (type, versionId, expiresAt). */
+function drain(list: { type: string; versionId: string; expiresAt?: string }[]) {
+  return list.splice(0).map(({ type, versionId, expiresAt }) => ({ type, versionId, ...(expiresAt === undefined ? {} : { expiresAt }) }));
+}
+
+describe('The monitor over DynamoDB (dynalite) and the Secrets Manager model, with time set by the test', () => {
+  describe('reminders', () => {
+    it('reminds a client still using a replaced key at 24 h and at 1 h before its end, each once', async () => {
+      const h = await newHarness({ gracePeriodSeconds: 7 * 24 * 3600 });
+      const { rotatedAtMs } = await rotatedClient(h, 'acme');
+      const endMs = rotatedAtMs + 7 * DAY_MS;
+      drain(h.published);
+      await h.traffic([{ atMs: rotatedAtMs + 2 * HOUR_MS, clientId: 'acme', keyVersion: 'acme-v1' }]);
+
+      h.clock.nowMs = endMs - DAY_MS - MINUTE;
+      await h.runMonitor();
+      expect(drain(h.published)).toEqual([]);
+
+      h.clock.nowMs = endMs - DAY_MS;
+      // Still used within the last 24 hours.
+      await h.traffic([{ atMs: h.clock.nowMs - HOUR_MS, clientId: 'acme', keyVersion: 'acme-v1' }]);
+      await h.runMonitor();
+      await h.runMonitor();
+      expect(h.published).toEqual([
+        expect.objectContaining({ type: 'key.expiring', versionId: 'acme-v1', expiresAt: iso(endMs), at: iso(endMs - DAY_MS), eventId: notificationEventId('key.expiring', 'acme', 'acme-v1', `lead-${DAY_MS}-to-${endMs}`) }),
+      ]);
+      drain(h.published);
+
+      h.clock.nowMs = endMs - HOUR_MS + 5 * MINUTE;
+      await h.traffic([{ atMs: endMs - 2 * HOUR_MS, clientId: 'acme', keyVersion: 'acme-v1' }]);
+      await h.runMonitor();
+      expect(drain(h.published)).toEqual([{ type: 'key.expiring', versionId: 'acme-v1', expiresAt: iso(endMs) }]);
+      await h.runMonitor();
+      expect(drain(h.published)).toEqual([]);
+    });
+
+    it('sends only the reminder due now when the monitor comes late', async () => {
+      const h = await newHarness({ gracePeriodSeconds: 7 * 24 * 3600 });
+      const { rotatedAtMs } = await rotatedClient(h, 'acme');
+      const endMs = rotatedAtMs + 7 * DAY_MS;
+      drain(h.published);
+      h.clock.nowMs = endMs - 30 * MINUTE;
+      await h.traffic([{ atMs: h.clock.nowMs - MINUTE, clientId: 'acme', keyVersion: 'acme-v1' }]);
+      await h.runMonitor();
+      expect(drain(h.published)).toEqual([{ type: 'key.expiring', versionId: 'acme-v1', expiresAt: iso(endMs) }]);
+      expect(h.published).toEqual([]);
+    });
+
+    it('does not remind a client that switched: no use after the switch-over, or none in the last 24 hours', async () => {
+      const h = await newHarness({ gracePeriodSeconds: 7 * 24 * 3600 });
+      const { rotatedAtMs } = await rotatedClient(h, 'acme');
+      const endMs = rotatedAtMs + 7 * DAY_MS;
+      drain(h.published);
+      await h.traffic([
+        { atMs: rotatedAtMs - HOUR_MS, clientId: 'acme', keyVersion: 'acme-v1' },
+        { atMs: rotatedAtMs + 10 * MINUTE, clientId: 'acme', keyVersion: 'acme-v1' },
+        { atMs: rotatedAtMs + 3 * DAY_MS, clientId: 'acme', keyVersion: 'acme-v1' },
+        { atMs: endMs - 2 * HOUR_MS, clientId: 'acme', keyVersion: 'acme-v2' },
+      ]);
+      for (const atMs of [endMs - DAY_MS, endMs - HOUR_MS]) {
+        h.clock.nowMs = atMs;
+        await h.runMonitor();
+      }
+      expect(h.published).toEqual([]);
+    });
+
+    it('reminds a client whose current key reaches its maximum age with no rotation to replace it', async () => {
+      const h = await newHarness();
+      const arn = h.newClient('acme', { 'keyroll:maxKeyAgeDays': '30' });
+      await h.rotate(arn, { token: 'acme-v1' });
+      const endMs = h.clock.nowMs + 30 * DAY_MS;
+      drain(h.published);
+      h.clock.nowMs = endMs - DAY_MS;
+      await h.runMonitor();
+      h.clock.nowMs = endMs;
+      await h.runMonitor();
+      expect(drain(h.published)).toEqual([
+        { type: 'key.expiring', versionId: 'acme-v1', expiresAt: iso(endMs) },
+        { type: 'key.expired', versionId: 'acme-v1', expiresAt: iso(endMs) },
+      ]);
+      expect((await h.verify(h.currentKey(arn))).status).toBe('expired');
+    });
+  });
+
+  describe('expiry', () => {
+    it('marks a replaced key expired when its window has ended and tells the client once, used or not', async () => {
+      const h = await newHarness({ gracePeriodSeconds: 3600 });
+      const { rotatedAtMs } = await rotatedClient(h, 'acme');
+      drain(h.published);
+      h.clock.nowMs = rotatedAtMs + HOUR_MS - 1;
+      await h.runMonitor();
+      expect(drain(h.published)).toEqual([]);
+      h.clock.nowMs = rotatedAtMs + HOUR_MS + 10 * MINUTE;
+      const report = await h.runMonitor();
+      await h.runMonitor();
+      expect(report).toMatchObject({ clients: 1, markedExpired: 1, published: { 'key.expired': 1 }, failures: [] });
+      expect(h.published).toEqual([
+        expect.objectContaining({ type: 'key.expired', versionId: 'acme-v1', expiresAt: iso(rotatedAtMs + HOUR_MS), eventId: notificationEventId('key.expired', 'acme', 'acme-v1') }),
+      ]);
+      expect((await h.versionsOf('acme'))['acme-v1']).toMatchObject({ expiredAtMs: rotatedAtMs + HOUR_MS });
+    });
+
+    it('does not announce windows that ended more than a week before the monitor first saw them', async () => {
+      const h = await newHarness({ gracePeriodSeconds: 3600 });
+      const { rotatedAtMs } = await rotatedClient(h, 'acme');
+      drain(h.published);
+      h.clock.nowMs = rotatedAtMs + HOUR_MS + 8 * DAY_MS;
+      await h.runMonitor();
+      expect(h.published).toEqual([]);
+    });
+  });
+
+  describe('reconciliation', () => {
+    it('closes the window of a key that lost AWSCURRENT without one, and announces the rotation once', async () => {
+      const h = await newHarness({ gracePeriodSeconds: 3600 });
+      const { arn } = await rotatedClient(h, 'acme');
+      h.clock.advance(DAY_MS);
+      await h.runMonitor();
+      expect(drain(h.published).at(-1)).toMatchObject({ type: 'key.expired', versionId: 'acme-v1' });
+      // A rotation cut off right after finishSecret moved the label: no window closed, nothing announced.
+      h.model.rotateSecret({ SecretId: arn, ClientRequestToken: 'acme-v3' });
+      for (const step of ['createSecret', 'setSecret', 'testSecret'] as const) await h.invoke(step, arn, 'acme-v3');
+      h.model.updateSecretVersionStage({ SecretId: arn, VersionStage: 'AWSCURRENT', MoveToVersionId: 'acme-v3', RemoveFromVersionId: 'acme-v2' });
+      h.model.endRotation(arn, 'failed');
+      drain(h.published);
+      const v2Key = h.keyOf(arn, 'acme-v2');
+
+      h.clock.advance(5 * MINUTE);
+      const reconciledAtMs = h.clock.nowMs;
+      const report = await h.runMonitor();
+      await h.runMonitor();
+
+      expect(report).toMatchObject({ windowsClosed: 1, published: { 'key.rotated': 1 } });
+      expect(drain(h.published)).toEqual([{ type: 'key.rotated', versionId: 'acme-v3', expiresAt: iso(reconciledAtMs + HOUR_MS) }]);
+      const versions = await h.versionsOf('acme');
+      expect(versions['acme-v2']).toMatchObject({ notAfterMs: reconciledAtMs + HOUR_MS });
+      expect(versions['acme-v3']).toMatchObject({ currentSinceMs: reconciledAtMs });
+      expect(versions['acme-v3']?.notAfterMs).toBeUndefined();
+      expect((await h.verify(v2Key)).status).toBe('valid');
+      h.clock.nowMs = reconciledAtMs + HOUR_MS;
+      expect((await h.verify(v2Key)).status).toBe('expired');
+      expect((await h.verify(h.currentKey(arn))).status).toBe('valid');
+    });
+
+    it('never closes the window of a newer key, even when the labels it reads are older than the table', async () => {
+      const h = await newHarness({ gracePeriodSeconds: 3600 });
+      const { arn } = await rotatedClient(h, 'acme');
+      drain(h.published);
+      // Labels as an eventually consistent read may still show them: the replaced key as AWSCURRENT.
+      h.model.updateSecretVersionStage({ SecretId: arn, VersionStage: 'AWSCURRENT', MoveToVersionId: 'acme-v1', RemoveFromVersionId: 'acme-v2' });
+      const report = await h.runMonitor();
+      expect(report).toMatchObject({ clientsDeferred: 1, windowsClosed: 0 });
+      expect((await h.versionsOf('acme'))['acme-v2']?.notAfterMs).toBeUndefined();
+      expect(h.published).toEqual([]);
+    });
+
+    it('tells operators once when AWSPENDING has sat on a version longer than the threshold', async () => {
+      const h = await newHarness();
+      const arn = h.newClient('acme');
+      await h.rotate(arn, { token: 'acme-v1' });
+      h.model.rotateSecret({ SecretId: arn, ClientRequestToken: 'acme-v2' });
+      await h.invoke('createSecret', arn, 'acme-v2');
+      h.model.endRotation(arn, 'failed');
+      const startedAtMs = h.clock.nowMs;
+
+      h.clock.nowMs = startedAtMs + HOUR_MS - MINUTE;
+      await h.runMonitor();
+      expect(h.operations).toEqual([]);
+      h.clock.nowMs = startedAtMs + HOUR_MS;
+      await h.runMonitor();
+      h.clock.advance(15 * MINUTE);
+      await h.runMonitor();
+      expect(h.operations).toEqual([
+        expect.objectContaining({ type: 'rotation.stuck', clientId: 'acme', versionId: 'acme-v2', eventId: notificationEventId('rotation.stuck', 'acme', 'acme-v2') }),
+      ]);
+    });
+
+    it('revokes the key of an abandoned rotation once it is older than the threshold', async () => {
+      const h = await newHarness();
+      const arn = h.newClient('acme');
+      await h.rotate(arn, { token: 'acme-v1' });
+      h.model.rotateSecret({ SecretId: arn, ClientRequestToken: 'acme-v2' });
+      await h.invoke('createSecret', arn, 'acme-v2');
+      await h.invoke('setSecret', arn, 'acme-v2');
+      const abandonedKey = h.keyOf(arn, 'acme-v2');
+      // The runbook's recovery: the operator removes AWSPENDING from the stuck version.
+      h.model.endRotation(arn, 'failed');
+      h.model.updateSecretVersionStage({ SecretId: arn, VersionStage: 'AWSPENDING', RemoveFromVersionId: 'acme-v2' });
+      expect((await h.verify(abandonedKey)).status).toBe('valid');
+
+      h.clock.advance(30 * MINUTE);
+      await h.runMonitor();
+      expect((await h.verify(abandonedKey)).status).toBe('valid');
+      h.clock.advance(30 * MINUTE);
+      const report = await h.runMonitor();
+      expect(report.revokedAbandoned).toBe(1);
+      expect((await h.verify(abandonedKey)).status).toBe('revoked');
+      expect((await h.verify(h.currentKey(arn))).status).toBe('valid');
+    });
+  });
+
+  describe('usage-aware retirement', () => {
+    const tags = { 'keyroll:gracePeriodSeconds': String(24 * 3600), 'keyroll:extendWhileInUseHours': '24', 'keyroll:maxGraceHours': '72' };
+
+    it('extends the window of a key still in use, step by step, never past the maximum, telling the client each time', async () => {
+      const h = await newHarness();
+      const { arn, rotatedAtMs } = await rotatedClient(h, 'acme', tags);
+      const oldKey = h.keyOf(arn, 'acme-v1');
+      drain(h.published);
+      const monitorAt = async (offsetMs: number) => {
+        h.clock.nowMs = rotatedAtMs + offsetMs;
+        await h.traffic([{ atMs: h.clock.nowMs - 10 * MINUTE, clientId: 'acme', keyVersion: 'acme-v1' }]);
+        await h.runMonitor();
+        return drain(h.published);
+      };
+
+      // Within 24 hours of its end from the start: the ordinary reminder, as for any client.
+      expect(await monitorAt(11 * HOUR_MS)).toEqual([{ type: 'key.expiring', versionId: 'acme-v1', expiresAt: iso(rotatedAtMs + 24 * HOUR_MS) }]);
+      expect(await monitorAt(12 * HOUR_MS)).toEqual([{ type: 'key.expiring', versionId: 'acme-v1', expiresAt: iso(rotatedAtMs + 48 * HOUR_MS) }]);
+      h.clock.nowMs = rotatedAtMs + 47 * HOUR_MS;
+      expect((await h.verify(oldKey)).status).toBe('valid');
+      expect(await monitorAt(36 * HOUR_MS)).toEqual([{ type: 'key.expiring', versionId: 'acme-v1', expiresAt: iso(rotatedAtMs + 72 * HOUR_MS) }]);
+      // The maximum grace is reached: no more extension, the ordinary reminders take over.
+      expect(await monitorAt(60 * HOUR_MS)).toEqual([{ type: 'key.expiring', versionId: 'acme-v1', expiresAt: iso(rotatedAtMs + 72 * HOUR_MS) }]);
+      expect(await monitorAt(71 * HOUR_MS)).toEqual([{ type: 'key.expiring', versionId: 'acme-v1', expiresAt: iso(rotatedAtMs + 72 * HOUR_MS) }]);
+      expect(await monitorAt(72 * HOUR_MS)).toEqual([{ type: 'key.expired', versionId: 'acme-v1', expiresAt: iso(rotatedAtMs + 72 * HOUR_MS) }]);
+      expect((await h.verify(oldKey)).status).toBe('expired');
+    });
+
+    it('lets the window end on time once the key is no longer used, and never extends for a client that did not opt in', async () => {
+      const h = await newHarness();
+      const quiet = await rotatedClient(h, 'acme', tags);
+      const busy = await rotatedClient(h, 'globex', { 'keyroll:gracePeriodSeconds': String(24 * 3600) });
+      drain(h.published);
+      h.clock.nowMs = busy.rotatedAtMs + 23 * HOUR_MS;
+      await h.traffic([
+        { atMs: quiet.rotatedAtMs + 2 * HOUR_MS, clientId: 'acme', keyVersion: 'acme-v1' },
+        { atMs: h.clock.nowMs - MINUTE, clientId: 'globex', keyVersion: 'globex-v1' },
+      ]);
+      await h.runMonitor();
+      expect((await h.versionsOf('acme'))['acme-v1']?.notAfterMs).toBe(quiet.rotatedAtMs + 24 * HOUR_MS);
+      expect((await h.versionsOf('globex'))['globex-v1']?.notAfterMs).toBe(busy.rotatedAtMs + 24 * HOUR_MS);
+    });
+  });
+
+  it('checks every other client when one cannot be checked, then fails the run naming it', async () => {
+    const h = await newHarness({ gracePeriodSeconds: 3600 });
+    const { rotatedAtMs } = await rotatedClient(h, 'acme');
+    const broken = h.newClient('globex', { 'keyroll:gracePeriodSeconds': 'a week' });
+    drain(h.published);
+    h.clock.nowMs = rotatedAtMs + 2 * HOUR_MS;
+    await expect(h.runMonitor()).rejects.toThrow(MonitorRunError);
+    await expect(h.runMonitor()).rejects.toThrow(broken);
+    expect(drain(h.published)).toEqual([{ type: 'key.expired', versionId: 'acme-v1', expiresAt: iso(rotatedAtMs + HOUR_MS) }]);
+  });
+});
