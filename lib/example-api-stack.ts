@@ -2,7 +2,7 @@ import { CfnOutput, RemovalPolicy, Stack, Validations, type StackProps } from 'a
 import { AccessLogFormat, AuthorizationType, LogGroupLogDestination, MockIntegration, RestApi } from 'aws-cdk-lib/aws-apigateway';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { RotatingApiKeys } from './rotating-api-keys';
+import { RotatingApiKeys, USAGE_LOG_FIELDS } from './rotating-api-keys';
 
 /**
  * The fields of each access log line: the usage counter reads `clientId` and `keyVersion`, which the
@@ -10,14 +10,12 @@ import { RotatingApiKeys } from './rotating-api-keys';
  */
 export const ACCESS_LOG_FIELDS = {
   requestId: '$context.requestId',
-  requestTimeEpoch: '$context.requestTimeEpoch',
   ip: '$context.identity.sourceIp',
   method: '$context.httpMethod',
   resourcePath: '$context.resourcePath',
   status: '$context.status',
   latencyMs: '$context.responseLatency',
-  clientId: '$context.authorizer.clientId',
-  keyVersion: '$context.authorizer.keyVersion',
+  ...USAGE_LOG_FIELDS,
 } as const;
 
 /**
@@ -52,6 +50,7 @@ export class ExampleApiStack extends Stack {
       },
       defaultMethodOptions: { authorizer: this.keys.authorizer, authorizationType: AuthorizationType.CUSTOM },
     });
+    this.keys.countUsageFrom(accessLogs);
     const validator = this.api.addRequestValidator('RequestValidator', { validateRequestParameters: true, validateRequestBody: true });
 
     this.api.root.addResource('hello').addMethod('GET', mock(200, '{"hello": "$context.authorizer.clientId", "keyVersion": "$context.authorizer.keyVersion"}'), {

@@ -12,12 +12,13 @@ import {
   type IMetric,
 } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
-import { Rule } from 'aws-cdk-lib/aws-events';
-import { SnsTopic } from 'aws-cdk-lib/aws-events-targets';
+import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
+import { LambdaFunction, SnsTopic } from 'aws-cdk-lib/aws-events-targets';
 import { AnyPrincipal, Effect, PolicyStatement, ServicePrincipal, type IGrantable } from 'aws-cdk-lib/aws-iam';
 import { Key, type IKey } from 'aws-cdk-lib/aws-kms';
 import { CfnPermission, type CfnFunction } from 'aws-cdk-lib/aws-lambda';
-import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { FilterPattern, LogGroup, RetentionDays, SubscriptionFilter, type ILogGroup } from 'aws-cdk-lib/aws-logs';
+import { LambdaDestination } from 'aws-cdk-lib/aws-logs-destinations';
 import { CfnRotationSchedule, Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import type { TableV2 } from 'aws-cdk-lib/aws-dynamodb';
@@ -57,6 +58,13 @@ export interface ApiClientProps {
    * @default - none
    */
   readonly maxKeyAge?: Duration;
+  /**
+   * Usage-aware retirement: while this client still uses a replaced key (a request in the last hour) and
+   * its window is about to end, the monitor extends the window by `step`, never beyond `maxGrace` after
+   * the replacement, and tells the client. Whole hours.
+   * @default - off: a replaced key ends with its grace period
+   */
+  readonly extendWhileInUse?: { readonly step: Duration; readonly maxGrace?: Duration };
 }
 
 export interface RotatingApiKeysProps {
@@ -134,11 +142,38 @@ export interface RotatingApiKeysProps {
    * @default 'keyroll/clients/'
    */
   readonly secretNamePrefix?: string;
+  /**
+   * How often the monitor checks every client's keys (reminders, expiry, reconciliation, stuck rotations).
+   * @default Duration.minutes(15)
+   */
+  readonly monitorInterval?: Duration;
+  /**
+   * When to remind a client still using a key before that key stops working; each once. Whole hours.
+   * @default [Duration.hours(24), Duration.hours(1)]
+   */
+  readonly reminderLeadTimes?: readonly Duration[];
+  /**
+   * How long AWSPENDING may sit on a version that is not current before operators get `rotation.stuck`,
+   * and after which the key of an abandoned rotation is revoked. Whole minutes, at least 15.
+   * @default Duration.hours(1)
+   */
+  readonly rotationStuckAfter?: Duration;
 }
+
+/**
+ * The access log fields the usage counter reads, as API Gateway context variables. Put them in the API
+ * stage's JSON access log format (`AccessLogFormat.custom(JSON.stringify({ ...USAGE_LOG_FIELDS, ... }))`).
+ */
+export const USAGE_LOG_FIELDS = {
+  requestTimeEpoch: '$context.requestTimeEpoch',
+  clientId: '$context.authorizer.clientId',
+  keyVersion: '$context.authorizer.keyVersion',
+} as const;
 
 const DEFAULT_GRACE_PERIOD = Duration.hours(24);
 const METRICS_NAMESPACE = 'keyroll';
 const AUTHORIZER_SERVICE = 'keyroll-authorizer';
+const USAGE_SERVICE = 'keyroll-usage';
 
 /**
  * Zero-downtime API key rotation for API Gateway: per-client secrets rotated on a schedule, the key table
@@ -148,22 +183,29 @@ const AUTHORIZER_SERVICE = 'keyroll-authorizer';
 export class RotatingApiKeys extends Construct {
   readonly encryptionKey: IKey;
   readonly keyTable: TableV2;
-  /** `key.rotated` and, later, expiry notices; subscribe with a filter policy on `clientId`. */
+  /** `key.rotated`, `key.expiring`, `key.expired`; subscribe with a filter policy on `clientId`. */
   readonly clientTopic: Topic;
-  /** Failed rotations and alarms. */
+  /** `rotation.failed`, `rotation.stuck`, EventBridge rotation failures and alarms. */
   readonly operationsTopic: Topic;
   readonly rotationFunction: KeyrollFunction;
   readonly authorizerFunction: KeyrollFunction;
+  /** Counts requests per key version and hour from the API's access logs; see {@link countUsageFrom}. */
+  readonly usageFunction: KeyrollFunction;
+  /** Runs every `monitorInterval`: reminders, expiry, reconciliation, stuck rotations. */
+  readonly monitorFunction: KeyrollFunction;
   /** Each client's secret, by client id. */
   readonly clientSecrets: ReadonlyMap<string, Secret>;
   readonly rotationErrorsAlarm: Alarm;
   readonly authorizerErrorsAlarm: Alarm;
   readonly refusalSpikeAlarm: Alarm;
+  readonly monitorErrorsAlarm: Alarm;
+  readonly usageErrorsAlarm: Alarm;
   readonly dashboard: Dashboard;
 
   private readonly apiKeyHeader: string;
   private readonly authorizerResultsCacheTtl: Duration;
   private requestAuthorizer: RequestAuthorizer | undefined;
+  private usageSubscriptions = 0;
 
   constructor(scope: Construct, id: string, props: RotatingApiKeysProps) {
     super(scope, id);
@@ -187,12 +229,13 @@ export class RotatingApiKeys extends Construct {
         GRACE_PERIOD_SECONDS: String(settings.gracePeriod.toSeconds()),
         KEY_PREFIX: settings.keyPrefix,
         API_KEY_HEADER: settings.apiKeyHeader,
+        OPERATIONS_TOPIC_ARN: this.operationsTopic.topicArn,
         ...(props.probeUrl === undefined ? {} : { PROBE_URL: props.probeUrl }),
       },
     });
     this.allowTable(this.rotationFunction, ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], { indexActions: ['dynamodb:Query'] });
     this.allowKey(this.rotationFunction, ['kms:Decrypt', 'kms:GenerateDataKey']);
-    this.rotationFunction.addToRolePolicy(new PolicyStatement({ actions: ['sns:Publish'], resources: [this.clientTopic.topicArn] }));
+    this.rotationFunction.addToRolePolicy(new PolicyStatement({ actions: ['sns:Publish'], resources: [this.clientTopic.topicArn, this.operationsTopic.topicArn] }));
 
     this.authorizerFunction = new KeyrollFunction(this, 'AuthorizerFunction', {
       entryName: 'authorizer',
@@ -213,6 +256,47 @@ export class RotatingApiKeys extends Construct {
     });
     this.allowTable(this.authorizerFunction, ['dynamodb:GetItem']);
     this.allowKey(this.authorizerFunction, ['kms:Decrypt']);
+
+    this.usageFunction = new KeyrollFunction(this, 'UsageFunction', {
+      entryName: 'usage',
+      description: 'counts requests per key version and hour from the API access logs',
+      timeout: Duration.seconds(60),
+      logRetention: props.logRetention,
+      environment: { KEY_TABLE_NAME: this.keyTable.tableName, POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE },
+    });
+    this.allowTable(this.usageFunction, ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
+    this.allowKey(this.usageFunction, ['kms:Decrypt', 'kms:GenerateDataKey']);
+
+    this.monitorFunction = new KeyrollFunction(this, 'MonitorFunction', {
+      entryName: 'monitor',
+      description: 'reminds clients of expiring keys, expires and reconciles key versions, reports stuck rotations',
+      timeout: Duration.minutes(5),
+      logRetention: props.logRetention,
+      environment: {
+        KEY_TABLE_NAME: this.keyTable.tableName,
+        CLIENT_TOPIC_ARN: this.clientTopic.topicArn,
+        OPERATIONS_TOPIC_ARN: this.operationsTopic.topicArn,
+        GRACE_PERIOD_SECONDS: String(settings.gracePeriod.toSeconds()),
+        REMINDER_LEAD_HOURS: settings.reminderLeadTimes.map((lead) => lead.toHours()).join(','),
+        ROTATION_STUCK_AFTER_MINUTES: String(settings.rotationStuckAfter.toMinutes()),
+      },
+    });
+    this.allowTable(this.monitorFunction, ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query'], { indexActions: ['dynamodb:Query'] });
+    this.allowKey(this.monitorFunction, ['kms:Decrypt', 'kms:GenerateDataKey']);
+    this.monitorFunction.addToRolePolicy(new PolicyStatement({ actions: ['sns:Publish'], resources: [this.clientTopic.topicArn, this.operationsTopic.topicArn] }));
+    // ListSecrets cannot be limited to some secrets: IAM only allows it on "*". It returns no secret values.
+    this.monitorFunction.addToRolePolicy(new PolicyStatement({ actions: ['secretsmanager:ListSecrets'], resources: ['*'] }));
+    Validations.of(this.monitorFunction.executionRole).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: 'secretsmanager:ListSecrets supports no resource-level permissions; it lists metadata (names, tags, labels), never values',
+    });
+    new Rule(this, 'MonitorSchedule', {
+      description: 'keyroll: runs the monitor',
+      schedule: Schedule.rate(settings.monitorInterval),
+      targets: [new LambdaFunction(this.monitorFunction, { maxEventAge: settings.monitorInterval })],
+    });
+    // The next scheduled run is the retry: a failed run is not repeated at once.
+    this.monitorFunction.configureAsyncInvoke({ retryAttempts: 0 });
 
     const firstKeyProvider = this.newFirstKeyProvider(props.logRetention);
     const secrets = new Map<string, Secret>();
@@ -249,7 +333,34 @@ export class RotatingApiKeys extends Construct {
       }),
       settings.refusalAlarmThreshold,
     );
+    this.monitorErrorsAlarm = this.alarm(
+      'MonitorErrorsAlarm',
+      'the monitor could not check some client (its error names each client and why)',
+      this.monitorFunction.metricErrors({ period: settings.monitorInterval, statistic: 'Sum' }),
+      1,
+    );
+    this.usageErrorsAlarm = this.alarm(
+      'UsageErrorsAlarm',
+      'usage counting failed; CloudWatch Logs retries, then the batch is not counted',
+      this.usageFunction.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }),
+      1,
+    );
     this.dashboard = this.newDashboard(metrics);
+  }
+
+  /**
+   * Counts the requests in this API access log group per client, key version and hour, for `keyroll
+   * status` and the monitor's usage-aware reminders. The log format must be JSON with at least the fields
+   * of {@link USAGE_LOG_FIELDS}; lines of refused requests (no key version) are filtered out before the
+   * function is invoked.
+   */
+  countUsageFrom(logGroup: ILogGroup): SubscriptionFilter {
+    return new SubscriptionFilter(this, `UsageSubscription${this.usageSubscriptions++}`, {
+      logGroup,
+      destination: new LambdaDestination(this.usageFunction),
+      filterPattern: FilterPattern.stringValue('$.keyVersion', '!=', '-'),
+      filterName: 'keyroll-usage',
+    });
   }
 
   /**
@@ -335,6 +446,10 @@ export class RotatingApiKeys extends Construct {
     if (client.scopes !== undefined && client.scopes.length > 0) Tags.of(secret).add(CLIENT_TAG.scopes, client.scopes.join(' '));
     if (client.gracePeriod !== undefined) Tags.of(secret).add(CLIENT_TAG.gracePeriodSeconds, String(client.gracePeriod.toSeconds()));
     if (client.maxKeyAge !== undefined) Tags.of(secret).add(CLIENT_TAG.maxKeyAgeDays, String(client.maxKeyAge.toDays()));
+    if (client.extendWhileInUse !== undefined) {
+      Tags.of(secret).add(CLIENT_TAG.extendWhileInUseHours, String(client.extendWhileInUse.step.toHours()));
+      if (client.extendWhileInUse.maxGrace !== undefined) Tags.of(secret).add(CLIENT_TAG.maxGraceHours, String(client.extendWhileInUse.maxGrace.toHours()));
+    }
 
     // Only the rotation function writes key versions; everyone else, administrators included, rotates.
     secret.addToResourcePolicy(
@@ -351,6 +466,9 @@ export class RotatingApiKeys extends Construct {
         actions: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue', 'secretsmanager:UpdateSecretVersionStage'],
         resources: [secret.secretArn],
       }),
+    );
+    this.monitorFunction.addToRolePolicy(
+      new PolicyStatement({ actions: ['secretsmanager:DescribeSecret', 'secretsmanager:ListSecretVersionIds'], resources: [secret.secretArn] }),
     );
     firstKeyProvider.onEventHandler.addToRolePolicy(
       new PolicyStatement({ actions: ['secretsmanager:DescribeSecret', 'secretsmanager:RotateSecret'], resources: [secret.secretArn] }),
@@ -407,6 +525,18 @@ export class RotatingApiKeys extends Construct {
       new GraphWidget({ title: 'Refusals by reason', left: refusalReasons.map((reason) => metric(`Refused${reason}`)), width: 12 }),
       new GraphWidget({ title: 'Authorizer cache', left: ['CacheHit', 'CacheMiss', 'StaleAllowed'].map(metric), width: 12 }),
       new GraphWidget({
+        title: 'Usage counting (access log lines)',
+        left: ['UsageLinesCounted', 'UsageLinesMalformed', 'UsageDuplicateDeliveries', 'UsageDeliveriesUnreadable'].map(
+          (metricName) => new Metric({ namespace: METRICS_NAMESPACE, metricName, dimensionsMap: { service: USAGE_SERVICE }, statistic: 'Sum', period: Duration.minutes(5) }),
+        ),
+        width: 12,
+      }),
+      new GraphWidget({
+        title: 'Monitor function',
+        left: [this.monitorFunction.metricInvocations({ statistic: 'Sum' }), this.monitorFunction.metricErrors({ statistic: 'Sum' })],
+        width: 12,
+      }),
+      new GraphWidget({
         title: 'Rotation function',
         left: [this.rotationFunction.metricInvocations({ statistic: 'Sum' }), this.rotationFunction.metricErrors({ statistic: 'Sum' })],
         width: 12,
@@ -439,6 +569,9 @@ interface ValidSettings {
   readonly keyPrefix: string;
   readonly refusalAlarmThreshold: number;
   readonly secretNamePrefix: string;
+  readonly monitorInterval: Duration;
+  readonly reminderLeadTimes: readonly Duration[];
+  readonly rotationStuckAfter: Duration;
 }
 
 /** Checks the props at synth time, with errors that show the bad value. */
@@ -454,6 +587,9 @@ function validate(props: RotatingApiKeysProps): ValidSettings {
     keyPrefix: props.keyPrefix ?? DEFAULT_KEY_PREFIX,
     refusalAlarmThreshold: props.refusalAlarmThreshold ?? 20,
     secretNamePrefix: props.secretNamePrefix ?? 'keyroll/clients/',
+    monitorInterval: props.monitorInterval ?? Duration.minutes(15),
+    reminderLeadTimes: props.reminderLeadTimes ?? [Duration.hours(24), Duration.hours(1)],
+    rotationStuckAfter: props.rotationStuckAfter ?? Duration.hours(1),
   };
   if (!/^[a-z0-9-]{1,64}$/.test(settings.apiKeyHeader)) fail(`apiKeyHeader must be an HTTP header name; got "${props.apiKeyHeader}"`);
   if (!isValidKeyPrefix(settings.keyPrefix)) fail(`keyPrefix must be 2 to 16 lower-case letters or digits, starting with a letter; got "${settings.keyPrefix}"`);
@@ -462,6 +598,18 @@ function validate(props: RotatingApiKeysProps): ValidSettings {
   if (settings.negativeCacheTtl.toSeconds() > 300) fail(`authorizerNegativeCacheTtl must be at most 5 minutes; got ${settings.negativeCacheTtl.toHumanString()}`);
   if (!Number.isInteger(settings.refusalAlarmThreshold) || settings.refusalAlarmThreshold < 1) {
     fail(`refusalAlarmThreshold must be a whole number of at least 1; got ${settings.refusalAlarmThreshold}`);
+  }
+  const wholeHours = (d: Duration) => Number.isInteger(d.toHours({ integral: false })) && d.toHours() >= 1;
+  const monitorMinutes = settings.monitorInterval.toMinutes({ integral: false });
+  if (!Number.isInteger(monitorMinutes) || monitorMinutes < 1 || monitorMinutes > 24 * 60) {
+    fail(`monitorInterval must be whole minutes, from 1 minute to 1 day; got ${settings.monitorInterval.toHumanString()}`);
+  }
+  if (settings.reminderLeadTimes.length === 0 || !settings.reminderLeadTimes.every(wholeHours)) {
+    fail(`reminderLeadTimes must be one or more whole hours; got ${settings.reminderLeadTimes.map((d) => d.toHumanString()).join(', ') || 'none'}`);
+  }
+  const stuckMinutes = settings.rotationStuckAfter.toMinutes({ integral: false });
+  if (!Number.isInteger(stuckMinutes) || stuckMinutes < 15 || stuckMinutes > 7 * 24 * 60) {
+    fail(`rotationStuckAfter must be whole minutes, from 15 minutes to 7 days; got ${settings.rotationStuckAfter.toHumanString()}`);
   }
   if (props.routeScopes !== undefined) {
     try {
@@ -489,6 +637,13 @@ function validate(props: RotatingApiKeysProps): ValidSettings {
     if (client.gracePeriod !== undefined) checkGrace(client.gracePeriod, `gracePeriod of client "${client.clientId}"`);
     if (client.maxKeyAge !== undefined && (!Number.isInteger(client.maxKeyAge.toDays({ integral: false })) || client.maxKeyAge.toDays() < 1)) {
       fail(`maxKeyAge of client "${client.clientId}" must be whole days, at least 1; got ${client.maxKeyAge.toHumanString()}`);
+    }
+    const extension = client.extendWhileInUse;
+    if (extension !== undefined && (!wholeHours(extension.step) || extension.step.toHours() > 24 * 30)) {
+      fail(`extendWhileInUse.step of client "${client.clientId}" must be whole hours, from 1 hour to 30 days; got ${extension.step.toHumanString()}`);
+    }
+    if (extension?.maxGrace !== undefined && (!wholeHours(extension.maxGrace) || extension.maxGrace.toHours() > 24 * 366)) {
+      fail(`extendWhileInUse.maxGrace of client "${client.clientId}" must be whole hours, from 1 hour to 366 days; got ${extension.maxGrace.toHumanString()}`);
     }
     for (const scope of client.scopes ?? []) {
       if (!SCOPE_PATTERN.test(scope)) fail(`scope "${scope}" of client "${client.clientId}" must be 1 to 64 letters, digits, ":", ".", "_", "/" or "-"`);

@@ -20,7 +20,7 @@ describe('The synthesized Lambda assets', () => {
   const functions = Object.entries(template.Resources).filter(([, r]) => r.Type === 'AWS::Lambda::Function' && r.Properties.Description?.startsWith('keyroll:') === true);
 
   it('are one per keyroll function, each with an asset path', () => {
-    expect(functions.map(([id]) => id).sort()).toEqual([expect.stringMatching(/^ApiKeysAuthorizer/), expect.stringMatching(/^ApiKeysFirstKey/), expect.stringMatching(/^ApiKeysRotation/)]);
+    expect(functions.map(([id]) => id).sort()).toEqual(['Authorizer', 'FirstKey', 'Monitor', 'Rotation', 'Usage'].map((name) => expect.stringMatching(new RegExp(`^ApiKeys${name}Function`))));
     for (const [, fn] of functions) expect(fn.Metadata?.['aws:asset:path']).toEqual(expect.stringMatching(/^asset\./));
   });
 

@@ -1,5 +1,6 @@
 import { Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { ExampleApiStack } from '../../lib/example-api-stack';
 import { InvalidKeyrollPropsError } from '../../lib/errors';
@@ -21,6 +22,9 @@ function logicalIdOf(type: string, match: (properties: Record<string, unknown>) 
 }
 const rotationFunctionId = logicalIdOf('AWS::Lambda::Function', (p) => String(p['Description']).includes('rotates client API keys'));
 const authorizerFunctionId = logicalIdOf('AWS::Lambda::Function', (p) => String(p['Description']).includes('authorizer'));
+const usageFunctionId = logicalIdOf('AWS::Lambda::Function', (p) => String(p['Description']).includes('counts requests'));
+const monitorFunctionId = logicalIdOf('AWS::Lambda::Function', (p) => String(p['Description']).includes('reminds clients'));
+const topicId = (displayName: string) => logicalIdOf('AWS::SNS::Topic', (p) => p['DisplayName'] === displayName);
 const roleOf = (functionId: string) => (resources[functionId]?.Properties?.['Role'] as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
 
 /** Every statement of the inline policies attached to a role. */
@@ -113,7 +117,16 @@ describe('RotatingApiKeys in the example stack', () => {
 
   it('configures the functions with names of resources and settings only: no key, nothing secret', () => {
     const variablesOf = (functionId: string) => (resources[functionId]?.Properties?.['Environment'] as { Variables: Record<string, unknown> }).Variables;
-    expect(Object.keys(variablesOf(rotationFunctionId)).sort()).toEqual(['API_KEY_HEADER', 'CLIENT_TOPIC_ARN', 'GRACE_PERIOD_SECONDS', 'KEY_PREFIX', 'KEY_TABLE_NAME']);
+    expect(Object.keys(variablesOf(rotationFunctionId)).sort()).toEqual(['API_KEY_HEADER', 'CLIENT_TOPIC_ARN', 'GRACE_PERIOD_SECONDS', 'KEY_PREFIX', 'KEY_TABLE_NAME', 'OPERATIONS_TOPIC_ARN']);
+    expect(Object.keys(variablesOf(usageFunctionId)).sort()).toEqual(['KEY_TABLE_NAME', 'POWERTOOLS_METRICS_NAMESPACE']);
+    expect(variablesOf(monitorFunctionId)).toEqual({
+      KEY_TABLE_NAME: expect.anything(),
+      CLIENT_TOPIC_ARN: { Ref: topicId('keyroll client notifications') },
+      OPERATIONS_TOPIC_ARN: { Ref: topicId('keyroll operations') },
+      GRACE_PERIOD_SECONDS: '86400',
+      REMINDER_LEAD_HOURS: '24,1',
+      ROTATION_STUCK_AFTER_MINUTES: '60',
+    });
     expect(Object.keys(variablesOf(authorizerFunctionId)).sort()).toEqual([
       'API_KEY_HEADER',
       'CACHE_TTL_SECONDS',
@@ -148,6 +161,62 @@ describe('RotatingApiKeys in the example stack', () => {
       ]),
     );
     for (const statement of statementsOf(roleId)) expect(statement.Resource).not.toEqual('*');
+  });
+
+  it('lets the rotation function publish to both topics: key.rotated to clients, rotation.failed to operators', () => {
+    const publish = statementsOf(roleOf(rotationFunctionId)).find((statement) => statement.Action === 'sns:Publish');
+    expect(publish?.Resource).toEqual([{ Ref: topicId('keyroll client notifications') }, { Ref: topicId('keyroll operations') }]);
+  });
+
+  it('lets the usage counter write counters and read its delivery markers, and nothing else', () => {
+    const roleId = roleOf(usageFunctionId);
+    expect(new Set(actionsOf(roleId))).toEqual(
+      new Set(['logs:CreateLogStream', 'logs:PutLogEvents', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'kms:Decrypt', 'kms:GenerateDataKey']),
+    );
+    for (const statement of statementsOf(roleId)) expect(statement.Resource).not.toEqual('*');
+  });
+
+  it('feeds the API access logs to the usage counter, without the lines of refused requests', () => {
+    template.hasResourceProperties('AWS::Logs::SubscriptionFilter', {
+      LogGroupName: { Ref: Match.stringLikeRegexp('^AccessLogs') },
+      DestinationArn: { 'Fn::GetAtt': [usageFunctionId, 'Arn'] },
+      FilterPattern: '{ $.keyVersion != "-" }',
+    });
+    template.hasResourceProperties('AWS::Lambda::Permission', {
+      FunctionName: { 'Fn::GetAtt': [usageFunctionId, 'Arn'] },
+      Principal: 'logs.amazonaws.com',
+      SourceArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^AccessLogs'), 'Arn'] },
+    });
+  });
+
+  it('runs the monitor every 15 minutes, once per run (the next run is the retry)', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(15 minutes)',
+      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [monitorFunctionId, 'Arn'] }, RetryPolicy: { MaximumEventAgeInSeconds: 900 } })],
+    });
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', { FunctionName: { Ref: monitorFunctionId }, MaximumRetryAttempts: 0 });
+  });
+
+  it('lets the monitor list the managed secrets, read their labels and versions, and nothing of their values', () => {
+    const roleId = roleOf(monitorFunctionId);
+    expect(new Set(actionsOf(roleId))).toEqual(
+      new Set([
+        'logs:CreateLogStream',
+        'logs:PutLogEvents',
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:UpdateItem',
+        'dynamodb:Query',
+        'kms:Decrypt',
+        'kms:GenerateDataKey',
+        'sns:Publish',
+        'secretsmanager:ListSecrets',
+        'secretsmanager:DescribeSecret',
+        'secretsmanager:ListSecretVersionIds',
+      ]),
+    );
+    const everywhere = statementsOf(roleId).filter((statement) => statement.Resource === '*');
+    expect(everywhere).toEqual([expect.objectContaining({ Action: 'secretsmanager:ListSecrets' })]);
   });
 
   it('lets the authorizer read one table item at a time and nothing else: no write, no Secrets Manager', () => {
@@ -187,7 +256,7 @@ describe('RotatingApiKeys in the example stack', () => {
     });
   });
 
-  it('sends failed rotations and three alarms to the operations topic', () => {
+  it('sends failed rotations and five alarms to the operations topic', () => {
     const opsTopic = logicalIdOf('AWS::SNS::Topic', (p) => p['DisplayName'] === 'keyroll operations');
     template.hasResourceProperties('AWS::Events::Rule', {
       EventPattern: {
@@ -197,7 +266,9 @@ describe('RotatingApiKeys in the example stack', () => {
       },
       Targets: [Match.objectLike({ Arn: { Ref: opsTopic } })],
     });
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 3);
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 5);
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'Errors', Dimensions: [{ Name: 'FunctionName', Value: { Ref: monitorFunctionId } }], Period: 900 });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'Errors', Dimensions: [{ Name: 'FunctionName', Value: { Ref: usageFunctionId } }] });
     template.allResourcesProperties('AWS::CloudWatch::Alarm', { AlarmActions: [{ Ref: opsTopic }], TreatMissingData: 'notBreaching' });
     template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
   });
@@ -232,6 +303,11 @@ describe('RotatingApiKeys props', () => {
     ['a bad route map', { routeScopes: { 'post /orders': 'write' } }, 'routeScopes: route "post /orders" must be'],
     ['a result cache over an hour', { authorizerResultsCacheTtl: Duration.hours(2), gracePeriod: Duration.hours(3) }, 'authorizerResultsCacheTtl must be at most 1 hour; got 2 hours'],
     ['a fractional max key age', { clients: [{ clientId: 'acme', maxKeyAge: Duration.hours(36) }] }, 'maxKeyAge of client "acme" must be whole days'],
+    ['a monitor interval in seconds', { monitorInterval: Duration.seconds(90) }, 'monitorInterval must be whole minutes, from 1 minute to 1 day; got 1 minute 30 seconds'],
+    ['no reminder lead time', { reminderLeadTimes: [] }, 'reminderLeadTimes must be one or more whole hours; got none'],
+    ['a reminder lead time in minutes', { reminderLeadTimes: [Duration.minutes(30)] }, 'reminderLeadTimes must be one or more whole hours; got 30 minutes'],
+    ['a stuck threshold under 15 minutes', { rotationStuckAfter: Duration.minutes(5) }, 'rotationStuckAfter must be whole minutes, from 15 minutes to 7 days; got 5 minutes'],
+    ['an extension step in minutes', { clients: [{ clientId: 'acme', extendWhileInUse: { step: Duration.minutes(90) } }] }, 'extendWhileInUse.step of client "acme" must be whole hours'],
   ])('refuses %s with a clear error', (_label, props, message) => {
     expect(build(props)).toThrow(InvalidKeyrollPropsError);
     expect(build(props)).toThrow(message);
@@ -250,6 +326,36 @@ describe('RotatingApiKeys props', () => {
       ]),
     });
     t.hasResourceProperties('AWS::SecretsManager::RotationSchedule', { RotationRules: { ScheduleExpression: 'cron(0 4 ? * MON *)', Duration: '2h' } });
+  });
+
+  it('writes usage-aware retirement as tags, and the monitor settings into its environment', () => {
+    const stack = new Stack(appLikeTheCli(), 'Test', { env });
+    const keys = new RotatingApiKeys(stack, 'Keys', {
+      clients: [{ clientId: 'acme', extendWhileInUse: { step: Duration.hours(12), maxGrace: Duration.days(3) } }, { clientId: 'globex' }],
+      monitorInterval: Duration.minutes(5),
+      reminderLeadTimes: [Duration.days(3), Duration.hours(2)],
+      rotationStuckAfter: Duration.minutes(30),
+    });
+    keys.countUsageFrom(new LogGroup(stack, 'AccessLogs'));
+    const t = Template.fromStack(stack);
+    t.hasResourceProperties('AWS::SecretsManager::Secret', {
+      Name: 'keyroll/clients/acme',
+      Tags: Match.arrayWith([
+        { Key: 'keyroll:extendWhileInUseHours', Value: '12' },
+        { Key: 'keyroll:maxGraceHours', Value: '72' },
+      ]),
+    });
+    const globexTags = JSON.stringify(Object.values(t.findResources('AWS::SecretsManager::Secret', { Properties: { Name: 'keyroll/clients/globex' } }))[0]);
+    expect(globexTags).not.toContain('extendWhileInUse');
+    t.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ REMINDER_LEAD_HOURS: '72,2', ROTATION_STUCK_AFTER_MINUTES: '30' }) },
+    });
+    t.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(5 minutes)' });
+    t.resourceCountIs('AWS::Logs::SubscriptionFilter', 1);
+    // Without countUsageFrom there is no subscription: which log group holds the API's access logs is the API owner's.
+    const bare = new Stack(appLikeTheCli(), 'Bare', { env });
+    new RotatingApiKeys(bare, 'Keys', { clients: [{ clientId: 'acme' }] });
+    Template.fromStack(bare).resourceCountIs('AWS::Logs::SubscriptionFilter', 0);
   });
 });
 
