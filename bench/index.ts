@@ -3,10 +3,11 @@
  * benchmark on a shared machine is not a test.
  */
 import { benchAuthorizer } from './authorizer';
+import { benchUsage } from './usage';
 
 async function main(): Promise<void> {
   const started = Date.now();
-  for (const bench of [benchAuthorizer]) console.log((await bench()).join('\n'), '\n');
+  for (const bench of [benchAuthorizer, benchUsage]) console.log((await bench()).join('\n'), '\n');
   console.log(`(${((Date.now() - started) / 1000).toFixed(1)} s)`);
 }
 
