@@ -69,6 +69,8 @@ export class ExampleApiStack extends Stack {
     );
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'The example API' });
+    new CfnOutput(this, 'ClientTopicArn', { value: this.keys.clientTopic.topicArn, description: 'Client notifications; subscribe with a filter policy on clientId' });
+    new CfnOutput(this, 'OperationsTopicArn', { value: this.keys.operationsTopic.topicArn, description: 'Failed and stuck rotations, alarms' });
     for (const [clientId, secret] of this.keys.clientSecrets) {
       new CfnOutput(this, `SecretArn${clientId}`, { value: secret.secretArn, description: `The secret holding the API key of client ${clientId}` });
     }

@@ -452,11 +452,13 @@ export class RotatingApiKeys extends Construct {
     }
 
     // Only the rotation function writes key versions; everyone else, administrators included, rotates.
+    // Moving labels stays with IAM: clearing a stuck AWSPENDING is the operators' recovery (README runbook),
+    // and a label can only ever point at a version the rotation function wrote.
     secret.addToResourcePolicy(
       new PolicyStatement({
         effect: Effect.DENY,
         principals: [new AnyPrincipal()],
-        actions: ['secretsmanager:PutSecretValue', 'secretsmanager:UpdateSecretVersionStage'],
+        actions: ['secretsmanager:PutSecretValue'],
         resources: ['*'],
         conditions: { ArnNotEquals: { 'aws:PrincipalArn': this.rotationFunction.executionRole.roleArn } },
       }),

@@ -85,7 +85,7 @@ describe('RotatingApiKeys in the example stack', () => {
           Match.objectLike({
             Effect: 'Deny',
             Principal: { AWS: '*' },
-            Action: ['secretsmanager:PutSecretValue', 'secretsmanager:UpdateSecretVersionStage'],
+            Action: 'secretsmanager:PutSecretValue',
             Condition: { ArnNotEquals: { 'aws:PrincipalArn': { 'Fn::GetAtt': [roleOf(rotationFunctionId), 'Arn'] } } },
           }),
         ]),
@@ -279,8 +279,8 @@ describe('RotatingApiKeys in the example stack', () => {
     });
   });
 
-  it('outputs the API URL and each client\'s secret ARN', () => {
-    expect(Object.keys(template.toJSON()['Outputs'] as object)).toEqual(expect.arrayContaining(['ApiUrl', 'SecretArnacme', 'SecretArnglobex']));
+  it('outputs the API URL, the topics and each client\'s secret ARN', () => {
+    expect(Object.keys(template.toJSON()['Outputs'] as object)).toEqual(expect.arrayContaining(['ApiUrl', 'ClientTopicArn', 'OperationsTopicArn', 'SecretArnacme', 'SecretArnglobex']));
   });
 
   it('passes the AWS Solutions checks with no unacknowledged finding', () => {
