@@ -97,6 +97,30 @@ describe('The monitor over DynamoDB (dynalite) and the Secrets Manager model, wi
       expect(h.published).toEqual([]);
     });
 
+    it('draws the lines exactly: 15 minutes after the switch, and 24 hours before now, to the millisecond', async () => {
+      const h = await newHarness({ gracePeriodSeconds: 24 * 3600 });
+      const { rotatedAtMs } = await rotatedClient(h, 'acme');
+      drain(h.published);
+      // The 24 h reminder is due at once; the first request counted is in the same hour as the switch-over.
+      await h.traffic([{ atMs: rotatedAtMs + 15 * MINUTE, clientId: 'acme', keyVersion: 'acme-v1' }]);
+      h.clock.nowMs = rotatedAtMs + 30 * MINUTE;
+      await h.runMonitor();
+      expect(drain(h.published)).toEqual([]);
+      await h.traffic([{ atMs: rotatedAtMs + 15 * MINUTE + 1, clientId: 'acme', keyVersion: 'acme-v1' }]);
+      await h.runMonitor();
+      expect(drain(h.published)).toEqual([{ type: 'key.expiring', versionId: 'acme-v1', expiresAt: iso(rotatedAtMs + DAY_MS) }]);
+
+      const later = await newHarness({ gracePeriodSeconds: 7 * 24 * 3600 });
+      const second = await rotatedClient(later, 'acme');
+      const endMs = second.rotatedAtMs + 7 * DAY_MS;
+      drain(later.published);
+      // Monitor at hh:30; the last use at hh:20 the day before is in the same hour bucket, but too old.
+      later.clock.nowMs = endMs - DAY_MS + 30 * MINUTE;
+      await later.traffic([{ atMs: later.clock.nowMs - DAY_MS - 10 * MINUTE, clientId: 'acme', keyVersion: 'acme-v1' }]);
+      await later.runMonitor();
+      expect(later.published).toEqual([]);
+    });
+
     it('reminds a client whose current key reaches its maximum age with no rotation to replace it', async () => {
       const h = await newHarness();
       const arn = h.newClient('acme', { 'keyroll:maxKeyAgeDays': '30' });
