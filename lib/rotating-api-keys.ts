@@ -315,7 +315,7 @@ export class RotatingApiKeys extends Construct {
       targets: [new SnsTopic(this.operationsTopic)],
     });
 
-    const metrics = this.authorizerMetrics();
+    const metrics = serviceMetrics(AUTHORIZER_SERVICE);
     this.rotationErrorsAlarm = this.alarm('RotationErrorsAlarm', 'a rotation step failed', this.rotationFunction.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }), 1);
     this.authorizerErrorsAlarm = this.alarm(
       'AuthorizerErrorsAlarm',
@@ -501,11 +501,6 @@ export class RotatingApiKeys extends Construct {
     return secret;
   }
 
-  private authorizerMetrics(): (metricName: string) => Metric {
-    return (metricName) =>
-      new Metric({ namespace: METRICS_NAMESPACE, metricName, dimensionsMap: { service: AUTHORIZER_SERVICE }, statistic: 'Sum', period: Duration.minutes(5) });
-  }
-
   private alarm(id: string, description: string, metric: IMetric, threshold: number): Alarm {
     const alarm = new Alarm(this, id, {
       alarmDescription: `keyroll: ${description}`,
@@ -528,9 +523,7 @@ export class RotatingApiKeys extends Construct {
       new GraphWidget({ title: 'Authorizer cache', left: ['CacheHit', 'CacheMiss', 'StaleAllowed'].map(metric), width: 12 }),
       new GraphWidget({
         title: 'Usage counting (access log lines)',
-        left: ['UsageLinesCounted', 'UsageLinesMalformed', 'UsageDuplicateDeliveries', 'UsageDeliveriesUnreadable'].map(
-          (metricName) => new Metric({ namespace: METRICS_NAMESPACE, metricName, dimensionsMap: { service: USAGE_SERVICE }, statistic: 'Sum', period: Duration.minutes(5) }),
-        ),
+        left: ['UsageLinesCounted', 'UsageLinesMalformed', 'UsageDuplicateDeliveries', 'UsageDeliveriesUnreadable'].map(serviceMetrics(USAGE_SERVICE)),
         width: 12,
       }),
       new GraphWidget({
@@ -652,6 +645,11 @@ function validate(props: RotatingApiKeysProps): ValidSettings {
     }
   }
   return settings;
+}
+
+/** keyroll's EMF metrics of one function (dimension `service`), summed over 5 minutes. */
+function serviceMetrics(service: string): (metricName: string) => Metric {
+  return (metricName) => new Metric({ namespace: METRICS_NAMESPACE, metricName, dimensionsMap: { service }, statistic: 'Sum', period: Duration.minutes(5) });
 }
 
 function fail(message: string): never {

@@ -39,28 +39,35 @@ export class DynamoUsageStore implements UsageStore {
   }
 
   async readUsage(clientId: string, versionId: string, fromHour: string, toHour: string): Promise<UsageSummary> {
+    const shards = await Promise.all(
+      Array.from({ length: KEY_TABLE_SCHEMA.usageShards }, (_, shard) => this.readShard(usagePk(clientId, versionId, shard), fromHour, toHour)),
+    );
     let requests = 0;
     let lastUsedMs: number | undefined;
-    for (let shard = 0; shard < KEY_TABLE_SCHEMA.usageShards; shard++) {
-      let exclusiveStartKey: Record<string, AttributeValue> | undefined;
-      do {
-        const page = await this.client.send(
-          new QueryCommand({
-            TableName: this.tableName,
-            KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
-            ExpressionAttributeValues: { ':pk': { S: usagePk(clientId, versionId, shard) }, ':from': { S: `HOUR#${fromHour}` }, ':to': { S: `HOUR#${toHour}` } },
-            ExclusiveStartKey: exclusiveStartKey,
-          }),
-        );
-        for (const item of page.Items ?? []) {
-          requests += Number(item['requests']?.N ?? 0);
-          const last = Number(item['lastUsedMs']?.N ?? Number.NaN);
-          if (Number.isFinite(last) && (lastUsedMs === undefined || last > lastUsedMs)) lastUsedMs = last;
-        }
-        exclusiveStartKey = page.LastEvaluatedKey;
-      } while (exclusiveStartKey !== undefined);
+    for (const item of shards.flat()) {
+      requests += Number(item['requests']?.N ?? 0);
+      const last = Number(item['lastUsedMs']?.N ?? Number.NaN);
+      if (Number.isFinite(last) && (lastUsedMs === undefined || last > lastUsedMs)) lastUsedMs = last;
     }
     return lastUsedMs === undefined ? { requests } : { requests, lastUsedMs };
+  }
+
+  private async readShard(pk: string, fromHour: string, toHour: string): Promise<Record<string, AttributeValue>[]> {
+    const items: Record<string, AttributeValue>[] = [];
+    let exclusiveStartKey: Record<string, AttributeValue> | undefined;
+    do {
+      const page = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+          ExpressionAttributeValues: { ':pk': { S: pk }, ':from': { S: `HOUR#${fromHour}` }, ':to': { S: `HOUR#${toHour}` } },
+          ExclusiveStartKey: exclusiveStartKey,
+        }),
+      );
+      items.push(...(page.Items ?? []));
+      exclusiveStartKey = page.LastEvaluatedKey;
+    } while (exclusiveStartKey !== undefined);
+    return items;
   }
 
   private async addOne(count: UsageCount): Promise<void> {

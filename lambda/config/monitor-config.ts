@@ -1,5 +1,5 @@
 import { check, optionalString, requiredString, wholeNumber, type Environment } from './env';
-import { DEFAULT_GRACE_PERIOD_SECONDS } from './rotation-config';
+import { readGracePeriodSeconds, readTopicArn } from './shared-settings';
 
 export interface MonitorConfig {
   readonly keyTableName: string;
@@ -16,9 +16,9 @@ export function readMonitorConfig(env: Environment): MonitorConfig {
   check('REMINDER_LEAD_HOURS', leads, (v) => /^\s*\d{1,4}(\s*,\s*\d{1,4})*\s*$/.test(v) && v.split(',').every((h) => Number(h) >= 1), 'comma-separated whole hours, each at least 1');
   return {
     keyTableName: requiredString(env, 'KEY_TABLE_NAME'),
-    clientTopicArn: check('CLIENT_TOPIC_ARN', requiredString(env, 'CLIENT_TOPIC_ARN'), (v) => v.startsWith('arn:'), 'an SNS topic ARN'),
-    operationsTopicArn: check('OPERATIONS_TOPIC_ARN', requiredString(env, 'OPERATIONS_TOPIC_ARN'), (v) => v.startsWith('arn:'), 'an SNS topic ARN'),
-    defaultGracePeriodSeconds: wholeNumber(env, 'GRACE_PERIOD_SECONDS', DEFAULT_GRACE_PERIOD_SECONDS, { min: 0, max: 366 * 24 * 3600 }),
+    clientTopicArn: readTopicArn(env, 'CLIENT_TOPIC_ARN'),
+    operationsTopicArn: readTopicArn(env, 'OPERATIONS_TOPIC_ARN'),
+    defaultGracePeriodSeconds: readGracePeriodSeconds(env),
     reminderLeadsMs: [...new Set(leads.split(',').map((hours) => Number(hours) * 3600 * 1000))].sort((a, b) => b - a),
     stuckAfterMs: 60 * 1000 * wholeNumber(env, 'ROTATION_STUCK_AFTER_MINUTES', 60, { min: 15, max: 7 * 24 * 60 }),
   };

@@ -2,7 +2,7 @@ import { clientSettingsFromTags, type ClientSettings } from './client-settings';
 import { closingNotAfterMs, isAbandonedPending, windowEndMs, type KeyVersion } from './key-version';
 import { notificationEventId, publishOnce, type Notification, type NotificationType } from './notifications';
 import { AWSCURRENT, AWSPENDING, type EventLog, type KeyTable, type Notifier, type SecretDescription, type SecretDirectory, type UsageStore } from './ports';
-import { versionWithStage } from './secret-labels';
+import { versionsWithStage, versionWithStage } from './secret-labels';
 import { hourOf } from './usage';
 
 const HOUR_MS = 3600 * 1000;
@@ -130,7 +130,8 @@ class ClientCheck {
   }
 
   private async checkStuckRotation(): Promise<void> {
-    const pendingId = [...this.secret.versionStages].find(([, stages]) => stages.includes(AWSPENDING) && !stages.includes(AWSCURRENT))?.[0];
+    // AWSPENDING left on the current version after a completed rotation is harmless: some completions leave it there.
+    const pendingId = versionsWithStage(this.secret, AWSPENDING).find((versionId) => versionId !== this.currentId);
     if (pendingId === undefined) return;
     const createdAtMs = await this.deps.secrets.versionCreatedAt(this.secret.arn, pendingId);
     if (createdAtMs === undefined || this.nowMs - createdAtMs < this.deps.settings.stuckAfterMs) return;

@@ -20,11 +20,18 @@ export interface LogDelivery {
 export function decodeLogDelivery(event: unknown): LogDelivery {
   const data = typeof event === 'object' && event !== null ? (event as { awslogs?: { data?: unknown } }).awslogs?.data : undefined;
   if (typeof data !== 'string') throw new UnreadableLogDeliveryError('the event has no awslogs.data string');
+  let text: string;
+  try {
+    text = gunzipSync(Buffer.from(data, 'base64')).toString('utf8');
+  } catch {
+    throw new UnreadableLogDeliveryError('awslogs.data is not base64 of gzip');
+  }
   let payload: unknown;
   try {
-    payload = JSON.parse(gunzipSync(Buffer.from(data, 'base64')).toString('utf8'));
-  } catch (error) {
-    throw new UnreadableLogDeliveryError(`awslogs.data is not base64 of gzipped JSON (${error instanceof Error ? error.message : String(error)})`);
+    payload = JSON.parse(text);
+  } catch {
+    // Not the parser's message: it quotes the input, and log lines are not ours to copy into our logs.
+    throw new UnreadableLogDeliveryError('awslogs.data does not unzip to JSON');
   }
   if (typeof payload !== 'object' || payload === null) throw new UnreadableLogDeliveryError('awslogs.data holds no JSON object');
   const { messageType, logEvents } = payload as { messageType?: unknown; logEvents?: unknown };
