@@ -1,7 +1,26 @@
 import type { KeyCacheSettings } from '../domain/cached-key-lookup';
 import { RouteScopes } from '../domain/route-scopes';
-import { booleanFlag, ConfigurationError, optionalString, requiredString, wholeNumber, type Environment } from './env';
-import { readApiKeyHeader, readKeyPrefix } from './shared-settings';
+import type { Environment } from './env';
+import { booleanVariable, parsedVariable, readVariables, wholeNumberVariable } from './variables';
+import { API_KEY_HEADER, KEY_PREFIX, KEY_TABLE_NAME, METRICS_NAMESPACE } from './shared-settings';
+
+/** The authorizer's environment, declared once for the function and the construct. */
+export const AUTHORIZER_VARIABLES = {
+  keyTableName: KEY_TABLE_NAME,
+  keyPrefix: KEY_PREFIX,
+  apiKeyHeader: API_KEY_HEADER,
+  cacheTtlSeconds: wholeNumberVariable('CACHE_TTL_SECONDS', 30, { min: 0, max: 3600 }),
+  negativeCacheTtlSeconds: wholeNumberVariable('NEGATIVE_CACHE_TTL_SECONDS', 5, { min: 0, max: 300 }),
+  staleWindowSeconds: wholeNumberVariable('STALE_WINDOW_SECONDS', 300, { min: 0, max: 86_400 }),
+  cacheMaxEntries: wholeNumberVariable('CACHE_MAX_ENTRIES', 10_000, { min: 1, max: 1_000_000 }),
+  /** Table reads per second, per source IP, for keys the table does not know (charged on "not found" only). */
+  unknownKeysPerSourcePerSecond: wholeNumberVariable('UNKNOWN_KEYS_PER_SOURCE_PER_SECOND', 10, { min: 1, max: 10_000 }),
+  routeScopes: parsedVariable('ROUTE_SCOPES', (json) => RouteScopes.parse(json), (routes) => routes.serialize(), '{}'),
+  /** HTTP API authorizers answer `{isAuthorized}` (simple responses) or an IAM policy. */
+  httpApiSimpleResponses: booleanVariable('HTTP_API_SIMPLE_RESPONSES', true),
+  metricsFlushIntervalSeconds: wholeNumberVariable('METRICS_FLUSH_INTERVAL_SECONDS', 60, { min: 1, max: 3600 }),
+  metricsNamespace: METRICS_NAMESPACE,
+} as const;
 
 /** The authorizer's configuration, read once when the container starts. */
 export interface AuthorizerConfig {
@@ -11,35 +30,27 @@ export interface AuthorizerConfig {
   readonly apiKeyHeader: string;
   readonly cache: KeyCacheSettings;
   readonly routeScopes: RouteScopes;
-  /** HTTP API authorizers answer `{isAuthorized}` (simple responses) or an IAM policy. */
   readonly httpApiSimpleResponses: boolean;
   readonly metricsFlushIntervalMs: number;
   readonly metricsNamespace: string;
 }
 
 export function readAuthorizerConfig(env: Environment): AuthorizerConfig {
+  const settings = readVariables(AUTHORIZER_VARIABLES, env);
   return {
-    keyTableName: requiredString(env, 'KEY_TABLE_NAME'),
-    keyPrefix: readKeyPrefix(env),
-    apiKeyHeader: readApiKeyHeader(env),
+    keyTableName: settings.keyTableName,
+    keyPrefix: settings.keyPrefix,
+    apiKeyHeader: settings.apiKeyHeader,
     cache: {
-      positiveTtlMs: 1000 * wholeNumber(env, 'CACHE_TTL_SECONDS', 30, { min: 0, max: 3600 }),
-      negativeTtlMs: 1000 * wholeNumber(env, 'NEGATIVE_CACHE_TTL_SECONDS', 5, { min: 0, max: 300 }),
-      staleWindowMs: 1000 * wholeNumber(env, 'STALE_WINDOW_SECONDS', 300, { min: 0, max: 86_400 }),
-      maxEntries: wholeNumber(env, 'CACHE_MAX_ENTRIES', 10_000, { min: 1, max: 1_000_000 }),
-      lookupRatePerSecond: wholeNumber(env, 'LOOKUP_RATE_PER_SECOND', 100, { min: 1, max: 100_000 }),
+      positiveTtlMs: 1000 * settings.cacheTtlSeconds,
+      negativeTtlMs: 1000 * settings.negativeCacheTtlSeconds,
+      staleWindowMs: 1000 * settings.staleWindowSeconds,
+      maxEntries: settings.cacheMaxEntries,
+      unknownKeysPerSourcePerSecond: settings.unknownKeysPerSourcePerSecond,
     },
-    routeScopes: parseRouteScopes(optionalString(env, 'ROUTE_SCOPES')),
-    httpApiSimpleResponses: booleanFlag(env, 'HTTP_API_SIMPLE_RESPONSES', true),
-    metricsFlushIntervalMs: 1000 * wholeNumber(env, 'METRICS_FLUSH_INTERVAL_SECONDS', 60, { min: 1, max: 3600 }),
-    metricsNamespace: optionalString(env, 'POWERTOOLS_METRICS_NAMESPACE') ?? 'keyroll',
+    routeScopes: settings.routeScopes,
+    httpApiSimpleResponses: settings.httpApiSimpleResponses,
+    metricsFlushIntervalMs: 1000 * settings.metricsFlushIntervalSeconds,
+    metricsNamespace: settings.metricsNamespace,
   };
-}
-
-function parseRouteScopes(json: string | undefined): RouteScopes {
-  try {
-    return RouteScopes.parse(json);
-  } catch (error) {
-    throw new ConfigurationError(`environment variable ROUTE_SCOPES: ${error instanceof Error ? error.message : String(error)}`);
-  }
 }

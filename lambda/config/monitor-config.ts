@@ -1,5 +1,35 @@
-import { check, optionalString, requiredString, wholeNumber, type Environment } from './env';
-import { readGracePeriodSeconds, readTopicArn } from './shared-settings';
+import { ConfigurationError, type Environment } from './env';
+import { parsedVariable, readVariables, stringVariableWithDefault, topicArnVariable, wholeNumberVariable } from './variables';
+import { CLIENT_TOPIC_ARN, GRACE_PERIOD_SECONDS, KEY_TABLE_NAME } from './shared-settings';
+
+const HOUR_MS = 3600 * 1000;
+const LEAD_HOURS = /^\s*\d{1,4}(\s*,\s*\d{1,4})*\s*$/;
+
+/** The prefix of every secret name of one install: `keyroll/<stack>/<construct>/`. */
+export const SECRET_NAME_PREFIX_PATTERN = /^[A-Za-z0-9/_+=.@-]{1,400}\/$/;
+
+/** The monitor's environment, declared once for the function and the construct. */
+export const MONITOR_VARIABLES = {
+  keyTableName: KEY_TABLE_NAME,
+  clientTopicArn: CLIENT_TOPIC_ARN,
+  operationsTopicArn: topicArnVariable('OPERATIONS_TOPIC_ARN'),
+  defaultGracePeriodSeconds: GRACE_PERIOD_SECONDS,
+  /** Descending, in milliseconds; written as comma-separated whole hours. */
+  reminderLeadsMs: parsedVariable<readonly number[]>(
+    'REMINDER_LEAD_HOURS',
+    (text = '24,1') => {
+      if (!LEAD_HOURS.test(text) || !text.split(',').every((hours) => Number(hours) >= 1)) {
+        throw new ConfigurationError(`environment variable REMINDER_LEAD_HOURS must be comma-separated whole hours, each at least 1; got "${text}"`);
+      }
+      return [...new Set(text.split(',').map((hours) => Number(hours) * HOUR_MS))].sort((a, b) => b - a);
+    },
+    (leadsMs) => leadsMs.map((ms) => ms / HOUR_MS).join(','),
+    '24,1',
+  ),
+  stuckAfterMinutes: wholeNumberVariable('ROTATION_STUCK_AFTER_MINUTES', 60, { min: 15, max: 7 * 24 * 60 }),
+  /** Only this install's secrets are listed: a second install in the account has its own prefix. */
+  secretNamePrefix: stringVariableWithDefault('SECRET_NAME_PREFIX', 'keyroll/', (v) => SECRET_NAME_PREFIX_PATTERN.test(v), 'a secret name prefix ending in "/"'),
+} as const;
 
 export interface MonitorConfig {
   readonly keyTableName: string;
@@ -9,17 +39,10 @@ export interface MonitorConfig {
   /** Descending, in milliseconds. */
   readonly reminderLeadsMs: readonly number[];
   readonly stuckAfterMs: number;
+  readonly secretNamePrefix: string;
 }
 
 export function readMonitorConfig(env: Environment): MonitorConfig {
-  const leads = optionalString(env, 'REMINDER_LEAD_HOURS') ?? '24,1';
-  check('REMINDER_LEAD_HOURS', leads, (v) => /^\s*\d{1,4}(\s*,\s*\d{1,4})*\s*$/.test(v) && v.split(',').every((h) => Number(h) >= 1), 'comma-separated whole hours, each at least 1');
-  return {
-    keyTableName: requiredString(env, 'KEY_TABLE_NAME'),
-    clientTopicArn: readTopicArn(env, 'CLIENT_TOPIC_ARN'),
-    operationsTopicArn: readTopicArn(env, 'OPERATIONS_TOPIC_ARN'),
-    defaultGracePeriodSeconds: readGracePeriodSeconds(env),
-    reminderLeadsMs: [...new Set(leads.split(',').map((hours) => Number(hours) * 3600 * 1000))].sort((a, b) => b - a),
-    stuckAfterMs: 60 * 1000 * wholeNumber(env, 'ROTATION_STUCK_AFTER_MINUTES', 60, { min: 15, max: 7 * 24 * 60 }),
-  };
+  const { stuckAfterMinutes, ...settings } = readVariables(MONITOR_VARIABLES, env);
+  return { ...settings, stuckAfterMs: stuckAfterMinutes * 60 * 1000 };
 }

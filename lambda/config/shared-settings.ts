@@ -1,35 +1,29 @@
 import { DEFAULT_KEY_PREFIX, isValidKeyPrefix } from '../domain/api-key';
-import { check, optionalString, requiredString, wholeNumber, type Environment } from './env';
+import { requiredStringVariable, stringVariableWithDefault, topicArnVariable, wholeNumberVariable } from './variables';
 
 export const DEFAULT_API_KEY_HEADER = 'x-api-key';
 export const DEFAULT_GRACE_PERIOD_SECONDS = 24 * 3600;
+/** The CloudWatch namespace of keyroll's EMF metrics. */
+export const DEFAULT_METRICS_NAMESPACE = 'keyroll';
 
-/** `KEY_PREFIX`: the prefix keys are issued with and checked against. */
-export function readKeyPrefix(env: Environment): string {
-  return check('KEY_PREFIX', optionalString(env, 'KEY_PREFIX') ?? DEFAULT_KEY_PREFIX, isValidKeyPrefix, '2 to 16 lower-case letters or digits, starting with a letter');
-}
+/** The variables more than one function reads, declared once. */
+export const KEY_TABLE_NAME = requiredStringVariable('KEY_TABLE_NAME', 'keyroll-keys');
 
-/** `API_KEY_HEADER`, in lower case: header names are compared case-insensitively. */
-export function readApiKeyHeader(env: Environment): string {
-  return check('API_KEY_HEADER', (optionalString(env, 'API_KEY_HEADER') ?? DEFAULT_API_KEY_HEADER).toLowerCase(), (v) => /^[a-z0-9-]{1,64}$/.test(v), 'an HTTP header name');
-}
+/** The prefix keys are issued with and checked against. */
+export const KEY_PREFIX = stringVariableWithDefault('KEY_PREFIX', DEFAULT_KEY_PREFIX, isValidKeyPrefix, '2 to 16 lower-case letters or digits, starting with a letter');
 
-/** `GRACE_PERIOD_SECONDS`: the grace period of clients without their own tag. */
-export function readGracePeriodSeconds(env: Environment): number {
-  return wholeNumber(env, 'GRACE_PERIOD_SECONDS', DEFAULT_GRACE_PERIOD_SECONDS, { min: 0, max: 366 * 24 * 3600 });
-}
+/** In lower case: header names are compared case-insensitively. */
+export const API_KEY_HEADER = stringVariableWithDefault(
+  'API_KEY_HEADER',
+  DEFAULT_API_KEY_HEADER,
+  (v) => /^[a-z0-9-]{1,64}$/.test(v),
+  'an HTTP header name',
+  (v) => v.toLowerCase(),
+);
 
-/** A required SNS topic ARN. */
-export function readTopicArn(env: Environment, name: string): string {
-  return check(name, requiredString(env, name), isArn, 'an SNS topic ARN');
-}
+/** The grace period of clients without their own tag. */
+export const GRACE_PERIOD_SECONDS = wholeNumberVariable('GRACE_PERIOD_SECONDS', DEFAULT_GRACE_PERIOD_SECONDS, { min: 0, max: 366 * 24 * 3600 });
 
-/** An SNS topic ARN that may be left unset. */
-export function readOptionalTopicArn(env: Environment, name: string): string | undefined {
-  const value = optionalString(env, name);
-  return value === undefined ? undefined : check(name, value, isArn, 'an SNS topic ARN');
-}
+export const CLIENT_TOPIC_ARN = topicArnVariable('CLIENT_TOPIC_ARN');
 
-function isArn(value: string): boolean {
-  return value.startsWith('arn:');
-}
+export const METRICS_NAMESPACE = stringVariableWithDefault('POWERTOOLS_METRICS_NAMESPACE', DEFAULT_METRICS_NAMESPACE, (v) => /^[A-Za-z0-9._/#:-]{1,255}$/.test(v), 'a CloudWatch namespace');

@@ -1,7 +1,7 @@
 import type { KeyVersion } from './key-version';
-import { LruCache } from './lru-cache';
+import { ApproximateLruCache } from './approximate-lru-cache';
 import { TokenBucket } from './token-bucket';
-import type { FindKeyVersion } from './verify-key';
+import type { FindKeyVersion, LookupResult } from './accept-key';
 
 export interface KeyCacheSettings {
   /** How long a version read from the table is used without reading it again. */
@@ -10,20 +10,17 @@ export interface KeyCacheSettings {
   readonly negativeTtlMs: number;
   /** When the table cannot be read, how old a remembered version may be and still be used. */
   readonly staleWindowMs: number;
-  /** Entries per cache (found and absent are kept apart, so unknown keys cannot evict known ones). */
+  /** Entries per cache (found and absent are kept apart, so unknown keys cannot evict known ones), and sources tracked. */
   readonly maxEntries: number;
-  /** Table reads per second for keys this container does not know. */
-  readonly lookupRatePerSecond: number;
+  /**
+   * Table reads per second, per request source, that may come back "not found". Only unknown keys spend it:
+   * a key the table knows never does, so valid keys are never refused because of other traffic.
+   */
+  readonly unknownKeysPerSourcePerSecond: number;
 }
 
-/** Where a lookup's answer came from. `stale`: the table failed and a recently read version was used. */
-export type LookupSource = 'cache' | 'table' | 'stale';
-
-export type LookupResult =
-  | { readonly kind: 'found'; readonly version: KeyVersion; readonly source: LookupSource; readonly failure?: string }
-  | { readonly kind: 'absent'; readonly source: 'cache' | 'table' }
-  | { readonly kind: 'failed'; readonly failure: string }
-  | { readonly kind: 'throttled' };
+/** Requests whose source is not known share one budget. */
+export const UNKNOWN_SOURCE = '-';
 
 interface FoundEntry {
   readonly version: KeyVersion;
@@ -33,30 +30,34 @@ interface FoundEntry {
 /**
  * Key versions by hash, read through a per-container cache. The window is not judged here: the caller
  * checks it on every use, so a cached version is never accepted past its own end.
+ *
+ * Unknown keys are bounded per source: a source (the client IP) whose lookups came back "not found" more
+ * than its budget allows gets its further unknown keys refused without a read, until the budget refills.
+ * Keys this container has read before, and sources that present known keys, are never held back.
  */
 export class CachedKeyLookup {
-  private readonly found: LruCache<string, FoundEntry>;
-  private readonly absent: LruCache<string, number>;
-  private readonly unknownKeyLookups: TokenBucket;
+  private readonly found: ApproximateLruCache<string, FoundEntry>;
+  private readonly absent: ApproximateLruCache<string, number>;
+  private readonly unknownKeyBudgets: ApproximateLruCache<string, TokenBucket>;
 
   constructor(
     private readonly findByHash: FindKeyVersion,
     private readonly settings: KeyCacheSettings,
-    nowMs: number,
   ) {
-    this.found = new LruCache(settings.maxEntries);
-    this.absent = new LruCache(settings.maxEntries);
-    this.unknownKeyLookups = new TokenBucket(settings.lookupRatePerSecond, nowMs);
+    this.found = new ApproximateLruCache(settings.maxEntries);
+    this.absent = new ApproximateLruCache(settings.maxEntries);
+    this.unknownKeyBudgets = new ApproximateLruCache(settings.maxEntries);
   }
 
-  async lookup(keyHash: string, nowMs: number): Promise<LookupResult> {
+  async lookup(keyHash: string, nowMs: number, source: string = UNKNOWN_SOURCE): Promise<LookupResult> {
     const known = this.found.get(keyHash);
     if (known !== undefined && nowMs - known.readAtMs < this.settings.positiveTtlMs) {
       return { kind: 'found', version: known.version, source: 'cache' };
     }
     const absentSinceMs = this.absent.get(keyHash);
     if (absentSinceMs !== undefined && nowMs - absentSinceMs < this.settings.negativeTtlMs) return { kind: 'absent', source: 'cache' };
-    if (known === undefined && !this.unknownKeyLookups.tryTake(nowMs)) return { kind: 'throttled' };
+    const budget = this.unknownKeyBudgets.get(source);
+    if (known === undefined && budget !== undefined && !budget.hasToken(nowMs)) return { kind: 'throttled' };
 
     let version: KeyVersion | undefined;
     try {
@@ -71,10 +72,21 @@ export class CachedKeyLookup {
     if (version === undefined) {
       this.found.delete(keyHash);
       this.absent.set(keyHash, nowMs);
+      this.spendUnknownKeyBudget(source, budget, nowMs);
       return { kind: 'absent', source: 'table' };
     }
     this.absent.delete(keyHash);
     this.found.set(keyHash, { version, readAtMs: nowMs });
     return { kind: 'found', version, source: 'table' };
+  }
+
+  private spendUnknownKeyBudget(source: string, budget: TokenBucket | undefined, nowMs: number): void {
+    if (budget !== undefined) {
+      budget.tryTake(nowMs);
+      return;
+    }
+    const fresh = new TokenBucket(this.settings.unknownKeysPerSourcePerSecond, nowMs);
+    fresh.tryTake(nowMs);
+    this.unknownKeyBudgets.set(source, fresh);
   }
 }

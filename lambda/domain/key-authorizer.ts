@@ -1,18 +1,13 @@
-import { describeCandidate, hashApiKey, parseApiKey, type KeyFormatFailure } from './api-key';
-import type { CachedKeyLookup, LookupSource } from './cached-key-lookup';
-import { windowStatus, type KeyVersion } from './key-version';
+import { acceptKey, type KeyRefusal, type LookupSource } from './accept-key';
+import type { CachedKeyLookup } from './cached-key-lookup';
+import type { KeyVersion } from './key-version';
 import type { Permissions, RouteScopes } from './route-scopes';
 
 /** Why a request gets a 401. Logged and counted; the caller only ever sees "Unauthorized". */
 export type RefusalReason =
-  | KeyFormatFailure
+  | KeyRefusal
+  | 'missing'
   | 'ambiguous'
-  | 'not_found'
-  | 'not_yet_valid'
-  | 'expired'
-  | 'revoked'
-  | 'lookup_failed'
-  | 'lookup_throttled'
   | 'malformed_event'
   /** Something unexpected failed inside the authorizer; counted so that it can raise an alarm. */
   | 'internal_error';
@@ -49,40 +44,42 @@ export type AuthorizationDecision =
     };
 
 /**
- * Decides a request from the keys it presents: exactly one key must be presented, well-formed, known,
- * inside its window and not revoked; then the route's scopes decide between allow and forbidden.
+ * Decides a request from the keys it presents: exactly one key must be presented and accepted
+ * ({@link acceptKey}); then the route's scopes decide between allow and forbidden.
  */
 export class KeyAuthorizer {
   constructor(
     private readonly deps: { readonly lookup: CachedKeyLookup; readonly routes: RouteScopes; readonly keyPrefix: string },
   ) {}
 
-  async authorize(presentedKeys: readonly string[], target: RouteTarget, nowMs: number): Promise<AuthorizationDecision> {
+  /** `source` is the caller's address, which bounds what its unknown keys may cost. */
+  async authorize(presentedKeys: readonly string[], target: RouteTarget, nowMs: number, source?: string): Promise<AuthorizationDecision> {
     const candidate = singleKey(presentedKeys);
     if (candidate === undefined) return { outcome: 'unauthorized', reason: 'missing', presented: 'no key' };
     if (candidate === AMBIGUOUS) return { outcome: 'unauthorized', reason: 'ambiguous', presented: `${new Set(presentedKeys).size} different keys` };
-    const { keyPrefix } = this.deps;
-    const parsed = parseApiKey(candidate, keyPrefix);
-    if (!parsed.ok) return { outcome: 'unauthorized', reason: parsed.reason, presented: describeCandidate(candidate, keyPrefix) };
-
-    const result = await this.deps.lookup.lookup(hashApiKey(parsed.key), nowMs);
-    switch (result.kind) {
-      case 'absent':
-        return { outcome: 'unauthorized', reason: 'not_found', presented: describeCandidate(candidate, keyPrefix), source: result.source };
-      case 'failed':
-        return { outcome: 'unauthorized', reason: 'lookup_failed', presented: describeCandidate(candidate, keyPrefix), failure: result.failure };
-      case 'throttled':
-        return { outcome: 'unauthorized', reason: 'lookup_throttled', presented: describeCandidate(candidate, keyPrefix) };
-      case 'found':
-        break;
+    const acceptance = await acceptKey(candidate, {
+      prefix: this.deps.keyPrefix,
+      lookup: (keyHash) => this.deps.lookup.lookup(keyHash, nowMs, source),
+      nowMs,
+    });
+    if (!acceptance.accepted) {
+      const { reason, presented, version, source: answeredFrom, failure } = acceptance;
+      return {
+        outcome: 'unauthorized',
+        reason,
+        presented,
+        ...(version === undefined ? {} : { version }),
+        ...(answeredFrom === undefined ? {} : { source: answeredFrom }),
+        ...(failure === undefined ? {} : { failure }),
+      };
     }
-    const { version, source, failure } = result;
-    const status = windowStatus(version, nowMs);
-    if (status !== 'valid') return { outcome: 'unauthorized', reason: status, presented: version.keyDisplay, version, source };
+    const { version, source: answeredFrom, failure } = acceptance;
     const missingScopes = this.deps.routes.missingScopes(target.method, target.path, version.scopes);
     const permissions = this.deps.routes.permissionsFor(target.stageArn, version.scopes);
     const outcome = missingScopes.length === 0 ? 'allow' : 'forbidden';
-    return failure === undefined ? { outcome, version, permissions, source, missingScopes } : { outcome, version, permissions, source, missingScopes, failure };
+    return failure === undefined
+      ? { outcome, version, permissions, source: answeredFrom, missingScopes }
+      : { outcome, version, permissions, source: answeredFrom, missingScopes, failure };
   }
 }
 

@@ -5,7 +5,7 @@ import { closingNotAfterMs, isAbandonedPending, windowEndMs, type KeyVersion } f
 import { notificationEventId, publishOnce, type Notification } from './notifications';
 import { versionsWithStage, versionWithStage } from './secret-labels';
 import { parseSecretPayload, serializeSecretPayload, type SecretPayload } from './secret-payload';
-import { verifyParsedKey } from './verify-key';
+import { acceptKey, directLookup } from './accept-key';
 import {
   AWSCURRENT,
   AWSPENDING,
@@ -267,14 +267,16 @@ export class KeyRotation {
   }
 
   private async requireAccepted(pending: VersionKey, client: ClientSettings, token: string): Promise<void> {
-    const verification = await verifyParsedKey(pending.key, {
-      findByHash: (keyHash) => this.deps.keys.findByHash(keyHash),
+    // The authorizer's own rule, over a consistent read instead of its cache.
+    const acceptance = await acceptKey(pending.key, {
+      prefix: this.deps.keyPrefix,
+      lookup: directLookup((keyHash) => this.deps.keys.findByHash(keyHash)),
       nowMs: this.deps.clock(),
     });
-    if (verification.status !== 'valid') {
-      throw new KeyVerificationError(`the key of version ${token} is not accepted: ${verification.status}`);
+    if (!acceptance.accepted) {
+      throw new KeyVerificationError(`the key of version ${token} is not accepted: ${acceptance.reason}`);
     }
-    if (verification.version.clientId !== client.clientId) {
+    if (acceptance.version.clientId !== client.clientId) {
       throw new KeyVerificationError(`the key of version ${token} is registered to another client, not to "${client.clientId}"`);
     }
   }

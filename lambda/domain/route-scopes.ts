@@ -1,6 +1,6 @@
 import { SCOPE_PATTERN } from './client-settings';
 import { KeyrollError } from './errors';
-import { LruCache } from './lru-cache';
+import { ApproximateLruCache } from './approximate-lru-cache';
 
 /** The route→scope map is not one keyroll can use. */
 export class InvalidRouteScopesError extends KeyrollError {
@@ -33,12 +33,16 @@ const RULE_KEY = /^(\*|[A-Z]+) (\/[A-Za-z0-9\-._~/*{}]*)$/;
  */
 export class RouteScopes {
   /** Per scope list (each cached key version holds one), per stage. */
-  private readonly policies = new WeakMap<readonly string[], LruCache<string, Permissions>>();
+  private readonly policies = new WeakMap<readonly string[], ApproximateLruCache<string, Permissions>>();
 
-  private constructor(private readonly rules: readonly RouteRule[]) {}
+  private constructor(
+    private readonly rules: readonly RouteRule[],
+    /** The JSON the map was parsed from, so that it can be written back unchanged. */
+    private readonly source: string,
+  ) {}
 
   static parse(json: string | undefined): RouteScopes {
-    if (json === undefined || json.trim() === '') return new RouteScopes([]);
+    if (json === undefined || json.trim() === '') return new RouteScopes([], '{}');
     let value: unknown;
     try {
       value = JSON.parse(json);
@@ -48,7 +52,12 @@ export class RouteScopes {
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
       throw new InvalidRouteScopesError(`the route→scope map must be a JSON object; got ${json}`);
     }
-    return new RouteScopes(Object.entries(value).map(([route, scopes]) => parseRule(route, scopes)));
+    return new RouteScopes(Object.entries(value).map(([route, scopes]) => parseRule(route, scopes)), json);
+  }
+
+  /** The map as JSON, as it was given. */
+  serialize(): string {
+    return this.source;
   }
 
   get isEmpty(): boolean {
@@ -74,7 +83,7 @@ export class RouteScopes {
   permissionsFor(stageArn: string, keyScopes: readonly string[]): Permissions {
     let byStage = this.policies.get(keyScopes);
     if (byStage === undefined) {
-      byStage = new LruCache(64);
+      byStage = new ApproximateLruCache(64);
       this.policies.set(keyScopes, byStage);
     }
     const cached = byStage.get(stageArn);

@@ -22,7 +22,7 @@ const startedAtMs = Date.now();
 
 export const handler = createAuthorizerHandler({
   authorizer: new KeyAuthorizer({
-    lookup: new CachedKeyLookup((keyHash) => keyTable.findByHash(keyHash), config.cache, startedAtMs),
+    lookup: new CachedKeyLookup((keyHash) => keyTable.findByHash(keyHash), config.cache),
     routes: config.routeScopes,
     keyPrefix: config.keyPrefix,
   }),

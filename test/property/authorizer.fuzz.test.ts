@@ -146,7 +146,7 @@ describe('Authorizer fuzz (property)', () => {
       clock,
       versions: tableVersions,
       routeScopes: JSON.stringify(ROUTE_SCOPES),
-      cache: { positiveTtlMs: 30_000, negativeTtlMs: 5_000, staleWindowMs: 300_000, maxEntries: 1000, lookupRatePerSecond: 1_000_000 },
+      cache: { positiveTtlMs: 30_000, negativeTtlMs: 5_000, staleWindowMs: 300_000, maxEntries: 1000, unknownKeysPerSourcePerSecond: 1_000_000 },
     });
     const seen = { allow: 0, forbidden: 0, refuse: 0 };
     await fc.assert(

@@ -238,7 +238,7 @@ class FaultyRun {
       if (key === undefined) continue;
       const verification = await this.h.verify(key);
       if (nowMs < stoppedAtMs + GRACE_MS) expect({ versionId, status: verification.status }).toEqual({ versionId, status: 'valid' });
-      const notAfterMs = 'version' in verification ? verification.version.notAfterMs : undefined;
+      const notAfterMs = verification.version?.notAfterMs;
       if (notAfterMs !== undefined) expect(notAfterMs).toBeGreaterThanOrEqual(stoppedAtMs + GRACE_MS);
       // 5. A retried or late finishSecret never lengthens the window an earlier attempt closed.
       const seenMs = this.notAfterSeenMs.get(versionId);

@@ -8,12 +8,12 @@ import type { AuthorizationDecision } from '../../lambda/domain/key-authorizer';
 import { KeyAuthorizer } from '../../lambda/domain/key-authorizer';
 import type { KeyVersion } from '../../lambda/domain/key-version';
 import { RouteScopes } from '../../lambda/domain/route-scopes';
-import type { FindKeyVersion } from '../../lambda/domain/verify-key';
+import type { FindKeyVersion } from '../../lambda/domain/accept-key';
 import { createAuthorizerHandler } from '../../lambda/handlers/authorizer-handler';
 import type { TestClock } from './rotation-fixture';
 
 export const STAGE_ARN = 'arn:aws:execute-api:eu-west-1:111122223333:abc123def4/prod';
-export const DEFAULT_CACHE: KeyCacheSettings = { positiveTtlMs: 30_000, negativeTtlMs: 5_000, staleWindowMs: 300_000, maxEntries: 1000, lookupRatePerSecond: 1000 };
+export const DEFAULT_CACHE: KeyCacheSettings = { positiveTtlMs: 30_000, negativeTtlMs: 5_000, staleWindowMs: 300_000, maxEntries: 1000, unknownKeysPerSourcePerSecond: 1000 };
 
 /** A REST REQUEST event for a route, with these headers (single-value) added. */
 export function restEvent(headers: Record<string, string>, route: { method?: string; path?: string } = {}, multiValueHeaders?: Record<string, string[]>) {
@@ -83,7 +83,7 @@ export function buildAuthorizer(options: {
   const decisions: AuthorizationDecision[] = [];
   const handler = createAuthorizerHandler({
     authorizer: new KeyAuthorizer({
-      lookup: new CachedKeyLookup(findByHash, options.cache ?? DEFAULT_CACHE, options.clock.nowMs),
+      lookup: new CachedKeyLookup(findByHash, options.cache ?? DEFAULT_CACHE),
       routes: RouteScopes.parse(options.routeScopes),
       keyPrefix: 'kr',
     }),

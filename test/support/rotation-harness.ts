@@ -11,7 +11,7 @@ import { SnsNotifier } from '../../lambda/adapters/sns-notifier';
 import { KeyMonitor, type MonitorReport, type MonitorSettings } from '../../lambda/domain/monitor';
 import type { Notification } from '../../lambda/domain/notifications';
 import type { RotationStep } from '../../lambda/domain/rotation';
-import { verifyKey, type Verification } from '../../lambda/domain/verify-key';
+import { acceptKey, directLookup } from '../../lambda/domain/accept-key';
 import { createMonitorHandler } from '../../lambda/handlers/monitor-handler';
 import { createRotationHandler } from '../../lambda/handlers/rotation-handler';
 import { createUsageHandler } from '../../lambda/handlers/usage-handler';
@@ -127,8 +127,9 @@ export class RotationHarness {
   }
 
   /** Verifies a key exactly as the authorizer does, at the harness clock's now. */
-  verify(key: string): Promise<Verification> {
-    return verifyKey(key, { prefix: 'kr', findByHash: (hash) => this.table.findByHash(hash), nowMs: this.clock.nowMs });
+  async verify(key: string): Promise<{ readonly status: string; readonly version?: KeyVersion }> {
+    const acceptance = await acceptKey(key, { prefix: 'kr', lookup: directLookup((hash) => this.table.findByHash(hash)), nowMs: this.clock.nowMs });
+    return acceptance.accepted ? { status: 'valid', version: acceptance.version } : { status: acceptance.reason, ...(acceptance.version === undefined ? {} : { version: acceptance.version }) };
   }
 
   versionWithStage(secretArn: string, stage: string): string | undefined {

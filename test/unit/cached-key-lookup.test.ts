@@ -1,9 +1,7 @@
 import { CachedKeyLookup, type KeyCacheSettings } from '../../lambda/domain/cached-key-lookup';
 import type { KeyVersion } from '../../lambda/domain/key-version';
-import { LruCache } from '../../lambda/domain/lru-cache';
-import { TokenBucket } from '../../lambda/domain/token-bucket';
 
-const settings: KeyCacheSettings = { positiveTtlMs: 30_000, negativeTtlMs: 5_000, staleWindowMs: 300_000, maxEntries: 100, lookupRatePerSecond: 10 };
+const settings: KeyCacheSettings = { positiveTtlMs: 30_000, negativeTtlMs: 5_000, staleWindowMs: 300_000, maxEntries: 100, unknownKeysPerSourcePerSecond: 10 };
 const version: KeyVersion = { keyHash: 'known', clientId: 'acme', versionId: 'v1', keyDisplay: 'kr_AbCd…', scopes: [], notBeforeMs: 0 };
 
 /** A key table that counts its reads and can be made to fail. */
@@ -20,7 +18,7 @@ function table() {
 describe('Cached key lookup', () => {
   it('reads a known key once per TTL', async () => {
     const { state, findByHash } = table();
-    const lookup = new CachedKeyLookup(findByHash, settings, 0);
+    const lookup = new CachedKeyLookup(findByHash, settings);
     await expect(lookup.lookup('known', 0)).resolves.toEqual({ kind: 'found', version, source: 'table' });
     await expect(lookup.lookup('known', 29_999)).resolves.toEqual({ kind: 'found', version, source: 'cache' });
     expect(state.reads).toBe(1);
@@ -30,7 +28,7 @@ describe('Cached key lookup', () => {
 
   it('remembers an unknown key only for the negative TTL', async () => {
     const { state, findByHash } = table();
-    const lookup = new CachedKeyLookup(findByHash, settings, 0);
+    const lookup = new CachedKeyLookup(findByHash, settings);
     await expect(lookup.lookup('unknown', 0)).resolves.toEqual({ kind: 'absent', source: 'table' });
     await expect(lookup.lookup('unknown', 4_999)).resolves.toEqual({ kind: 'absent', source: 'cache' });
     await expect(lookup.lookup('unknown', 5_000)).resolves.toEqual({ kind: 'absent', source: 'table' });
@@ -39,7 +37,7 @@ describe('Cached key lookup', () => {
 
   it('keeps recently read keys working through a table outage, for the stale window only', async () => {
     const { state, findByHash } = table();
-    const lookup = new CachedKeyLookup(findByHash, settings, 0);
+    const lookup = new CachedKeyLookup(findByHash, settings);
     await lookup.lookup('known', 0);
     state.failing = true;
     await expect(lookup.lookup('known', 31_000)).resolves.toEqual({
@@ -55,62 +53,43 @@ describe('Cached key lookup', () => {
   it('refuses keys it has not read when the table fails', async () => {
     const { state, findByHash } = table();
     state.failing = true;
-    const lookup = new CachedKeyLookup(findByHash, settings, 0);
+    const lookup = new CachedKeyLookup(findByHash, settings);
     await expect(lookup.lookup('known', 0)).resolves.toEqual({ kind: 'failed', failure: 'ProvisionedThroughputExceededException' });
   });
 
-  it('bounds table reads during a flood of unknown keys, and keeps serving known keys', async () => {
+  it('bounds the table reads a flood of unknown keys from one source costs, and keeps serving known keys', async () => {
     const { state, findByHash } = table();
-    const lookup = new CachedKeyLookup(findByHash, settings, 0);
-    await lookup.lookup('known', 0);
+    const lookup = new CachedKeyLookup(findByHash, settings);
+    await lookup.lookup('known', 0, '198.51.100.1');
     const outcomes = new Map<string, number>();
     for (let i = 0; i < 10_000; i++) {
       const nowMs = Math.floor(i / 10); // 10,000 distinct keys in one second
-      const { kind } = await lookup.lookup(`flood-${i}`, nowMs);
+      const { kind } = await lookup.lookup(`flood-${i}`, nowMs, '203.0.113.66');
       outcomes.set(kind, (outcomes.get(kind) ?? 0) + 1);
-      if (i % 1000 === 0) await expect(lookup.lookup('known', nowMs)).resolves.toMatchObject({ kind: 'found', source: 'cache' });
+      if (i % 1000 === 0) await expect(lookup.lookup('known', nowMs, '203.0.113.66')).resolves.toMatchObject({ kind: 'found', source: 'cache' });
     }
     // One second's budget (10) plus the refill over that second (10), plus the first read of the known key.
     expect(state.reads).toBeLessThanOrEqual(21);
     expect(outcomes.get('throttled')).toBeGreaterThan(9_900);
   });
 
-  it('refreshes a known key whose entry expired even when the unknown-key budget is spent', async () => {
+  it('never holds back a source that has not spent its budget on unknown keys', async () => {
+    const { findByHash } = table();
+    const lookup = new CachedKeyLookup(findByHash, settings);
+    for (let i = 0; i < 1_000; i++) await lookup.lookup(`flood-${i}`, 0, '203.0.113.66');
+    await expect(lookup.lookup('known', 0, '198.51.100.1')).resolves.toMatchObject({ kind: 'found', source: 'table' });
+    await expect(lookup.lookup('unknown-elsewhere', 0, '198.51.100.1')).resolves.toEqual({ kind: 'absent', source: 'table' });
+  });
+
+  it('reads a key the table knows even from a source whose budget is spent: only "not found" spends it', async () => {
     const { state, findByHash } = table();
-    const lookup = new CachedKeyLookup(findByHash, { ...settings, lookupRatePerSecond: 1 }, 0);
-    await lookup.lookup('known', 0);
-    await expect(lookup.lookup('unknown-1', 0)).resolves.toEqual({ kind: 'throttled' });
-    await expect(lookup.lookup('known', 30_000)).resolves.toMatchObject({ kind: 'found', source: 'table' });
-    expect(state.reads).toBe(2);
-  });
-});
-
-describe('LRU cache', () => {
-  it('never holds more than its capacity, evicting the least recently used', () => {
-    const cache = new LruCache<string, number>(3);
-    cache.set('a', 1);
-    cache.set('b', 2);
-    cache.set('c', 3);
-    expect(cache.get('a')).toBe(1);
-    cache.set('d', 4);
-    expect(cache.size).toBe(3);
-    expect(cache.get('b')).toBeUndefined();
-    expect([cache.get('a'), cache.get('c'), cache.get('d')]).toEqual([1, 3, 4]);
-    for (let i = 0; i < 10_000; i++) cache.set(`k${i}`, i);
-    expect(cache.size).toBe(3);
-  });
-
-  it('refuses a capacity that cannot bound anything', () => {
-    expect(() => new LruCache(0)).toThrow(RangeError);
-  });
-});
-
-describe('Token bucket', () => {
-  it('allows a one-second burst, then the rate', () => {
-    const bucket = new TokenBucket(5, 0);
-    expect(Array.from({ length: 7 }, () => bucket.tryTake(0))).toEqual([true, true, true, true, true, false, false]);
-    expect(bucket.tryTake(199)).toBe(false);
-    expect(bucket.tryTake(200)).toBe(true);
-    expect(bucket.tryTake(10_000)).toBe(true);
+    const lookup = new CachedKeyLookup(findByHash, { ...settings, unknownKeysPerSourcePerSecond: 1 });
+    await expect(lookup.lookup('unknown-1', 0, 'nat')).resolves.toEqual({ kind: 'absent', source: 'table' });
+    await expect(lookup.lookup('unknown-2', 0, 'nat')).resolves.toEqual({ kind: 'throttled' });
+    // A key already read by this container is refreshed whatever the budget.
+    await lookup.lookup('known', 0, 'elsewhere');
+    await expect(lookup.lookup('known', 30_000, 'nat')).resolves.toMatchObject({ kind: 'found', source: 'table' });
+    await expect(lookup.lookup('unknown-3', 1_000, 'nat')).resolves.toEqual({ kind: 'absent', source: 'table' });
+    expect(state.reads).toBe(4);
   });
 });

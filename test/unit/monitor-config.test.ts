@@ -17,6 +17,7 @@ describe('monitor function configuration', () => {
       defaultGracePeriodSeconds: 86_400,
       reminderLeadsMs: [24 * HOUR_MS, HOUR_MS],
       stuckAfterMs: 60 * 60_000,
+      secretNamePrefix: 'keyroll/',
     });
   });
 
@@ -36,6 +37,7 @@ describe('monitor function configuration', () => {
     [{ REMINDER_LEAD_HOURS: '0' }, /REMINDER_LEAD_HOURS/],
     // Below 15 minutes, a label read minutes stale could make a rotation in progress look abandoned.
     [{ ROTATION_STUCK_AFTER_MINUTES: '5' }, /ROTATION_STUCK_AFTER_MINUTES/],
+    [{ SECRET_NAME_PREFIX: 'keyroll' }, /SECRET_NAME_PREFIX .*ending in "\/"/],
   ])('refuses %j with an error naming the variable', (override, message) => {
     expect(() => readMonitorConfig({ ...minimal, ...override })).toThrow(ConfigurationError);
     expect(() => readMonitorConfig({ ...minimal, ...override })).toThrow(message);

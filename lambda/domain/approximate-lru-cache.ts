@@ -10,12 +10,12 @@ interface Entry<V> {
  * capacity, so hot reads cost one Map lookup rather than a delete and a re-insert. Capacity bounds memory
  * whatever the traffic.
  */
-export class LruCache<K, V> {
+export class ApproximateLruCache<K, V> {
   private readonly entries = new Map<K, Entry<V>>();
   private insertions = 0;
 
   constructor(readonly capacity: number) {
-    if (!Number.isSafeInteger(capacity) || capacity < 1) throw new RangeError(`LRU capacity must be a positive integer; got ${capacity}`);
+    if (!Number.isSafeInteger(capacity) || capacity < 1) throw new RangeError(`cache capacity must be a positive integer; got ${capacity}`);
   }
 
   get size(): number {
