@@ -187,12 +187,16 @@ export class SecretsManagerModel {
     };
   }
 
-  /** ListSecrets, with the `tag-key` and `tag-value` filters (prefix matches, as AWS does); one page holds everything. */
+  /**
+   * ListSecrets, with the `name`, `tag-key` and `tag-value` filters (prefix matches, as AWS does:
+   * https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_Filter.html); one page holds everything.
+   */
   listSecrets(input: ListSecretsRequest): ListSecretsResponse {
     const filters = input.Filters ?? [];
     const matches = (secret: ModelSecret) =>
       filters.every(({ Key, Values = [] }) => {
         const prefixOf = (text: string) => Values.some((value) => text.startsWith(value));
+        if (Key === 'name') return prefixOf(secret.name);
         if (Key === 'tag-key') return [...secret.tags.keys()].some(prefixOf);
         if (Key === 'tag-value') return [...secret.tags.values()].some(prefixOf);
         throw new InvalidParameterException({ message: `The model does not support the filter ${Key}.`, $metadata: {} });

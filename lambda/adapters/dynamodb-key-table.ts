@@ -1,7 +1,7 @@
 import {
   GetItemCommand,
+  paginateQuery,
   PutItemCommand,
-  QueryCommand,
   UpdateItemCommand,
   type AttributeValue,
   type DynamoDBClient,
@@ -10,11 +10,10 @@ import { KeyConflictError, KeyVersionNotFoundError } from '../domain/errors';
 import type { KeyVersion } from '../domain/key-version';
 import { parseNotification, type Notification } from '../domain/notifications';
 import type { EventLog, KeyTable, NewKeyVersion, RecordedEvent } from '../domain/ports';
-import { KEY_TABLE_SCHEMA } from './key-table-schema';
+import { attributeKey, KEY_TABLE_KEYS, KEY_TABLE_SCHEMA } from './key-table-schema';
 
 type Item = Record<string, AttributeValue>;
 
-const KEY_VERSION_SK = 'KEY';
 const DAY_SECONDS = 24 * 3600;
 /** How long a closed or revoked version's record stays for status and audit before TTL removes it. */
 const KEY_HISTORY_RETENTION_SECONDS = 90 * DAY_SECONDS;
@@ -61,21 +60,17 @@ export class DynamoKeyTable implements KeyTable, EventLog {
   async listClientVersions(clientId: string): Promise<KeyVersion[]> {
     const { indexName, partitionKey } = KEY_TABLE_SCHEMA.byClientIndex;
     const versions: KeyVersion[] = [];
-    let exclusiveStartKey: Item | undefined;
-    do {
-      const page = await this.client.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          IndexName: indexName,
-          KeyConditionExpression: '#client = :client',
-          ExpressionAttributeNames: { '#client': partitionKey },
-          ExpressionAttributeValues: { ':client': { S: clientId } },
-          ExclusiveStartKey: exclusiveStartKey,
-        }),
-      );
-      versions.push(...(page.Items ?? []).map(parseKeyVersionItem));
-      exclusiveStartKey = page.LastEvaluatedKey;
-    } while (exclusiveStartKey !== undefined);
+    const pages = paginateQuery(
+      { client: this.client },
+      {
+        TableName: this.tableName,
+        IndexName: indexName,
+        KeyConditionExpression: '#client = :client',
+        ExpressionAttributeNames: { '#client': partitionKey },
+        ExpressionAttributeValues: { ':client': { S: clientId } },
+      },
+    );
+    for await (const page of pages) versions.push(...(page.Items ?? []).map(parseKeyVersionItem));
     return versions;
   }
 
@@ -187,6 +182,21 @@ export class DynamoKeyTable implements KeyTable, EventLog {
     return { notification: parseNotification(JSON.parse(readString(Item, 'body'))), published: Item['publishedAtMs'] !== undefined };
   }
 
+  async firstSeenPending(clientId: string, versionId: string, nowMs: number): Promise<number> {
+    const key = attributeKey(KEY_TABLE_KEYS.pendingSeen(clientId, versionId));
+    const { Attributes } = await this.client.send(
+      new UpdateItemCommand({
+        TableName: this.tableName,
+        Key: key,
+        UpdateExpression: 'SET seenAtMs = if_not_exists(seenAtMs, :now), itemType = :type, purgeAt = if_not_exists(purgeAt, :purgeAt)',
+        ExpressionAttributeValues: { ':now': number(nowMs), ':type': { S: 'pendingSeen' }, ':purgeAt': number(Math.ceil(nowMs / 1000) + KEY_HISTORY_RETENTION_SECONDS) },
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    if (Attributes === undefined) throw new KeyTableItemError('UpdateItem with ReturnValues ALL_NEW returned no attributes');
+    return readNumber(Attributes, 'seenAtMs');
+  }
+
   async markPublished(notification: Notification, atMs: number): Promise<void> {
     await this.client.send(
       new UpdateItemCommand({
@@ -211,11 +221,11 @@ export class DynamoKeyTable implements KeyTable, EventLog {
 }
 
 function keyVersionKey(keyHash: string): Item {
-  return { pk: { S: `KEY#${keyHash}` }, sk: { S: KEY_VERSION_SK } };
+  return attributeKey(KEY_TABLE_KEYS.keyVersion(keyHash));
 }
 
 function eventKey(notification: Notification): Item {
-  return { pk: { S: `CLIENT#${notification.clientId}` }, sk: { S: `EVENT#${notification.eventId}` } };
+  return attributeKey(KEY_TABLE_KEYS.event(notification.clientId, notification.eventId));
 }
 
 function number(value: number): AttributeValue {
@@ -248,11 +258,11 @@ export function keyVersionItem(version: KeyVersion): Item {
 /** Parses a key-version item into the domain type; a malformed item is an error, never a valid key. */
 export function parseKeyVersionItem(item: Item): KeyVersion {
   const pk = readString(item, 'pk');
-  if (!pk.startsWith('KEY#')) throw new KeyTableItemError('an item read as a key version is not one');
+  if (!pk.startsWith(KEY_TABLE_KEYS.keyVersionPrefix)) throw new KeyTableItemError('an item read as a key version is not one');
   const scopes = item['scopes']?.L;
   if (scopes === undefined) throw new KeyTableItemError('a key version item has no list attribute "scopes"');
   return {
-    keyHash: pk.slice('KEY#'.length),
+    keyHash: pk.slice(KEY_TABLE_KEYS.keyVersionPrefix.length),
     clientId: readString(item, 'clientId'),
     versionId: readString(item, 'versionId'),
     keyDisplay: readString(item, 'keyDisplay'),

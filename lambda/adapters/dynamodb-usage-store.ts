@@ -1,7 +1,7 @@
-import { GetItemCommand, PutItemCommand, QueryCommand, UpdateItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { GetItemCommand, paginateQuery, PutItemCommand, UpdateItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { UsageStore, UsageSummary } from '../domain/ports';
 import { hourStartMs, type UsageCount } from '../domain/usage';
-import { KEY_TABLE_SCHEMA } from './key-table-schema';
+import { attributeKey, KEY_TABLE_KEYS, KEY_TABLE_SCHEMA } from './key-table-schema';
 
 const DAY_SECONDS = 24 * 3600;
 const USAGE_RETENTION_SECONDS = 90 * DAY_SECONDS;
@@ -40,7 +40,7 @@ export class DynamoUsageStore implements UsageStore {
 
   async readUsage(clientId: string, versionId: string, fromHour: string, toHour: string): Promise<UsageSummary> {
     const shards = await Promise.all(
-      Array.from({ length: KEY_TABLE_SCHEMA.usageShards }, (_, shard) => this.readShard(usagePk(clientId, versionId, shard), fromHour, toHour)),
+      Array.from({ length: KEY_TABLE_SCHEMA.usageShards }, (_, shard) => this.readShard(clientId, versionId, shard, fromHour, toHour)),
     );
     let requests = 0;
     let lastUsedMs: number | undefined;
@@ -52,21 +52,19 @@ export class DynamoUsageStore implements UsageStore {
     return lastUsedMs === undefined ? { requests } : { requests, lastUsedMs };
   }
 
-  private async readShard(pk: string, fromHour: string, toHour: string): Promise<Record<string, AttributeValue>[]> {
+  private async readShard(clientId: string, versionId: string, shard: number, fromHour: string, toHour: string): Promise<Record<string, AttributeValue>[]> {
+    const from = KEY_TABLE_KEYS.usageCounter(clientId, versionId, shard, fromHour);
+    const to = KEY_TABLE_KEYS.usageCounter(clientId, versionId, shard, toHour);
     const items: Record<string, AttributeValue>[] = [];
-    let exclusiveStartKey: Record<string, AttributeValue> | undefined;
-    do {
-      const page = await this.client.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
-          ExpressionAttributeValues: { ':pk': { S: pk }, ':from': { S: `HOUR#${fromHour}` }, ':to': { S: `HOUR#${toHour}` } },
-          ExclusiveStartKey: exclusiveStartKey,
-        }),
-      );
-      items.push(...(page.Items ?? []));
-      exclusiveStartKey = page.LastEvaluatedKey;
-    } while (exclusiveStartKey !== undefined);
+    const pages = paginateQuery(
+      { client: this.client },
+      {
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+        ExpressionAttributeValues: { ':pk': { S: from.pk }, ':from': { S: from.sk }, ':to': { S: to.sk } },
+      },
+    );
+    for await (const page of pages) items.push(...(page.Items ?? []));
     return items;
   }
 
@@ -75,7 +73,7 @@ export class DynamoUsageStore implements UsageStore {
     await this.client.send(
       new UpdateItemCommand({
         TableName: this.tableName,
-        Key: { pk: { S: usagePk(count.clientId, count.versionId, this.pickShard()) }, sk: { S: `HOUR#${count.hour}` } },
+        Key: attributeKey(KEY_TABLE_KEYS.usageCounter(count.clientId, count.versionId, this.pickShard(), count.hour)),
         UpdateExpression: 'ADD requests :requests SET lastUsedMs = :lastUsed, purgeAt = :purgeAt',
         ExpressionAttributeValues: {
           ':requests': { N: String(count.requests) },
@@ -87,10 +85,6 @@ export class DynamoUsageStore implements UsageStore {
   }
 }
 
-function usagePk(clientId: string, versionId: string, shard: number): string {
-  return `USAGE#${clientId}#${versionId}#${shard}`;
-}
-
 function batchKey(batchId: string): Record<string, AttributeValue> {
-  return { pk: { S: `USAGEBATCH#${batchId}` }, sk: { S: 'BATCH' } };
+  return attributeKey(KEY_TABLE_KEYS.usageBatch(batchId));
 }

@@ -7,6 +7,7 @@
  * | event         | `CLIENT#<clientId>`              | `EVENT#<eventId>`          | notification record and audit trail     |
  * | usage counter | `USAGE#<clientId>#<versionId>#<shard>` | `HOUR#<yyyy-mm-ddThh>` | requests and last use per hour          |
  * | usage batch   | `USAGEBATCH#<sha256 of event ids>` | `BATCH`               | marks a delivery as counted             |
+ * | pending seen  | `CLIENT#<clientId>`              | `PENDING#<versionId>`      | when the monitor first saw an AWSPENDING |
  *
  * Only key-version items carry both `clientId` and `notBeforeMs`, so only they appear in `byClient`.
  */
@@ -22,3 +23,19 @@ export const KEY_TABLE_SCHEMA = {
    */
   usageShards: 4,
 } as const;
+
+/** The primary key of each item kind, built in one place for the adapters, the tests and the benchmark. */
+export const KEY_TABLE_KEYS = {
+  keyVersion: (keyHash: string) => ({ pk: `KEY#${keyHash}`, sk: 'KEY' }),
+  event: (clientId: string, eventId: string) => ({ pk: `CLIENT#${clientId}`, sk: `EVENT#${eventId}` }),
+  pendingSeen: (clientId: string, versionId: string) => ({ pk: `CLIENT#${clientId}`, sk: `PENDING#${versionId}` }),
+  usageCounter: (clientId: string, versionId: string, shard: number, hour: string) => ({ pk: `USAGE#${clientId}#${versionId}#${shard}`, sk: `HOUR#${hour}` }),
+  usageBatch: (batchId: string) => ({ pk: `USAGEBATCH#${batchId}`, sk: 'BATCH' }),
+  /** The key-version partition key prefix, to tell a key-version item from others. */
+  keyVersionPrefix: 'KEY#',
+} as const;
+
+/** A key as DynamoDB's low-level API takes it. */
+export function attributeKey(key: { readonly pk: string; readonly sk: string }): { pk: { S: string }; sk: { S: string } } {
+  return { pk: { S: key.pk }, sk: { S: key.sk } };
+}

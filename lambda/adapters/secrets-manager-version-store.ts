@@ -1,8 +1,8 @@
 import {
   DescribeSecretCommand,
   GetSecretValueCommand,
-  ListSecretsCommand,
-  ListSecretVersionIdsCommand,
+  paginateListSecrets,
+  paginateListSecretVersionIds,
   PutSecretValueCommand,
   RotateSecretCommand,
   UpdateSecretVersionStageCommand,
@@ -10,9 +10,8 @@ import {
   type Tag,
 } from '@aws-sdk/client-secrets-manager';
 import { MalformedSecretError } from '../domain/errors';
-import type { RotationControl, RotationStart } from '../domain/first-key';
 import { CLIENT_TAG } from '../domain/client-settings';
-import { AWSPENDING, type SecretDescription, type SecretDirectory, type SecretVersionStore } from '../domain/ports';
+import { AWSPENDING, type RotationControl, type RotationStart, type SecretDescription, type SecretDirectory, type SecretVersionStore } from '../domain/ports';
 
 /** Secrets Manager as the store of key material: one call per method, no decisions. */
 export class SecretsManagerVersionStore implements SecretVersionStore, RotationControl, SecretDirectory {
@@ -24,30 +23,30 @@ export class SecretsManagerVersionStore implements SecretVersionStore, RotationC
     return description(secret.ARN, secret.RotationEnabled, secret.VersionIdsToStages, secret.Tags);
   }
 
-  async listManagedSecrets(): Promise<SecretDescription[]> {
+  async listManagedSecrets(namePrefix: string): Promise<SecretDescription[]> {
     const secrets: SecretDescription[] = [];
-    let nextToken: string | undefined;
-    do {
-      const page = await this.client.send(new ListSecretsCommand({ Filters: [{ Key: 'tag-key', Values: [CLIENT_TAG.clientId] }], NextToken: nextToken }));
+    // Both filters are prefix matches, and a secret must pass both: this install's names, keyroll's tag.
+    // https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_Filter.html
+    const pages = paginateListSecrets(
+      { client: this.client },
+      { Filters: [{ Key: 'name', Values: [namePrefix] }, { Key: 'tag-key', Values: [CLIENT_TAG.clientId] }] },
+    );
+    for await (const page of pages) {
       for (const entry of page.SecretList ?? []) {
         // The tag-key filter matches prefixes: keep only the secrets that carry the exact tag.
-        if (entry.ARN !== undefined && entry.Tags?.some((tag) => tag.Key === CLIENT_TAG.clientId)) {
+        if (entry.ARN !== undefined && entry.Name?.startsWith(namePrefix) === true && entry.Tags?.some((tag) => tag.Key === CLIENT_TAG.clientId)) {
           secrets.push(description(entry.ARN, entry.RotationEnabled, entry.SecretVersionsToStages, entry.Tags));
         }
       }
-      nextToken = page.NextToken;
-    } while (nextToken !== undefined);
+    }
     return secrets;
   }
 
   async versionCreatedAt(secretArn: string, versionId: string): Promise<number | undefined> {
-    let nextToken: string | undefined;
-    do {
-      const page = await this.client.send(new ListSecretVersionIdsCommand({ SecretId: secretArn, NextToken: nextToken }));
+    for await (const page of paginateListSecretVersionIds({ client: this.client }, { SecretId: secretArn })) {
       const version = (page.Versions ?? []).find((candidate) => candidate.VersionId === versionId);
       if (version !== undefined) return version.CreatedDate?.getTime();
-      nextToken = page.NextToken;
-    } while (nextToken !== undefined);
+    }
     return undefined;
   }
 

@@ -21,6 +21,8 @@ export interface MonitorSettings {
   /** How long AWSPENDING may sit on a version that is not AWSCURRENT before operators are told. */
   readonly stuckAfterMs: number;
   readonly defaultGracePeriodSeconds: number;
+  /** This install's secrets are the ones named with this prefix. */
+  readonly secretNamePrefix: string;
 }
 
 export interface MonitorDependencies {
@@ -68,7 +70,7 @@ export class KeyMonitor {
   async run(nowMs: number): Promise<MonitorReport> {
     const tally: Tally = { published: {}, windowsClosed: 0, windowsExtended: 0, markedExpired: 0, revokedAbandoned: 0, clientsDeferred: 0 };
     const failures: { secretArn: string; error: string }[] = [];
-    const secrets = await this.deps.secrets.listManagedSecrets();
+    const secrets = await this.deps.secrets.listManagedSecrets(this.deps.settings.secretNamePrefix);
     for (const { arn } of secrets) {
       try {
         // The list's labels may be minutes old; the reconciliation acts on the secret's own description.
@@ -133,8 +135,11 @@ class ClientCheck {
     // AWSPENDING left on the current version after a completed rotation is harmless: some completions leave it there.
     const pendingId = versionsWithStage(this.secret, AWSPENDING).find((versionId) => versionId !== this.currentId);
     if (pendingId === undefined) return;
-    const createdAtMs = await this.deps.secrets.versionCreatedAt(this.secret.arn, pendingId);
-    if (createdAtMs === undefined || this.nowMs - createdAtMs < this.deps.settings.stuckAfterMs) return;
+    // A pending version with no value yet may be missing from the version list: its age then counts from
+    // when keyroll first saw it, so that a rotation stuck before createSecret still raises rotation.stuck.
+    const createdAtMs =
+      (await this.deps.secrets.versionCreatedAt(this.secret.arn, pendingId)) ?? (await this.deps.keys.firstSeenPending(this.client.clientId, pendingId, this.nowMs));
+    if (this.nowMs - createdAtMs < this.deps.settings.stuckAfterMs) return;
     await this.publish(this.deps.operationsNotifier, 'rotation.stuck', pendingId, {});
   }
 

@@ -58,6 +58,11 @@ export interface KeyTable {
   extendWindow(keyHash: string, notAfterMs: number): Promise<KeyVersion>;
   /** Records that the version's window ended at `endMs`; keeps the first record. */
   markExpired(keyHash: string, endMs: number): Promise<KeyVersion>;
+  /**
+   * When keyroll first saw AWSPENDING on this version, recording `nowMs` if it never had: the age of a
+   * pending version that Secrets Manager no longer lists (it has no value yet) is counted from here.
+   */
+  firstSeenPending(clientId: string, versionId: string, nowMs: number): Promise<number>;
 }
 
 /** A stored notification, and whether it has been handed to SNS. */
@@ -102,11 +107,23 @@ export interface UsageStore {
 /** The clients' secrets, as the monitor sees them. */
 export interface SecretDirectory {
   /**
-   * Every secret with a `keyroll:clientId` tag. Its labels may be minutes old (ListSecrets is eventually
-   * consistent): decisions on labels take them from `describe`.
+   * This install's secrets: named with `namePrefix` and tagged `keyroll:clientId`. Their labels may be
+   * minutes old (ListSecrets is eventually consistent): decisions on labels take them from `describe`.
    */
-  listManagedSecrets(): Promise<SecretDescription[]>;
+  listManagedSecrets(namePrefix: string): Promise<SecretDescription[]>;
   describe(secretId: string): Promise<SecretDescription>;
   /** When a version was created, epoch ms, or undefined for a version Secrets Manager no longer lists. */
   versionCreatedAt(secretArn: string, versionId: string): Promise<number | undefined>;
+}
+
+export type RotationStart = { readonly kind: 'started'; readonly versionId: string } | { readonly kind: 'busy' };
+
+/** Starting rotations: Secrets Manager's RotateSecret, and DescribeSecret to watch it. */
+export interface RotationControl {
+  describe(secretId: string): Promise<SecretDescription>;
+  /**
+   * RotateSecret with the rotation configured on the secret; `busy` when Secrets Manager answers that a
+   * previous rotation is not complete. Never a probe: each call may restart the rotation in progress.
+   */
+  startRotation(secretId: string): Promise<RotationStart>;
 }

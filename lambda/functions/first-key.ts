@@ -6,14 +6,15 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SecretsManagerVersionStore } from '../adapters/secrets-manager-version-store';
-import { wholeNumber } from '../config/env';
+import { readFirstKeyConfig } from '../config/first-key-config';
 import { issueFirstKey } from '../domain/first-key';
 import { createFirstKeyHandler } from '../handlers/first-key-handler';
 
-const timeoutMs = 1000 * wholeNumber(process.env, 'FIRST_KEY_TIMEOUT_SECONDS', 240, { min: 10, max: 840 });
+const config = readFirstKeyConfig(process.env);
 const control = new SecretsManagerVersionStore(new SecretsManagerClient({ requestHandler: { connectionTimeout: 2_000, requestTimeout: 10_000 } }));
 
 export const handler = createFirstKeyHandler({
-  issueFirstKey: (secretId) => issueFirstKey(secretId, { control, clock: Date.now, sleep, timeoutMs, pollIntervalMs: 2_000 }),
+  issueFirstKey: (secretId) =>
+    issueFirstKey(secretId, { control, clock: Date.now, sleep, timeoutMs: 1000 * config.timeoutSeconds, pollIntervalMs: 1000 * config.pollIntervalSeconds }),
   logger: new Logger({ serviceName: 'keyroll-first-key' }),
 });

@@ -25,7 +25,12 @@ export const handler = createMonitorHandler({
     usage: new DynamoUsageStore(dynamodb, config.keyTableName),
     clientNotifier: new SnsNotifier(sns, config.clientTopicArn),
     operationsNotifier: new SnsNotifier(sns, config.operationsTopicArn),
-    settings: { reminderLeadsMs: config.reminderLeadsMs, stuckAfterMs: config.stuckAfterMs, defaultGracePeriodSeconds: config.defaultGracePeriodSeconds },
+    settings: {
+      reminderLeadsMs: config.reminderLeadsMs,
+      stuckAfterMs: config.stuckAfterMs,
+      defaultGracePeriodSeconds: config.defaultGracePeriodSeconds,
+      secretNamePrefix: config.secretNamePrefix,
+    },
   }),
   logger: new Logger({ serviceName: 'keyroll-monitor' }),
   clock: Date.now,

@@ -3,15 +3,14 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoUsageStore } from '../adapters/dynamodb-usage-store';
-import { optionalString, requiredString } from '../config/env';
+import { readUsageConfig } from '../config/usage-config';
 import { createUsageHandler } from '../handlers/usage-handler';
 
-const keyTableName = requiredString(process.env, 'KEY_TABLE_NAME');
-const metricsNamespace = optionalString(process.env, 'POWERTOOLS_METRICS_NAMESPACE') ?? 'keyroll';
+const config = readUsageConfig(process.env);
 
 export const handler = createUsageHandler({
-  store: new DynamoUsageStore(new DynamoDBClient({ requestHandler: { connectionTimeout: 2_000, requestTimeout: 5_000 } }), keyTableName),
+  store: new DynamoUsageStore(new DynamoDBClient({ requestHandler: { connectionTimeout: 2_000, requestTimeout: 5_000 } }), config.keyTableName),
   logger: new Logger({ serviceName: 'keyroll-usage' }),
-  metrics: new Metrics({ namespace: metricsNamespace, serviceName: 'keyroll-usage' }),
+  metrics: new Metrics({ namespace: config.metricsNamespace, serviceName: 'keyroll-usage' }),
   clock: Date.now,
 });

@@ -1,4 +1,4 @@
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { DescribeSecretCommand, ListSecretVersionIdsCommand, SecretsManagerClient, type ListSecretVersionIdsRequest } from '@aws-sdk/client-secrets-manager';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { MonitorSettings } from '../../lambda/domain/monitor';
@@ -230,6 +230,38 @@ describe('The monitor over DynamoDB (dynalite) and the Secrets Manager model, wi
       expect(h.operations).toEqual([
         expect.objectContaining({ type: 'rotation.stuck', clientId: 'acme', versionId: 'acme-v2', eventId: notificationEventId('rotation.stuck', 'acme', 'acme-v2') }),
       ]);
+    });
+
+    it('still reports a stuck rotation whose pending version Secrets Manager does not list, counting from when keyroll first saw it', async () => {
+      const h = await newHarness();
+      const arn = h.newClient('acme');
+      await h.rotate(arn, { token: 'acme-v1' });
+      // A rotation cut off before createSecret: AWSPENDING on a version with no value, which listings may omit.
+      h.model.rotateSecret({ SecretId: arn, ClientRequestToken: 'acme-v2' });
+      h.model.endRotation(arn, 'failed');
+      secretsManager.on(ListSecretVersionIdsCommand).callsFake((input: ListSecretVersionIdsRequest) => {
+        const listed = h.model.listSecretVersionIds(input);
+        return { ...listed, Versions: (listed.Versions ?? []).filter((version) => version.VersionId !== 'acme-v2') };
+      });
+      const firstSeenMs = h.clock.nowMs;
+      await h.runMonitor();
+      h.clock.nowMs = firstSeenMs + HOUR_MS - MINUTE;
+      await h.runMonitor();
+      expect(h.operations).toEqual([]);
+      h.clock.nowMs = firstSeenMs + HOUR_MS;
+      await h.runMonitor();
+      expect(h.operations).toEqual([expect.objectContaining({ type: 'rotation.stuck', clientId: 'acme', versionId: 'acme-v2' })]);
+    });
+
+    it('checks only its own install\'s secrets: another install\'s secrets in the account are not listed, so never denied', async () => {
+      const h = await newHarness();
+      const { arn } = await rotatedClient(h, 'acme');
+      const other = h.model.createSecret({ Name: 'keyroll/OtherStack/ApiKeys/acme', SecretString: '{"clientId":"acme"}', Tags: [{ Key: 'keyroll:clientId', Value: 'acme' }] });
+      // What IAM answers when this install's monitor touches the other install's secret.
+      secretsManager.on(DescribeSecretCommand, { SecretId: other.ARN }).rejects(Object.assign(new Error('not authorized'), { name: 'AccessDeniedException' }));
+      const report = await h.runMonitor();
+      expect(report).toMatchObject({ clients: 1, failures: [] });
+      expect((await h.verify(h.currentKey(arn))).status).toBe('valid');
     });
 
     it('revokes the key of an abandoned rotation once it is older than the threshold', async () => {

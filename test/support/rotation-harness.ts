@@ -94,6 +94,7 @@ export class RotationHarness {
         reminderLeadsMs: [24 * HOUR_MS, HOUR_MS],
         stuckAfterMs: HOUR_MS,
         defaultGracePeriodSeconds: options.gracePeriodSeconds ?? 3600,
+        secretNamePrefix: 'keyroll/clients/',
         ...options.monitorSettings,
       },
     });
