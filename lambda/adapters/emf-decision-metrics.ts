@@ -1,4 +1,5 @@
 import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
+import { AUTHORIZER_METRICS, refusalMetricName } from '../contracts/metrics';
 import type { AuthorizationDecision } from '../domain/key-authorizer';
 import type { DecisionRecorder } from '../handlers/authorizer-handler';
 
@@ -25,17 +26,17 @@ export class EmfDecisionMetrics implements DecisionRecorder {
 
   record(decision: AuthorizationDecision, nowMs: number): void {
     if (decision.outcome === 'unauthorized') {
-      this.count('Refused');
-      this.count(`Refused${pascalCase(decision.reason)}`);
-      if (decision.reason === 'lookup_failed') this.count('LookupFailed');
+      this.count(AUTHORIZER_METRICS.refused);
+      this.count(refusalMetricName(decision.reason));
+      if (decision.reason === 'lookup_failed') this.count(AUTHORIZER_METRICS.lookupFailed);
     } else {
-      this.count(decision.outcome === 'allow' ? 'Allowed' : 'Forbidden');
+      this.count(decision.outcome === 'allow' ? AUTHORIZER_METRICS.allowed : AUTHORIZER_METRICS.forbidden);
     }
-    if (decision.source === 'cache') this.count('CacheHit');
-    else if (decision.source === 'table') this.count('CacheMiss');
+    if (decision.source === 'cache') this.count(AUTHORIZER_METRICS.cacheHit);
+    else if (decision.source === 'table') this.count(AUTHORIZER_METRICS.cacheMiss);
     else if (decision.source === 'stale') {
-      this.count('StaleAllowed');
-      this.count('LookupFailed');
+      this.count(AUTHORIZER_METRICS.staleAllowed);
+      this.count(AUTHORIZER_METRICS.lookupFailed);
     }
     if (nowMs - this.lastFlushMs >= this.flushIntervalMs) this.flush(nowMs);
   }
@@ -52,8 +53,4 @@ export class EmfDecisionMetrics implements DecisionRecorder {
   private count(name: string): void {
     this.counts.set(name, (this.counts.get(name) ?? 0) + 1);
   }
-}
-
-function pascalCase(snake: string): string {
-  return snake.replace(/(^|_)([a-z])/g, (_match, _separator: string, letter: string) => letter.toUpperCase());
 }

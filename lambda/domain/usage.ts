@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { CLIENT_ID_PATTERN } from './client-settings';
 import type { UsageStore } from './ports';
+import { ABSENT_CONTEXT_VALUES as ABSENT, FORBIDDEN_STATUS } from '../contracts/access-log';
 
 /** One access log line as CloudWatch Logs delivers it. */
 export interface AccessLogRecord {
@@ -28,13 +29,11 @@ export interface UsageBatch {
   readonly counted: number;
   /** Lines that are not JSON objects, or whose client or version is not an identifier: skipped. */
   readonly malformed: number;
-  /** Lines of requests without a key version (refused before or by the authorizer): skipped. */
+  /** Lines of requests without a key version (refused before or by the authorizer), or refused for scope (403): skipped. */
   readonly unattributed: number;
 }
 
 const VERSION_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-/** What API Gateway writes for a context variable that has no value. */
-const ABSENT = new Set(['', '-']);
 
 /**
  * Adds up access log lines per (client, key version, UTC hour), so that a batch makes at most one write per
@@ -52,7 +51,8 @@ export function aggregateAccessLogs(records: Iterable<AccessLogRecord>): UsageBa
       continue;
     }
     const { clientId, keyVersion } = line;
-    if (clientId === undefined || keyVersion === undefined || ABSENT.has(clientId) || ABSENT.has(keyVersion)) {
+    // A 403 carries the authorizer context (the key was valid, the scope was not): it served nothing.
+    if (clientId === undefined || keyVersion === undefined || ABSENT.has(clientId) || ABSENT.has(keyVersion) || line.status === FORBIDDEN_STATUS) {
       unattributed++;
       continue;
     }
@@ -113,6 +113,7 @@ interface LogLine {
   readonly clientId?: string;
   readonly keyVersion?: string;
   readonly requestTimeEpoch?: unknown;
+  readonly status?: string;
 }
 
 function parseLine(message: string): LogLine | undefined {
@@ -127,7 +128,8 @@ function parseLine(message: string): LogLine | undefined {
   const clientId = fields['clientId'];
   const keyVersion = fields['keyVersion'];
   if ((clientId !== undefined && typeof clientId !== 'string') || (keyVersion !== undefined && typeof keyVersion !== 'string')) return undefined;
-  return { clientId, keyVersion, requestTimeEpoch: fields['requestTimeEpoch'] };
+  const status = fields['status'];
+  return { clientId, keyVersion, requestTimeEpoch: fields['requestTimeEpoch'], status: typeof status === 'number' ? String(status) : typeof status === 'string' ? status : undefined };
 }
 
 /** `$context.requestTimeEpoch` (ms, written as a string or a number), else when CloudWatch Logs got the line. */

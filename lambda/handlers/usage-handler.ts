@@ -1,6 +1,7 @@
 import { gunzipSync } from 'node:zlib';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
+import { USAGE_METRICS } from '../contracts/metrics';
 import { KeyrollError } from '../domain/errors';
 import type { UsageStore } from '../domain/ports';
 import { countDelivery, type AccessLogRecord } from '../domain/usage';
@@ -66,7 +67,7 @@ export function createUsageHandler(deps: {
       delivery = decodeLogDelivery(event);
     } catch (error) {
       deps.logger.error('log delivery dropped: it cannot be read', error instanceof Error ? error : String(error));
-      publish(deps.metrics, { UsageDeliveriesUnreadable: 1 });
+      publish(deps.metrics, { [USAGE_METRICS.deliveriesUnreadable]: 1 });
       return;
     }
     if (delivery.messageType !== 'DATA_MESSAGE') return;
@@ -80,10 +81,10 @@ export function createUsageHandler(deps: {
       duplicateDelivery: result.duplicate,
     });
     publish(deps.metrics, {
-      UsageLinesCounted: result.counted,
-      UsageLinesMalformed: result.malformed,
-      UsageLinesUnattributed: result.unattributed,
-      UsageDuplicateDeliveries: result.duplicate ? 1 : 0,
+      [USAGE_METRICS.linesCounted]: result.counted,
+      [USAGE_METRICS.linesMalformed]: result.malformed,
+      [USAGE_METRICS.linesUnattributed]: result.unattributed,
+      [USAGE_METRICS.duplicateDeliveries]: result.duplicate ? 1 : 0,
     });
   };
 }

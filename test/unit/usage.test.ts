@@ -104,6 +104,15 @@ describe('aggregateAccessLogs', () => {
     expect(batch).toEqual({ counts: [], counted: 0, malformed: 0, unattributed: 4 });
   });
 
+  it('does not count a request refused for scope (403) as usage, though it carries the key version', () => {
+    const batch = aggregateAccessLogs([
+      record({ clientId: 'acme', keyVersion: 'v1', status: '403', requestTimeEpoch: '1767225600000' }),
+      record({ clientId: 'acme', keyVersion: 'v1', status: 403, requestTimeEpoch: '1767225600000' }),
+      record({ clientId: 'acme', keyVersion: 'v1', status: '200', requestTimeEpoch: '1767225600000' }),
+    ]);
+    expect(batch).toMatchObject({ counted: 1, unattributed: 2, counts: [expect.objectContaining({ clientId: 'acme', versionId: 'v1', requests: 1 })] });
+  });
+
   it('takes the request time from requestTimeEpoch, else from when CloudWatch Logs received the line', () => {
     const received = T0 + 3 * 3_600_000;
     const batch = aggregateAccessLogs([
