@@ -2,22 +2,12 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { buildSync } from 'esbuild';
-import { LAMBDA_BUNDLING } from '../lib/bundling';
+import type { FunctionEntry } from '../lib/function-bundles';
+import { bundleFunction as bundleInto } from '../scripts/bundling';
 
-/** Bundles a Lambda entry module exactly as the CDK construct does, into a fresh directory. */
-export function bundleFunction(entryName: string): { file: string; bytes: number } {
-  const file = path.join(mkdtempSync(path.join(tmpdir(), `keyroll-${entryName}-`)), 'index.js');
-  buildSync({
-    entryPoints: [path.join(__dirname, '..', 'lambda', 'functions', `${entryName}.ts`)],
-    bundle: true,
-    platform: 'node',
-    format: 'cjs',
-    outfile: file,
-    logLevel: 'error',
-    ...LAMBDA_BUNDLING,
-    mainFields: [...LAMBDA_BUNDLING.mainFields],
-  });
+/** Bundles a Lambda entry module exactly as the package build does, into a fresh directory. */
+export function bundleFunction(entryName: FunctionEntry): { file: string; bytes: number } {
+  const file = bundleInto(entryName, mkdtempSync(path.join(tmpdir(), `keyroll-${entryName}-`)));
   return { file, bytes: statSync(file).size };
 }
 

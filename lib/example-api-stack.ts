@@ -1,30 +1,23 @@
-import { CfnOutput, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
-import { AccessLogFormat, AuthorizationType, LogGroupLogDestination, MockIntegration, RestApi } from 'aws-cdk-lib/aws-apigateway';
+import { CfnOutput, Duration, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
+import { AccessLogFormat, AuthorizationType, LogGroupLogDestination, MethodLoggingLevel, MockIntegration, RestApi } from 'aws-cdk-lib/aws-apigateway';
+import { HttpApi, HttpMethod, LogGroupLogDestination as HttpLogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Architecture, Code, Function as LambdaFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { RotatingApiKeys, USAGE_LOG_FIELDS } from './rotating-api-keys';
+import { ACCESS_LOG_FIELDS } from '../lambda/contracts/access-log';
+import { RotatingApiKeys } from './rotating-api-keys';
 
 /**
- * The fields of each access log line: the usage counter reads `clientId` and `keyVersion`, which the
- * authorizer puts in its context; `$context.authorizer.*` is empty on refused requests.
- */
-export const ACCESS_LOG_FIELDS = {
-  requestId: '$context.requestId',
-  ip: '$context.identity.sourceIp',
-  method: '$context.httpMethod',
-  resourcePath: '$context.resourcePath',
-  status: '$context.status',
-  latencyMs: '$context.responseLatency',
-  ...USAGE_LOG_FIELDS,
-} as const;
-
-/**
- * An example of keyroll in use: two clients, and a REST API whose methods the authorizer protects.
- * `GET /hello` answers any valid key; `POST /orders` needs the `write` scope, which only `globex` has.
+ * An example of keyroll in use: two clients, a REST API whose methods the authorizer protects, and an HTTP
+ * API route protected the same way. `GET /hello` answers any valid key; `POST /orders` needs the `write`
+ * scope, which only `globex` has.
  */
 export class ExampleApiStack extends Stack {
   readonly keys: RotatingApiKeys;
   readonly api: RestApi;
+  readonly httpApi: HttpApi;
 
   constructor(scope: Construct, id: string, props?: StackProps) {
     super(scope, id, props);
@@ -40,11 +33,16 @@ export class ExampleApiStack extends Stack {
     this.api = new RestApi(this, 'Api', {
       restApiName: 'keyroll-example',
       description: 'keyroll example API: every method needs a key',
-      cloudWatchRole: false,
+      // A stage that logs needs the account's API Gateway CloudWatch Logs role; this creates it (and the
+      // account setting) and keeps it when the stack goes, since other APIs of the account rely on it.
+      // https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-logging.html
+      cloudWatchRole: true,
+      cloudWatchRoleRemovalPolicy: RemovalPolicy.RETAIN,
       deployOptions: {
         stageName: 'prod',
         accessLogDestination: new LogGroupLogDestination(accessLogs),
         accessLogFormat: AccessLogFormat.custom(JSON.stringify(ACCESS_LOG_FIELDS)),
+        loggingLevel: MethodLoggingLevel.ERROR,
         throttlingRateLimit: 100,
         throttlingBurstLimit: 200,
       },
@@ -62,13 +60,27 @@ export class ExampleApiStack extends Stack {
       requestValidator: validator,
     });
 
+    this.httpApi = new HttpApi(this, 'HttpApi', { apiName: 'keyroll-example-http', description: 'keyroll example HTTP API', createDefaultStage: false });
+    const httpAccessLogs = new LogGroup(this, 'HttpAccessLogs', { retention: RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY });
+    this.httpApi.addStage('DefaultStage', {
+      autoDeploy: true,
+      accessLogSettings: { destination: new HttpLogGroupLogDestination(httpAccessLogs), format: AccessLogFormat.custom(JSON.stringify(ACCESS_LOG_FIELDS)) },
+      throttle: { rateLimit: 100, burstLimit: 200 },
+    });
+    this.keys.countUsageFrom(httpAccessLogs);
+    this.httpApi.addRoutes({ path: '/hello', methods: [HttpMethod.GET], integration: new HttpLambdaIntegration('Hello', helloFunction(this)), authorizer: this.keys.httpAuthorizer });
+
     Validations.of(this.api).acknowledge(
       { id: 'AwsSolutions-APIG3', reason: 'An example API; put AWS WAF in front of a production API (see the README)' },
-      { id: 'AwsSolutions-APIG6', reason: 'JSON access logs with the authorizer context are on; execution logs would need an account-wide API Gateway role' },
       { id: 'AwsSolutions-COG4', reason: 'Methods use keyroll\'s Lambda REQUEST authorizer, not Cognito' },
+      {
+        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
+        reason: 'The account-level API Gateway logging role takes the AWS managed policy the API Gateway documentation names',
+      },
     );
 
-    new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'The example API' });
+    new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'The example REST API' });
+    new CfnOutput(this, 'HttpApiUrl', { value: this.httpApi.apiEndpoint, description: 'The example HTTP API' });
     new CfnOutput(this, 'ClientTopicArn', { value: this.keys.clientTopic.topicArn, description: 'Client notifications; subscribe with a filter policy on clientId' });
     new CfnOutput(this, 'OperationsTopicArn', { value: this.keys.operationsTopic.topicArn, description: 'Failed and stuck rotations, alarms' });
     for (const [clientId, secret] of this.keys.clientSecrets) {
@@ -81,5 +93,23 @@ function mock(statusCode: number, body: string): MockIntegration {
   return new MockIntegration({
     requestTemplates: { 'application/json': `{"statusCode": ${statusCode}}` },
     integrationResponses: [{ statusCode: String(statusCode), responseTemplates: { 'application/json': body } }],
+  });
+}
+
+/** The HTTP API route's backend: says hello to the client the authorizer named. */
+function helloFunction(scope: Construct): LambdaFunction {
+  const logGroup = new LogGroup(scope, 'HelloLogs', { retention: RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY });
+  const role = new Role(scope, 'HelloRole', { assumedBy: new ServicePrincipal('lambda.amazonaws.com') });
+  logGroup.grantWrite(role);
+  return new LambdaFunction(scope, 'Hello', {
+    runtime: Runtime.NODEJS_24_X,
+    architecture: Architecture.ARM_64,
+    handler: 'index.handler',
+    timeout: Duration.seconds(5),
+    role,
+    logGroup,
+    code: Code.fromInline(
+      'exports.handler = async (event) => ({ statusCode: 200, body: JSON.stringify({ hello: event.requestContext.authorizer.lambda.clientId, keyVersion: event.requestContext.authorizer.lambda.keyVersion }) });',
+    ),
   });
 }

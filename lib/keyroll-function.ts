@@ -1,33 +1,36 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
-import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { Duration, RemovalPolicy, Token } from 'aws-cdk-lib';
+import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Architecture, Code, Function as LambdaFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import * as path from 'node:path';
-import { LAMBDA_BUNDLING } from './bundling';
+import { KEY_TABLE_SCHEMA } from '../lambda/adapters/key-table-schema';
+import { ConfigurationError } from '../lambda/config/env';
+import { KEY_TABLE_NAME } from '../lambda/config/shared-settings';
+import type { ValuesOf, VariableSet } from '../lambda/config/variables';
+import { InvalidKeyrollPropsError } from './errors';
+import { bundleDirectory, type FunctionEntry } from './function-bundles';
 
 export interface KeyrollFunctionProps {
-  /** The entry module under `lambda/functions/`, without extension (`rotation`). */
-  readonly entryName: string;
+  /** Which of keyroll's functions (`lambda/functions/<entry>.ts`, prebuilt into `dist/bundles/<entry>`). */
+  readonly entry: FunctionEntry;
   readonly description: string;
   /** @default Duration.seconds(30) */
   readonly timeout?: Duration;
   /** @default 256 */
   readonly memorySize?: number;
-  /** Environment variables; never a secret. */
-  readonly environment?: Record<string, string>;
   /** @default RetentionDays.ONE_MONTH */
   readonly logRetention?: RetentionDays;
 }
 
 /**
- * The house defaults of every keyroll function, in one place: the newest Node.js runtime on arm64, the AWS
- * SDK bundled (so the versions tested are the versions deployed), minified CommonJS with module-first
- * resolution, an explicit log group with retention, explicit timeout and memory, and a role of its own
- * that may write to that log group and nothing else until a grant says so.
+ * The house defaults of every keyroll function, in one place: the newest Node.js runtime on arm64, the
+ * prebuilt bundle with the AWS SDK inside (so the versions tested are the versions deployed), an explicit
+ * log group with retention, explicit timeout and memory, and a role of its own that may write to that log
+ * group and nothing else until a grant says so. Environment variables are written from their declarations
+ * in `lambda/config/`, and checked there: a value the function would refuse fails the synth.
  */
-export class KeyrollFunction extends NodejsFunction {
+export class KeyrollFunction extends LambdaFunction {
   /** The function's own role (the base class types `role` as optional). */
   readonly executionRole: Role;
 
@@ -41,8 +44,8 @@ export class KeyrollFunction extends NodejsFunction {
       description: `keyroll: ${props.description}`,
     });
     super(scope, id, {
-      entry: path.join(__dirname, '..', 'lambda', 'functions', `${props.entryName}.ts`),
-      handler: 'handler',
+      code: Code.fromAsset(bundleDirectory(props.entry)),
+      handler: 'index.handler',
       description: `keyroll: ${props.description}`,
       runtime: Runtime.NODEJS_24_X,
       architecture: Architecture.ARM_64,
@@ -50,16 +53,38 @@ export class KeyrollFunction extends NodejsFunction {
       memorySize: props.memorySize ?? 256,
       logGroup,
       role,
-      environment: props.environment,
-      bundling: {
-        externalModules: [],
-        format: OutputFormat.CJS,
-        minify: LAMBDA_BUNDLING.minify,
-        mainFields: [...LAMBDA_BUNDLING.mainFields],
-        target: LAMBDA_BUNDLING.target,
-      },
     });
     this.executionRole = role;
     logGroup.grantWrite(role);
+  }
+
+  /** Writes the given settings as the declared variables, checking each literal value with its reader. */
+  configure<S extends VariableSet>(variables: S, values: ValuesOf<S>): this {
+    for (const [setting, value] of Object.entries(values) as [keyof S & string, unknown][]) {
+      if (value === undefined) continue;
+      const variable = variables[setting];
+      if (variable === undefined) throw new InvalidKeyrollPropsError(`${this.node.path}: no variable is declared for the setting "${setting}"`);
+      const text = variable.write(value as never);
+      if (!Token.isUnresolved(text)) {
+        try {
+          variable.read({ [variable.name]: text });
+        } catch (error) {
+          if (error instanceof ConfigurationError) throw new InvalidKeyrollPropsError(`${this.node.path}: ${error.message}`);
+          throw error;
+        }
+      }
+      this.addEnvironment(variable.name, text);
+    }
+    return this;
+  }
+
+  /** Names the key table in the environment and grants these actions on it (and on its client index). */
+  useKeyTable(table: ITableV2, actions: readonly string[], indexActions: readonly string[] = []): this {
+    this.addEnvironment(KEY_TABLE_NAME.name, table.tableName);
+    this.addToRolePolicy(new PolicyStatement({ actions: [...actions], resources: [table.tableArn] }));
+    if (indexActions.length > 0) {
+      this.addToRolePolicy(new PolicyStatement({ actions: [...indexActions], resources: [`${table.tableArn}/index/${KEY_TABLE_SCHEMA.byClientIndex.indexName}`] }));
+    }
+    return this;
   }
 }

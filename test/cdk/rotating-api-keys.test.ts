@@ -5,7 +5,13 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { ExampleApiStack } from '../../lib/example-api-stack';
 import { InvalidKeyrollPropsError } from '../../lib/errors';
 import { KeyRotationSchedule } from '../../lib/key-rotation-schedule';
-import { RotatingApiKeys, type RotatingApiKeysProps } from '../../lib/rotating-api-keys';
+import { RotatingApiKeys } from '../../lib/rotating-api-keys';
+import type { RotatingApiKeysProps } from '../../lib/props';
+import { AUTHORIZER_VARIABLES } from '../../lambda/config/authorizer-config';
+import { MONITOR_VARIABLES } from '../../lambda/config/monitor-config';
+import { ROTATION_VARIABLES } from '../../lambda/config/rotation-config';
+import { USAGE_VARIABLES } from '../../lambda/config/usage-config';
+import type { VariableSet } from '../../lambda/config/variables';
 import { appLikeTheCli } from '../support/cdk-app';
 
 type Resources = Record<string, { Type: string; Properties?: Record<string, unknown>; DependsOn?: string[] }>;
@@ -39,7 +45,7 @@ describe('RotatingApiKeys in the example stack', () => {
   it('gives each client a CMK-encrypted secret holding a keyless placeholder, tagged with its settings', () => {
     template.resourceCountIs('AWS::SecretsManager::Secret', 2);
     template.hasResourceProperties('AWS::SecretsManager::Secret', {
-      Name: 'keyroll/clients/acme',
+      Name: 'keyroll/Example/ApiKeys/acme',
       SecretString: '{"clientId":"acme"}',
       KmsKeyId: Match.anyValue(),
       Tags: Match.arrayWith([
@@ -59,11 +65,11 @@ describe('RotatingApiKeys in the example stack', () => {
     });
   });
 
-  it('lets Secrets Manager invoke the rotation function only for these secrets in this account, before the schedule exists', () => {
+  it('lets Secrets Manager invoke the rotation function for this account, in the documented form, before any schedule exists', () => {
     const permissions = Object.entries(resources).filter(([, r]) => r.Type === 'AWS::Lambda::Permission' && r.Properties?.['Principal'] === 'secretsmanager.amazonaws.com');
-    expect(permissions).toHaveLength(2);
+    expect(permissions).toHaveLength(1);
     for (const [, permission] of permissions) {
-      expect(permission.Properties).toMatchObject({ SourceAccount: '111122223333', SourceArn: { Ref: expect.stringMatching(/Secret/) } });
+      expect(permission.Properties).toEqual({ Action: 'lambda:InvokeFunction', FunctionName: { 'Fn::GetAtt': [rotationFunctionId, 'Arn'] }, Principal: 'secretsmanager.amazonaws.com', SourceAccount: '111122223333' });
     }
     const schedules = Object.values(resources).filter((r) => r.Type === 'AWS::SecretsManager::RotationSchedule');
     for (const schedule of schedules) expect(permissions.map(([id]) => id)).toEqual(expect.arrayContaining(schedule.DependsOn ?? []));
@@ -76,6 +82,28 @@ describe('RotatingApiKeys in the example stack', () => {
       expect(firstKey.Properties).toMatchObject({ SecretId: { Ref: expect.stringMatching(/Secret/) } });
       expect(firstKey.DependsOn?.some((id) => resources[id]?.Type === 'AWS::SecretsManager::RotationSchedule')).toBe(true);
     }
+  });
+
+  it('denies UpdateSecret (which writes a new current version) to all but the rotation role and CloudFormation\'s execution role', () => {
+    template.hasResourceProperties('AWS::SecretsManager::ResourcePolicy', {
+      ResourcePolicy: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: 'Deny',
+            Principal: { AWS: '*' },
+            Action: 'secretsmanager:UpdateSecret',
+            Condition: {
+              ArnNotEquals: {
+                'aws:PrincipalArn': [
+                  { 'Fn::GetAtt': [roleOf(rotationFunctionId), 'Arn'] },
+                  { 'Fn::Sub': Match.stringLikeRegexp('cfn-exec-role') },
+                ],
+              },
+            },
+          }),
+        ]),
+      },
+    });
   });
 
   it('denies writing key versions to every principal but the rotation function\'s role', () => {
@@ -115,28 +143,27 @@ describe('RotatingApiKeys in the example stack', () => {
     template.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
   });
 
-  it('configures the functions with names of resources and settings only: no key, nothing secret', () => {
+  it('configures the functions with declared variables only, each with a value its function accepts, and nothing secret', () => {
     const variablesOf = (functionId: string) => (resources[functionId]?.Properties?.['Environment'] as { Variables: Record<string, unknown> }).Variables;
-    expect(Object.keys(variablesOf(rotationFunctionId)).sort()).toEqual(['API_KEY_HEADER', 'CLIENT_TOPIC_ARN', 'GRACE_PERIOD_SECONDS', 'KEY_PREFIX', 'KEY_TABLE_NAME', 'OPERATIONS_TOPIC_ARN']);
-    expect(Object.keys(variablesOf(usageFunctionId)).sort()).toEqual(['KEY_TABLE_NAME', 'POWERTOOLS_METRICS_NAMESPACE']);
-    expect(variablesOf(monitorFunctionId)).toEqual({
-      KEY_TABLE_NAME: expect.anything(),
-      CLIENT_TOPIC_ARN: { Ref: topicId('keyroll client notifications') },
-      OPERATIONS_TOPIC_ARN: { Ref: topicId('keyroll operations') },
-      GRACE_PERIOD_SECONDS: '86400',
-      REMINDER_LEAD_HOURS: '24,1',
-      ROTATION_STUCK_AFTER_MINUTES: '60',
-    });
-    expect(Object.keys(variablesOf(authorizerFunctionId)).sort()).toEqual([
-      'API_KEY_HEADER',
-      'CACHE_TTL_SECONDS',
-      'KEY_PREFIX',
-      'KEY_TABLE_NAME',
-      'NEGATIVE_CACHE_TTL_SECONDS',
-      'POWERTOOLS_METRICS_NAMESPACE',
-      'ROUTE_SCOPES',
-      'STALE_WINDOW_SECONDS',
-    ]);
+    const declared: [string, VariableSet][] = [
+      [rotationFunctionId, ROTATION_VARIABLES],
+      [authorizerFunctionId, AUTHORIZER_VARIABLES],
+      [usageFunctionId, USAGE_VARIABLES],
+      [monitorFunctionId, MONITOR_VARIABLES],
+    ];
+    for (const [functionId, variables] of declared) {
+      const byName = new Map(Object.values(variables).map((variable) => [variable.name, variable]));
+      const environment = variablesOf(functionId);
+      for (const [name, value] of Object.entries(environment)) {
+        const variable = byName.get(name);
+        expect({ functionId, name, declared: variable !== undefined }).toEqual({ functionId, name, declared: true });
+        // A CloudFormation reference is checked with the declaration's example; a literal as it is.
+        const text = typeof value === 'string' ? value : (variable?.example ?? '');
+        expect(() => variable?.read({ [name]: text })).not.toThrow();
+      }
+      expect(() => Object.values(variables).forEach((variable) => variable.read(Object.fromEntries(Object.entries(environment).map(([n, v]) => [n, typeof v === 'string' ? v : (byName.get(n)?.example ?? '')]))))).not.toThrow();
+    }
+    expect(variablesOf(monitorFunctionId)).toMatchObject({ SECRET_NAME_PREFIX: 'keyroll/Example/ApiKeys/', REMINDER_LEAD_HOURS: '24,1', ROTATION_STUCK_AFTER_MINUTES: '60' });
     const environments = JSON.stringify(Object.values(resources).filter((r) => r.Type === 'AWS::Lambda::Function').map((r) => r.Properties?.['Environment']));
     expect(environments).not.toMatch(/kr_[0-9A-Za-z]{20,}/);
   });
@@ -180,7 +207,7 @@ describe('RotatingApiKeys in the example stack', () => {
     template.hasResourceProperties('AWS::Logs::SubscriptionFilter', {
       LogGroupName: { Ref: Match.stringLikeRegexp('^AccessLogs') },
       DestinationArn: { 'Fn::GetAtt': [usageFunctionId, 'Arn'] },
-      FilterPattern: '{ $.keyVersion != "-" }',
+      FilterPattern: '{ ($.keyVersion != "-") && ($.status != "403") }',
     });
     template.hasResourceProperties('AWS::Lambda::Permission', {
       FunctionName: { 'Fn::GetAtt': [usageFunctionId, 'Arn'] },
@@ -235,18 +262,43 @@ describe('RotatingApiKeys in the example stack', () => {
     );
   });
 
-  it('rotates its KMS key and lets EventBridge and CloudWatch alarms use it for the operations topic', () => {
+  it('rotates its KMS key and lets this account\'s CloudWatch alarms use it for the operations topic', () => {
     template.hasResourceProperties('AWS::KMS::Key', {
       EnableKeyRotation: true,
       KeyPolicy: {
         Statement: Match.arrayWith([
           Match.objectLike({
-            Principal: { Service: ['cloudwatch.amazonaws.com', 'events.amazonaws.com'] },
-            Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+            Principal: { Service: 'cloudwatch.amazonaws.com' },
+            Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+            Condition: { StringEquals: { 'aws:SourceAccount': '111122223333' }, ArnLike: { 'aws:SourceArn': Match.anyValue() } },
           }),
         ]),
       },
     });
+    expect(JSON.stringify(Object.values(resources).filter((r) => r.Type === 'AWS::KMS::Key'))).not.toContain('events.amazonaws.com');
+  });
+
+  it('lets exactly its five alarms publish to the operations topic, from this account', () => {
+    const opsTopic = logicalIdOf('AWS::SNS::Topic', (p) => p['DisplayName'] === 'keyroll operations');
+    const alarmIds = Object.entries(resources).filter(([, r]) => r.Type === 'AWS::CloudWatch::Alarm').map(([id]) => id).sort();
+    const policy = Object.values(resources).find((r) => r.Type === 'AWS::SNS::TopicPolicy' && JSON.stringify(r.Properties?.['Topics']) === JSON.stringify([{ Ref: opsTopic }]));
+    const statements = (policy?.Properties?.['PolicyDocument'] as { Statement: { Principal?: { Service?: string }; Action: string; Condition?: Record<string, Record<string, unknown>> }[] }).Statement;
+    const fromAlarms = statements.filter((statement) => statement.Principal?.Service === 'cloudwatch.amazonaws.com');
+    expect(fromAlarms).toHaveLength(1);
+    expect(fromAlarms[0]).toMatchObject({ Effect: 'Allow', Action: 'sns:Publish', Condition: { StringEquals: { 'aws:SourceAccount': '111122223333' } } });
+    const sourceArns = fromAlarms[0]?.Condition?.['ArnLike']?.['aws:SourceArn'] as { 'Fn::GetAtt': [string, string] }[];
+    expect(sourceArns.map((arn) => arn['Fn::GetAtt'][0]).sort()).toEqual(alarmIds);
+    // EventBridge publishes with a role of its own: no statement lets every rule in the account publish.
+    expect(JSON.stringify(statements)).not.toContain('events.amazonaws.com');
+  });
+
+  it('delivers rotation failures through a role trusted by EventBridge for this account only, allowed to publish to the operations topic', () => {
+    const rule = Object.values(resources).find((r) => r.Type === 'AWS::Events::Rule' && JSON.stringify(r.Properties?.['EventPattern'] ?? {}).includes('RotationFailed'));
+    const roleId = ((rule?.Properties?.['Targets'] as { RoleArn: { 'Fn::GetAtt': [string, string] } }[])[0]?.RoleArn['Fn::GetAtt'][0]) ?? '';
+    expect(resources[roleId]?.Properties?.['AssumeRolePolicyDocument']).toMatchObject({
+      Statement: [expect.objectContaining({ Principal: { Service: 'events.amazonaws.com' }, Condition: { StringEquals: { 'aws:SourceAccount': '111122223333' } } })],
+    });
+    expect(new Set(actionsOf(roleId))).toEqual(new Set(['sns:Publish', 'kms:Decrypt', 'kms:GenerateDataKey*']));
   });
 
   it('keeps the key table (CMK, point-in-time recovery, TTL) when the stack is deleted', () => {
@@ -262,7 +314,10 @@ describe('RotatingApiKeys in the example stack', () => {
       EventPattern: {
         source: ['aws.secretsmanager'],
         'detail-type': ['AWS Service Event via CloudTrail'],
-        detail: { eventName: ['RotationFailed', 'RotationAbandoned', 'TestRotationFailed'] },
+        detail: {
+          eventName: ['RotationFailed', 'RotationAbandoned', 'TestRotationFailed'],
+          additionalEventData: { SecretId: [{ prefix: 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:keyroll/Example/ApiKeys/' }] },
+        },
       },
       Targets: [Match.objectLike({ Arn: { Ref: opsTopic } })],
     });
@@ -339,13 +394,13 @@ describe('RotatingApiKeys props', () => {
     keys.countUsageFrom(new LogGroup(stack, 'AccessLogs'));
     const t = Template.fromStack(stack);
     t.hasResourceProperties('AWS::SecretsManager::Secret', {
-      Name: 'keyroll/clients/acme',
+      Name: 'keyroll/Test/Keys/acme',
       Tags: Match.arrayWith([
         { Key: 'keyroll:extendWhileInUseHours', Value: '12' },
         { Key: 'keyroll:maxGraceHours', Value: '72' },
       ]),
     });
-    const globexTags = JSON.stringify(Object.values(t.findResources('AWS::SecretsManager::Secret', { Properties: { Name: 'keyroll/clients/globex' } }))[0]);
+    const globexTags = JSON.stringify(Object.values(t.findResources('AWS::SecretsManager::Secret', { Properties: { Name: 'keyroll/Test/Keys/globex' } }))[0]);
     expect(globexTags).not.toContain('extendWhileInUse');
     t.hasResourceProperties('AWS::Lambda::Function', {
       Environment: { Variables: Match.objectLike({ REMINDER_LEAD_HOURS: '72,2', ROTATION_STUCK_AFTER_MINUTES: '30' }) },

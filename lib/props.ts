@@ -1,0 +1,158 @@
+import { Duration } from 'aws-cdk-lib';
+import type { IKey } from 'aws-cdk-lib/aws-kms';
+import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { DEFAULT_KEY_PREFIX } from '../lambda/domain/api-key';
+import { DEFAULT_API_KEY_HEADER } from '../lambda/config/shared-settings';
+import { KeyRotationSchedule } from './key-rotation-schedule';
+
+/** One API client: a secret holding its key, rotated on a schedule. */
+export interface ApiClientProps {
+  /** 1 to 64 letters, digits, `.`, `_` or `-`. Becomes the authorizer's principalId. */
+  readonly clientId: string;
+  /**
+   * Scopes copied onto each of the client's key versions, checked against `routeScopes`.
+   * @default - no scopes
+   */
+  readonly scopes?: readonly string[];
+  /**
+   * How long this client's replaced key stays accepted.
+   * @default - the construct's `gracePeriod`
+   */
+  readonly gracePeriod?: Duration;
+  /**
+   * When this client's key rotates.
+   * @default - the construct's `rotationSchedule`
+   */
+  readonly rotationSchedule?: KeyRotationSchedule;
+  /**
+   * A hard end for each key version, counted from its registration, in whole days. If rotations keep
+   * failing past it, the current key stops working: a compliance bound traded for availability.
+   * @default - none
+   */
+  readonly maxKeyAge?: Duration;
+  /**
+   * Usage-aware retirement: while this client still uses a replaced key (a request in the last hour) and
+   * its window is about to end, the monitor extends the window by `step`, never beyond `maxGrace` after
+   * the replacement, and tells the client. Whole hours.
+   * @default - off: a replaced key ends with its grace period
+   */
+  readonly extendWhileInUse?: { readonly step: Duration; readonly maxGrace?: Duration };
+}
+
+export interface RotatingApiKeysProps {
+  /** The clients to issue keys to. Each gets its secret and its first key when the stack creates them. */
+  readonly clients: readonly ApiClientProps[];
+  /**
+   * How long a replaced key stays accepted. Must outlast the authorizer's caches.
+   * @default Duration.hours(24)
+   */
+  readonly gracePeriod?: Duration;
+  /**
+   * When keys rotate.
+   * @default KeyRotationSchedule.rate(Duration.days(30), { window: Duration.hours(4) })
+   */
+  readonly rotationSchedule?: KeyRotationSchedule;
+  /**
+   * The request header that carries the key; it is the authorizers' identity source, so API Gateway answers
+   * 401 itself to a request without it. `'authorization'` takes the key as `Authorization: Bearer <key>`.
+   * @default 'x-api-key'
+   */
+  readonly apiKeyHeader?: string;
+  /**
+   * How long API Gateway caches the authorizer's answer for a key (0 to 1 hour).
+   * @default Duration.minutes(1)
+   */
+  readonly authorizerResultsCacheTtl?: Duration;
+  /**
+   * How long the authorizer keeps a key version it read from the table.
+   * @default Duration.seconds(30)
+   */
+  readonly authorizerCacheTtl?: Duration;
+  /**
+   * How long the authorizer remembers that a key is unknown.
+   * @default Duration.seconds(5)
+   */
+  readonly authorizerNegativeCacheTtl?: Duration;
+  /**
+   * When the key table cannot be read, how long a key read before keeps working.
+   * @default Duration.minutes(5)
+   */
+  readonly authorizerStaleWindow?: Duration;
+  /**
+   * Table reads per second, per caller IP and authorizer container, for keys the table does not know.
+   * Only "not found" spends it: valid keys are never refused because of other traffic.
+   * @default 10
+   */
+  readonly unknownKeysPerSourcePerSecond?: number;
+  /**
+   * Scopes each route needs, e.g. `{ 'POST /orders': 'write' }`. A route matching no rule needs none.
+   * @default - no route needs a scope
+   */
+  readonly routeScopes?: Readonly<Record<string, string | readonly string[]>>;
+  /**
+   * Prefix of the keys issued and accepted: 2 to 16 lower-case letters or digits, starting with a letter.
+   * @default 'kr'
+   */
+  readonly keyPrefix?: string;
+  /**
+   * Encrypts the secrets, the key table and the topics. An imported key's policy must let
+   * `cloudwatch.amazonaws.com` use it (kms:Decrypt, kms:GenerateDataKey*), or alarms cannot reach the
+   * operations topic.
+   * @default - a new KMS key with yearly rotation, retained on stack deletion
+   */
+  readonly encryptionKey?: IKey;
+  /**
+   * A URL of the protected API that testSecret calls with the pending key, requiring a 2xx.
+   * @default - no call; testSecret checks the key table only
+   */
+  readonly probeUrl?: string;
+  /**
+   * Retention of the functions' logs.
+   * @default RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: RetentionDays;
+  /**
+   * Refusals of known-but-invalid and unknown keys, in 5 minutes, that raise the refusal alarm.
+   * @default 20
+   */
+  readonly refusalAlarmThreshold?: number;
+  /**
+   * Prefix of the client secrets' names; it also says which secrets are this install's (the monitor lists
+   * those only, and the functions may touch no other). Letters, digits and `/_+=.@-`, ending in `/`.
+   * @default `keyroll/<stack name>/<construct id>/`: two installs in one account and region never collide
+   */
+  readonly secretNamePrefix?: string;
+  /**
+   * How often the monitor checks every client's keys (reminders, expiry, reconciliation, stuck rotations).
+   * @default Duration.minutes(15)
+   */
+  readonly monitorInterval?: Duration;
+  /**
+   * When to remind a client still using a key before that key stops working; each once. Whole hours.
+   * @default [Duration.hours(24), Duration.hours(1)]
+   */
+  readonly reminderLeadTimes?: readonly Duration[];
+  /**
+   * How long AWSPENDING may sit on a version that is not current before operators get `rotation.stuck`,
+   * and after which the key of an abandoned rotation is revoked. Whole minutes, at least 15.
+   * @default Duration.hours(1)
+   */
+  readonly rotationStuckAfter?: Duration;
+}
+
+/** Every default of the construct, in one place. */
+export const DEFAULTS = {
+  gracePeriod: Duration.hours(24),
+  rotationSchedule: () => KeyRotationSchedule.rate(Duration.days(30), { window: Duration.hours(4) }),
+  apiKeyHeader: DEFAULT_API_KEY_HEADER,
+  resultsCacheTtl: Duration.minutes(1),
+  cacheTtl: Duration.seconds(30),
+  negativeCacheTtl: Duration.seconds(5),
+  staleWindow: Duration.minutes(5),
+  unknownKeysPerSourcePerSecond: 10,
+  keyPrefix: DEFAULT_KEY_PREFIX,
+  refusalAlarmThreshold: 20,
+  monitorInterval: Duration.minutes(15),
+  reminderLeadTimes: [Duration.hours(24), Duration.hours(1)],
+  rotationStuckAfter: Duration.hours(1),
+} as const;

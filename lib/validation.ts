@@ -1,0 +1,120 @@
+import { Duration } from 'aws-cdk-lib';
+import { isValidKeyPrefix } from '../lambda/domain/api-key';
+import { CLIENT_ID_PATTERN, SCOPE_PATTERN } from '../lambda/domain/client-settings';
+import { RouteScopes } from '../lambda/domain/route-scopes';
+import { SECRET_NAME_PREFIX_PATTERN } from '../lambda/config/monitor-config';
+import { InvalidKeyrollPropsError } from './errors';
+import type { KeyRotationSchedule } from './key-rotation-schedule';
+import { DEFAULTS, type RotatingApiKeysProps } from './props';
+
+/** The props with every default applied, checked. */
+export interface ValidSettings {
+  readonly gracePeriod: Duration;
+  readonly rotationSchedule: KeyRotationSchedule;
+  readonly apiKeyHeader: string;
+  readonly resultsCacheTtl: Duration;
+  readonly cacheTtl: Duration;
+  readonly negativeCacheTtl: Duration;
+  readonly staleWindow: Duration;
+  readonly unknownKeysPerSourcePerSecond: number;
+  readonly routeScopes: RouteScopes;
+  readonly keyPrefix: string;
+  readonly refusalAlarmThreshold: number;
+  readonly secretNamePrefix: string;
+  readonly monitorInterval: Duration;
+  readonly reminderLeadTimes: readonly Duration[];
+  readonly rotationStuckAfter: Duration;
+}
+
+/**
+ * Checks the props at synth time and reports every bad one at once, each message showing the bad value.
+ * `defaultSecretNamePrefix` is the install's own prefix, derived from the stack and construct.
+ */
+export function validateProps(props: RotatingApiKeysProps, defaultSecretNamePrefix: string, where: string): ValidSettings {
+  const problems: string[] = [];
+  const fail = (message: string) => problems.push(message);
+  const settings = {
+    gracePeriod: props.gracePeriod ?? DEFAULTS.gracePeriod,
+    rotationSchedule: props.rotationSchedule ?? DEFAULTS.rotationSchedule(),
+    apiKeyHeader: (props.apiKeyHeader ?? DEFAULTS.apiKeyHeader).toLowerCase(),
+    resultsCacheTtl: props.authorizerResultsCacheTtl ?? DEFAULTS.resultsCacheTtl,
+    cacheTtl: props.authorizerCacheTtl ?? DEFAULTS.cacheTtl,
+    negativeCacheTtl: props.authorizerNegativeCacheTtl ?? DEFAULTS.negativeCacheTtl,
+    staleWindow: props.authorizerStaleWindow ?? DEFAULTS.staleWindow,
+    unknownKeysPerSourcePerSecond: props.unknownKeysPerSourcePerSecond ?? DEFAULTS.unknownKeysPerSourcePerSecond,
+    routeScopes: RouteScopes.parse(undefined),
+    keyPrefix: props.keyPrefix ?? DEFAULTS.keyPrefix,
+    refusalAlarmThreshold: props.refusalAlarmThreshold ?? DEFAULTS.refusalAlarmThreshold,
+    secretNamePrefix: props.secretNamePrefix ?? defaultSecretNamePrefix,
+    monitorInterval: props.monitorInterval ?? DEFAULTS.monitorInterval,
+    reminderLeadTimes: props.reminderLeadTimes ?? DEFAULTS.reminderLeadTimes,
+    rotationStuckAfter: props.rotationStuckAfter ?? DEFAULTS.rotationStuckAfter,
+  };
+  if (!/^[a-z0-9-]{1,64}$/.test(settings.apiKeyHeader)) fail(`apiKeyHeader must be an HTTP header name; got "${props.apiKeyHeader}"`);
+  if (!isValidKeyPrefix(settings.keyPrefix)) fail(`keyPrefix must be 2 to 16 lower-case letters or digits, starting with a letter; got "${settings.keyPrefix}"`);
+  if (settings.resultsCacheTtl.toSeconds() > 3600) fail(`authorizerResultsCacheTtl must be at most 1 hour; got ${settings.resultsCacheTtl.toHumanString()}`);
+  if (settings.cacheTtl.toSeconds() > 3600) fail(`authorizerCacheTtl must be at most 1 hour; got ${settings.cacheTtl.toHumanString()}`);
+  if (settings.negativeCacheTtl.toSeconds() > 300) fail(`authorizerNegativeCacheTtl must be at most 5 minutes; got ${settings.negativeCacheTtl.toHumanString()}`);
+  if (!Number.isInteger(settings.unknownKeysPerSourcePerSecond) || settings.unknownKeysPerSourcePerSecond < 1 || settings.unknownKeysPerSourcePerSecond > 10_000) {
+    fail(`unknownKeysPerSourcePerSecond must be a whole number from 1 to 10000; got ${settings.unknownKeysPerSourcePerSecond}`);
+  }
+  if (!Number.isInteger(settings.refusalAlarmThreshold) || settings.refusalAlarmThreshold < 1) {
+    fail(`refusalAlarmThreshold must be a whole number of at least 1; got ${settings.refusalAlarmThreshold}`);
+  }
+  if (!SECRET_NAME_PREFIX_PATTERN.test(settings.secretNamePrefix)) {
+    fail(`secretNamePrefix must be letters, digits and /_+=.@- ending in "/"; got "${settings.secretNamePrefix}"`);
+  }
+  const wholeHours = (d: Duration) => Number.isInteger(d.toHours({ integral: false })) && d.toHours({ integral: false }) >= 1;
+  const monitorMinutes = settings.monitorInterval.toMinutes({ integral: false });
+  if (!Number.isInteger(monitorMinutes) || monitorMinutes < 1 || monitorMinutes > 24 * 60) {
+    fail(`monitorInterval must be whole minutes, from 1 minute to 1 day; got ${settings.monitorInterval.toHumanString()}`);
+  }
+  if (settings.reminderLeadTimes.length === 0 || !settings.reminderLeadTimes.every(wholeHours)) {
+    fail(`reminderLeadTimes must be one or more whole hours; got ${settings.reminderLeadTimes.map((d) => d.toHumanString()).join(', ') || 'none'}`);
+  }
+  const stuckMinutes = settings.rotationStuckAfter.toMinutes({ integral: false });
+  if (!Number.isInteger(stuckMinutes) || stuckMinutes < 15 || stuckMinutes > 7 * 24 * 60) {
+    fail(`rotationStuckAfter must be whole minutes, from 15 minutes to 7 days; got ${settings.rotationStuckAfter.toHumanString()}`);
+  }
+  if (props.routeScopes !== undefined) {
+    try {
+      settings.routeScopes = RouteScopes.parse(JSON.stringify(props.routeScopes));
+    } catch (error) {
+      fail(`routeScopes: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+  // A replaced key must stay accepted while any cache in front of the table may still hold the new key's
+  // absence or the old key's open window.
+  const cachesSeconds = settings.resultsCacheTtl.toSeconds() + settings.cacheTtl.toSeconds();
+  const checkGrace = (gracePeriod: Duration, whose: string) => {
+    if (gracePeriod.toSeconds() < cachesSeconds) {
+      fail(
+        `${whose} of ${gracePeriod.toHumanString()} is shorter than the caches it must outlast: authorizerResultsCacheTtl (${settings.resultsCacheTtl.toHumanString()}) + authorizerCacheTtl (${settings.cacheTtl.toHumanString()}) = ${cachesSeconds} seconds`,
+      );
+    }
+  };
+  checkGrace(settings.gracePeriod, 'gracePeriod');
+  const seen = new Set<string>();
+  for (const client of props.clients) {
+    if (!CLIENT_ID_PATTERN.test(client.clientId)) fail(`clientId must be 1 to 64 letters, digits, ".", "_" or "-"; got "${client.clientId}"`);
+    if (seen.has(client.clientId)) fail(`clientId "${client.clientId}" is used twice`);
+    seen.add(client.clientId);
+    if (client.gracePeriod !== undefined) checkGrace(client.gracePeriod, `gracePeriod of client "${client.clientId}"`);
+    if (client.maxKeyAge !== undefined && (!Number.isInteger(client.maxKeyAge.toDays({ integral: false })) || client.maxKeyAge.toDays({ integral: false }) < 1)) {
+      fail(`maxKeyAge of client "${client.clientId}" must be whole days, at least 1; got ${client.maxKeyAge.toHumanString()}`);
+    }
+    const extension = client.extendWhileInUse;
+    if (extension !== undefined && (!wholeHours(extension.step) || extension.step.toHours({ integral: false }) > 24 * 30)) {
+      fail(`extendWhileInUse.step of client "${client.clientId}" must be whole hours, from 1 hour to 30 days; got ${extension.step.toHumanString()}`);
+    }
+    if (extension?.maxGrace !== undefined && (!wholeHours(extension.maxGrace) || extension.maxGrace.toHours({ integral: false }) > 24 * 366)) {
+      fail(`extendWhileInUse.maxGrace of client "${client.clientId}" must be whole hours, from 1 hour to 366 days; got ${extension.maxGrace.toHumanString()}`);
+    }
+    for (const scope of client.scopes ?? []) {
+      if (!SCOPE_PATTERN.test(scope)) fail(`scope "${scope}" of client "${client.clientId}" must be 1 to 64 letters, digits, ":", ".", "_", "/" or "-"`);
+    }
+  }
+  if (problems.length === 1) throw new InvalidKeyrollPropsError(`${where}: ${problems[0]}`);
+  if (problems.length > 1) throw new InvalidKeyrollPropsError(`${where}: ${problems.length} props are not valid:\n- ${problems.join('\n- ')}`);
+  return settings;
+}

@@ -1,0 +1,150 @@
+import { Duration, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { AccountPrincipal } from 'aws-cdk-lib/aws-iam';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { ExampleApiStack } from '../../lib/example-api-stack';
+import { InvalidKeyrollPropsError } from '../../lib/errors';
+import { KeyRotationSchedule } from '../../lib/key-rotation-schedule';
+import { RotatingApiKeys } from '../../lib/rotating-api-keys';
+import { appLikeTheCli } from '../support/cdk-app';
+
+const env = { account: '111122223333', region: 'eu-west-1' };
+
+describe('Two installs in one account and region', () => {
+  const app = appLikeTheCli();
+  const built = ['Payments', 'Search'].map((name) => {
+    const stack = new Stack(app, name, { env });
+    new RotatingApiKeys(stack, 'ApiKeys', { clients: [{ clientId: 'acme' }] });
+    return stack;
+  });
+  const stacks = built.map((stack) => Template.fromStack(stack));
+
+  it('name their secrets apart, so neither collides with the other', () => {
+    const names = stacks.map((t) => Object.values(t.findResources('AWS::SecretsManager::Secret')).map((r) => (r as { Properties: { Name: string } }).Properties.Name));
+    expect(names).toEqual([['keyroll/Payments/ApiKeys/acme'], ['keyroll/Search/ApiKeys/acme']]);
+  });
+
+  it('give each monitor its own name prefix, and each function only its own install\'s secrets', () => {
+    stacks.forEach((t, index) => {
+      const prefix = `keyroll/${['Payments', 'Search'][index]}/ApiKeys/`;
+      t.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ SECRET_NAME_PREFIX: prefix }) } });
+      const secretResources = JSON.stringify(Object.values(t.findResources('AWS::IAM::Policy'))).match(/secret:[^"\]]*/g) ?? [];
+      expect(secretResources.length).toBeGreaterThan(0);
+      for (const resource of secretResources) expect(resource).toBe(`secret:${prefix}*`);
+    });
+  });
+});
+
+describe('The example stack, as a fresh account needs it', () => {
+  const app = appLikeTheCli();
+  const stack = new ExampleApiStack(app, 'Example', { env });
+  const template = Template.fromStack(stack);
+
+  it('sets the account\'s API Gateway CloudWatch Logs role that logging stages need, and keeps it', () => {
+    template.resourceCountIs('AWS::ApiGateway::Account', 1);
+    template.hasResource('AWS::IAM::Role', {
+      DeletionPolicy: 'Retain',
+      Properties: Match.objectLike({ AssumeRolePolicyDocument: Match.objectLike({ Statement: [Match.objectLike({ Principal: { Service: 'apigateway.amazonaws.com' } })] }) }),
+    });
+    template.hasResourceProperties('AWS::ApiGateway::Stage', { MethodSettings: [Match.objectLike({ LoggingLevel: 'ERROR' })] });
+  });
+
+  it('protects an HTTP API route with the same function: payload 2.0, simple responses, the key header as identity source', () => {
+    template.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
+      AuthorizerType: 'REQUEST',
+      AuthorizerPayloadFormatVersion: '2.0',
+      EnableSimpleResponses: true,
+      IdentitySource: ['$request.header.x-api-key'],
+      AuthorizerResultTtlInSeconds: 60,
+    });
+    template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: 'GET /hello', AuthorizationType: 'CUSTOM' });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: Match.stringLikeRegexp('authorizer'),
+      Environment: { Variables: Match.objectLike({ HTTP_API_SIMPLE_RESPONSES: 'true' }) },
+    });
+    template.resourceCountIs('AWS::Logs::SubscriptionFilter', 2);
+  });
+
+  it('passes the AWS Solutions checks, both APIs included', () => {
+    expect(new AwsSolutionsChecks(app).validateScope(app).violations).toEqual([]);
+  });
+});
+
+describe('grantReadKey', () => {
+  it('lets another account read the current version of one client\'s key, and decrypt it through Secrets Manager only', () => {
+    const stack = new Stack(appLikeTheCli(), 'Grants', { env });
+    const keys = new RotatingApiKeys(stack, 'ApiKeys', { clients: [{ clientId: 'acme' }, { clientId: 'globex' }] });
+    keys.grantReadKey('acme', new AccountPrincipal('444455556666'));
+    const t = Template.fromStack(stack);
+    t.hasResourceProperties('AWS::SecretsManager::ResourcePolicy', {
+      SecretId: { Ref: Match.stringLikeRegexp('Clientacme') },
+      ResourcePolicy: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: 'Allow',
+            Action: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'],
+            Principal: { AWS: 'arn:aws:iam::444455556666:root' },
+            Condition: { 'ForAnyValue:StringEquals': { 'secretsmanager:VersionStage': ['AWSCURRENT'] } },
+          }),
+        ]),
+      },
+    });
+    const globexPolicy = JSON.stringify(t.findResources('AWS::SecretsManager::ResourcePolicy', { Properties: { SecretId: { Ref: Match.stringLikeRegexp('Clientglobex') } } }));
+    expect(globexPolicy).not.toContain('444455556666');
+    t.hasResourceProperties('AWS::KMS::Key', {
+      KeyPolicy: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Action: 'kms:Decrypt',
+            Condition: { StringEquals: { 'kms:ViaService': 'secretsmanager.eu-west-1.amazonaws.com' } },
+            Principal: { AWS: 'arn:aws:iam::444455556666:root' },
+          }),
+        ]),
+      },
+    });
+  });
+
+  it('refuses a client that is not declared', () => {
+    const keys = new RotatingApiKeys(new Stack(appLikeTheCli(), 'Grants', { env }), 'ApiKeys', { clients: [{ clientId: 'acme' }] });
+    expect(() => keys.grantReadKey('initech', new AccountPrincipal('444455556666'))).toThrow('grantReadKey: no client "initech"');
+  });
+});
+
+describe('Props validation', () => {
+  it('reports every bad prop at once, naming the construct', () => {
+    const build = () =>
+      new RotatingApiKeys(new Stack(appLikeTheCli(), 'Test', { env }), 'Keys', {
+        clients: [{ clientId: 'acme corp' }],
+        keyPrefix: 'KR',
+        gracePeriod: Duration.seconds(10),
+      });
+    expect(build).toThrow(InvalidKeyrollPropsError);
+    expect(build).toThrow(/^Test\/Keys: 3 props are not valid:\n- keyPrefix.*\n- gracePeriod.*\n- clientId/);
+  });
+});
+
+describe('KeyRotationSchedule: what Secrets Manager accepts', () => {
+  it.each([
+    ['a cron minute other than 0', () => KeyRotationSchedule.cron('30 4 ? * MON *'), 'must have 0 in the minutes field'],
+    ['a cron year other than *', () => KeyRotationSchedule.cron('0 4 ? * MON 2027'), 'must have * in the year field'],
+    ['both day fields set', () => KeyRotationSchedule.cron('0 4 1 * MON *'), 'needs ? in exactly one of day-of-month and day-of-week'],
+    ['a window past the end of the UTC day', () => KeyRotationSchedule.cron('0 22 ? * MON *', { window: Duration.hours(3) }), 'starting at 22:00 runs past the end of the UTC day'],
+    ['a window into the next window', () => KeyRotationSchedule.cron('0 2/4 * * ? *', { window: Duration.hours(5) }), 'runs into the next window, 4 hours later'],
+    ['a window longer than an hourly rate', () => KeyRotationSchedule.rate(Duration.hours(6), { window: Duration.hours(7) }), 'runs into the next window of rate(6 hours)'],
+    ['an hour out of range', () => KeyRotationSchedule.cron('0 25 ? * MON *'), 'hours field'],
+    ['a rate under 4 hours', () => KeyRotationSchedule.rate(Duration.hours(3)), 'from 4 hours to 1000 days'],
+  ])('refuses %s', (_label, build, message) => {
+    expect(build).toThrow(InvalidKeyrollPropsError);
+    expect(build).toThrow(message);
+  });
+
+  it.each([
+    ['0 4 ? * MON *', 2],
+    ['0 0/6 * * ? *', 6],
+    ['0 8 1,15 * ? *', 16],
+    ['0 17 L * ? *', undefined],
+  ])('accepts the documented form %s (window %p hours)', (fields, windowHours) => {
+    const schedule = KeyRotationSchedule.cron(fields, windowHours === undefined ? {} : { window: Duration.hours(windowHours) });
+    expect(schedule.expression).toBe(`cron(${fields})`);
+  });
+});
