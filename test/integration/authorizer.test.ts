@@ -5,10 +5,11 @@ import { DynamoKeyTable } from '../../lambda/adapters/dynamodb-key-table';
 import { generateApiKey, hashApiKey } from '../../lambda/domain/api-key';
 import type { RotationStep } from '../../lambda/domain/rotation';
 import { localDynamoDbClient } from '../../local/dynalite-server';
-import { buildAuthorizer, DEFAULT_CACHE, outcomeOf, restEvent } from '../support/authorizer-fixture';
+import { readAuthorizerConfig } from '../../lambda/config/authorizer-config';
+import { buildAuthorizer, DEFAULT_CACHE, keyVersion, outcomeOf, restEvent } from '../support/authorizer-fixture';
 import { useDynalite } from '../support/dynamodb';
 import { FaultInjector, injectDynamoDbFaults } from '../support/faults';
-import { HOUR_MS } from '../support/rotation-fixture';
+import { HOUR_MS, TestClock } from '../support/rotation-fixture';
 import { RotationHarness } from '../support/rotation-harness';
 
 const secretsManager = mockClient(SecretsManagerClient);
@@ -96,5 +97,60 @@ describe('Authorizer on DynamoDB (dynalite)', () => {
 
     faults.schedule([]);
     expect(await verdict(key)).toBe('allow');
+  });
+});
+
+describe('Authorizer under a burst of distinct keys (dynalite, default settings)', () => {
+  /** The cache settings a deployed authorizer gets when the construct sets nothing: the declared defaults. */
+  const deployedCache = readAuthorizerConfig({ KEY_TABLE_NAME: 'unused' }).cache;
+
+  async function tableWithValidKeys(count: number) {
+    const tableName = await dynamo.newTable();
+    const table = new DynamoKeyTable(localDynamoDbClient(dynamo.endpoint()), tableName);
+    const keys = Array.from({ length: count }, (_, i) => keyVersion({ clientId: `client-${i}` }));
+    for (let start = 0; start < keys.length; start += 50) {
+      await Promise.all(keys.slice(start, start + 50).map(({ version }) => table.register(version)));
+    }
+    return { table, keys: keys.map(({ key }) => key) };
+  }
+
+  /**
+   * One fresh container: an empty cache, the table over HTTP, the clock standing still (a burst within one
+   * millisecond). Requests are handled one after another, as a Lambda execution environment handles one event at a time.
+   */
+  function freshContainer(table: DynamoKeyTable) {
+    const clock = new TestClock(Date.UTC(2026, 11, 2));
+    const authorizer = buildAuthorizer({ clock, findByHash: (keyHash) => table.findByHash(keyHash), httpApiSimpleResponses: false, cache: deployedCache });
+    const verdict = async (key: string, sourceIp: string) => {
+      const event = restEvent({ 'x-api-key': key });
+      const withSource = { ...event, requestContext: { ...event.requestContext, identity: { ...event.requestContext.identity, sourceIp } } };
+      return (await outcomeOf(authorizer.handler(withSource))).error === undefined ? 'allow' : 'refuse';
+    };
+    return { ...authorizer, verdict };
+  }
+
+  it('allows 1,000 distinct valid keys arriving together on a fresh container, even from one source', async () => {
+    expect(deployedCache.unknownKeysPerSourcePerSecond).toBeLessThan(1_000);
+    const { table, keys } = await tableWithValidKeys(1_000);
+    const { verdict } = freshContainer(table);
+    const refused: string[] = [];
+    for (const key of keys) if ((await verdict(key, '198.51.100.1')) === 'refuse') refused.push(key);
+    expect(refused).toHaveLength(0);
+  });
+
+  it('allows every valid key from other sources while one source floods it with well-formed random keys', async () => {
+    const { table, keys } = await tableWithValidKeys(200);
+    const { verdict, decisions } = freshContainer(table);
+    const flood: string[] = [];
+    const valid: string[] = [];
+    for (const [i, key] of keys.entries()) {
+      for (let r = 0; r < 5; r++) flood.push(await verdict(generateApiKey(), '203.0.113.66'));
+      valid.push(await verdict(key, `198.51.100.${i % 250}`));
+    }
+    expect(valid).toEqual(keys.map(() => 'allow'));
+    expect(flood).toEqual(flood.map(() => 'refuse'));
+    // The flood cost the table no more than the source's budget: the rest were refused without a read.
+    const throttled = decisions.filter((d) => d.outcome === 'unauthorized' && d.reason === 'lookup_throttled').length;
+    expect(throttled).toBeGreaterThanOrEqual(1_000 - deployedCache.unknownKeysPerSourcePerSecond);
   });
 });
