@@ -1,3 +1,4 @@
+import { attributeKey, KEY_TABLE_KEYS } from '../lambda/adapters/key-table-schema';
 import { createHash } from 'node:crypto';
 import { copyFileSync, readFileSync } from 'node:fs';
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
@@ -66,7 +67,7 @@ export async function benchAuthorizer(): Promise<string[]> {
   process.stdout.write = write;
 
   const missUs = await timeCalls(() => uncached(event), 2_000, 200);
-  const getItem = new GetItemCommand({ TableName: TABLE, Key: { pk: { S: `KEY#${hashApiKey(key)}` }, sk: { S: 'KEY' } }, ConsistentRead: true });
+  const getItem = new GetItemCommand({ TableName: TABLE, Key: attributeKey(KEY_TABLE_KEYS.keyVersion(hashApiKey(key))), ConsistentRead: true });
   const bareUs = await timeCalls(() => client.send(getItem), 2_000, 200);
   client.destroy();
   await dynalite.close();

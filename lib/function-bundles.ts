@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
-import { InvalidKeyrollPropsError } from './errors';
+import { InvalidKeyrollPropsError } from '../lambda/domain/errors';
 
 /** keyroll's functions, one bundle each (`lambda/functions/<entry>.ts`). */
 export const FUNCTION_ENTRIES = ['authorizer', 'rotation', 'usage', 'monitor', 'first-key'] as const;

@@ -2,5 +2,5 @@
 export { RotatingApiKeys } from './rotating-api-keys';
 export type { ApiClientProps, RotatingApiKeysProps } from './props';
 export { KeyRotationSchedule } from './key-rotation-schedule';
-export { InvalidKeyrollPropsError } from './errors';
+export { InvalidKeyrollPropsError } from '../lambda/domain/errors';
 export { ACCESS_LOG_FIELDS, USAGE_LOG_FIELDS } from '../lambda/contracts/access-log';

@@ -1,5 +1,5 @@
 import { Duration } from 'aws-cdk-lib';
-import { InvalidKeyrollPropsError } from './errors';
+import { InvalidKeyrollPropsError } from '../lambda/domain/errors';
 
 const MIN_RATE_HOURS = 4;
 const MAX_RATE_DAYS = 1000;

@@ -5,10 +5,9 @@ import { Architecture, Code, Function as LambdaFunction, Runtime } from 'aws-cdk
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { KEY_TABLE_SCHEMA } from '../lambda/adapters/key-table-schema';
-import { ConfigurationError } from '../lambda/config/env';
 import { KEY_TABLE_NAME } from '../lambda/config/shared-settings';
 import type { ValuesOf, VariableSet } from '../lambda/config/variables';
-import { InvalidKeyrollPropsError } from './errors';
+import { ConfigurationError, InvalidKeyrollPropsError } from '../lambda/domain/errors';
 import { bundleDirectory, type FunctionEntry } from './function-bundles';
 
 export interface KeyrollFunctionProps {
@@ -69,7 +68,7 @@ export class KeyrollFunction extends LambdaFunction {
         try {
           variable.read({ [variable.name]: text });
         } catch (error) {
-          if (error instanceof ConfigurationError) throw new InvalidKeyrollPropsError(`${this.node.path}: ${error.message}`);
+          if (error instanceof ConfigurationError) throw new InvalidKeyrollPropsError(`${this.node.path}: ${error.message}`, { cause: error });
           throw error;
         }
       }

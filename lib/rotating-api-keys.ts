@@ -23,7 +23,7 @@ import { USAGE_VARIABLES } from '../lambda/config/usage-config';
 import { FORBIDDEN_STATUS } from '../lambda/contracts/access-log';
 import { AWSCURRENT } from '../lambda/domain/ports';
 import { addClientResources } from './client-resources';
-import { InvalidKeyrollPropsError } from './errors';
+import { InvalidKeyrollPropsError } from '../lambda/domain/errors';
 import { KeyTable } from './key-table';
 import { KeyrollFunction } from './keyroll-function';
 import { createAlarms, createDashboard } from './observability';

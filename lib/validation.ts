@@ -3,7 +3,7 @@ import { isValidKeyPrefix } from '../lambda/domain/api-key';
 import { CLIENT_ID_PATTERN, SCOPE_PATTERN } from '../lambda/domain/client-settings';
 import { RouteScopes } from '../lambda/domain/route-scopes';
 import { SECRET_NAME_PREFIX_PATTERN } from '../lambda/config/monitor-config';
-import { InvalidKeyrollPropsError } from './errors';
+import { InvalidKeyrollPropsError } from '../lambda/domain/errors';
 import type { KeyRotationSchedule } from './key-rotation-schedule';
 import { DEFAULTS, type RotatingApiKeysProps } from './props';
 

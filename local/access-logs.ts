@@ -1,5 +1,6 @@
 import { gzipSync } from 'node:zlib';
 import type { CloudWatchLogsDecodedData, CloudWatchLogsEvent } from 'aws-lambda';
+import type { ACCESS_LOG_FIELDS } from '../lambda/contracts/access-log';
 
 /** One API request as the API's JSON access log line records it (the fields the usage counter reads). */
 export interface LoggedRequest {
@@ -8,18 +9,25 @@ export interface LoggedRequest {
   readonly clientId?: string;
   readonly keyVersion?: string;
   readonly status?: number;
+  readonly method?: string;
+  readonly path?: string;
 }
 
-/** The access log line API Gateway writes for a request, with the format of the example stack. */
+/** The access log line API Gateway writes for a request, in the format the construct declares (every field of it). */
 export function accessLogLine(request: LoggedRequest, requestId: string): string {
-  return JSON.stringify({
+  const line: Record<keyof typeof ACCESS_LOG_FIELDS, string> = {
     requestId,
+    ip: '127.0.0.1',
+    method: request.method ?? 'GET',
+    resourcePath: request.path ?? '/hello',
+    latencyMs: '1',
     requestTimeEpoch: String(request.atMs),
     status: String(request.status ?? 200),
     // API Gateway writes "-" for a context variable that has no value.
     clientId: request.clientId ?? '-',
     keyVersion: request.keyVersion ?? '-',
-  });
+  };
+  return JSON.stringify(line);
 }
 
 let nextEventId = 0;

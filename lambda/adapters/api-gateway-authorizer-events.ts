@@ -1,4 +1,4 @@
-import { KeyrollError } from '../domain/errors';
+import { InvalidAuthorizerEventError } from '../domain/errors';
 import type { RouteTarget } from '../domain/key-authorizer';
 import { windowEndMs, type KeyVersion } from '../domain/key-version';
 import { ApproximateLruCache } from '../domain/approximate-lru-cache';
@@ -10,11 +10,6 @@ import type { Permissions } from '../domain/route-scopes';
  * https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-lambda-authorizer-input.html
  * https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-lambda-authorizer.html
  */
-
-/** The event is not one API Gateway sends to a Lambda authorizer. Never reaches the caller. */
-export class InvalidAuthorizerEventError extends KeyrollError {
-  override readonly name = 'InvalidAuthorizerEventError';
-}
 
 /** REST REQUEST or TOKEN authorizer (payload 1.0), or HTTP API authorizer (payload 2.0). */
 export type AuthorizerEventKind = 'rest-request' | 'rest-token' | 'http';

@@ -6,7 +6,7 @@ import {
   type AttributeValue,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
-import { KeyConflictError, KeyVersionNotFoundError } from '../domain/errors';
+import { KeyConflictError, KeyTableItemError, KeyVersionNotFoundError } from '../domain/errors';
 import type { KeyVersion } from '../domain/key-version';
 import { parseNotification, type Notification } from '../domain/notifications';
 import type { EventLog, KeyTable, NewKeyVersion, RecordedEvent } from '../domain/ports';
@@ -18,11 +18,6 @@ const DAY_SECONDS = 24 * 3600;
 /** How long a closed or revoked version's record stays for status and audit before TTL removes it. */
 const KEY_HISTORY_RETENTION_SECONDS = 90 * DAY_SECONDS;
 const EVENT_RETENTION_SECONDS = 400 * DAY_SECONDS;
-
-/** A key table item that does not have the shape keyroll writes. Names the attribute, never the key hash. */
-export class KeyTableItemError extends Error {
-  override readonly name = 'KeyTableItemError';
-}
 
 /**
  * The key table on DynamoDB. Writes that must not go backwards (registration, window closing, revocation,

@@ -1,10 +1,7 @@
+import { ConfigurationError } from '../domain/errors';
 /** Reading configuration from environment variables, once per container, with errors that name the variable. */
 
 export type Environment = Readonly<Record<string, string | undefined>>;
-
-export class ConfigurationError extends Error {
-  override readonly name = 'ConfigurationError';
-}
 
 export function requiredString(env: Environment, name: string): string {
   const value = env[name]?.trim();

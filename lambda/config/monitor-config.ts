@@ -1,4 +1,5 @@
-import { ConfigurationError, type Environment } from './env';
+import { ConfigurationError } from '../domain/errors';
+import type { Environment } from './env';
 import { parsedVariable, readVariables, stringVariableWithDefault, topicArnVariable, wholeNumberVariable } from './variables';
 import { CLIENT_TOPIC_ARN, GRACE_PERIOD_SECONDS, KEY_TABLE_NAME } from './shared-settings';
 

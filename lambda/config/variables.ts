@@ -1,4 +1,5 @@
-import { booleanFlag, check, ConfigurationError, optionalHttpUrl, optionalString, requiredString, wholeNumber, type Environment } from './env';
+import { ConfigurationError } from '../domain/errors';
+import { booleanFlag, check, optionalHttpUrl, optionalString, requiredString, wholeNumber, type Environment } from './env';
 
 /**
  * One environment variable of a keyroll function, declared once: its name, how the function reads it
@@ -62,7 +63,7 @@ export function parsedVariable<T>(name: string, parse: (text: string | undefined
         return parse(optionalString(env, name));
       } catch (error) {
         if (error instanceof ConfigurationError) throw error;
-        throw new ConfigurationError(`environment variable ${name}: ${error instanceof Error ? error.message : String(error)}`);
+        throw new ConfigurationError(`environment variable ${name}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
       }
     },
     write,

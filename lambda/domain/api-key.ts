@@ -1,4 +1,6 @@
+import { InvalidKeyPrefixError } from './errors';
 import { createHash, randomBytes } from 'node:crypto';
+import { crc32 } from 'node:zlib';
 
 /**
  * keyroll API keys: `<prefix>_<random><checksum>`.
@@ -28,14 +30,6 @@ export type ApiKey = string & { readonly __brand: 'ApiKey' };
 export type KeyFormatFailure = 'missing' | 'wrong_prefix' | 'bad_length' | 'bad_characters' | 'bad_checksum';
 
 export type ParsedApiKey = { readonly ok: true; readonly key: ApiKey } | { readonly ok: false; readonly reason: KeyFormatFailure };
-
-/** Thrown for a key prefix that would make keys unparseable or ambiguous. */
-export class InvalidKeyPrefixError extends Error {
-  override readonly name = 'InvalidKeyPrefixError';
-  constructor(prefix: string) {
-    super(`key prefix must be 2 to 16 lower-case letters or digits, starting with a letter; got "${prefix}"`);
-  }
-}
 
 export function isValidKeyPrefix(prefix: string): boolean {
   return PREFIX_PATTERN.test(prefix);
@@ -96,6 +90,7 @@ export function describeCandidate(candidate: string, prefix: string): string {
   return `(${candidate.length} characters, not a ${prefix} key)`;
 }
 
+/** zlib's CRC-32 (IEEE 802.3) of the ASCII text, base62 in CHECKSUM_LENGTH characters. */
 function checksumOf(text: string): string {
   let value = crc32(text);
   let encoded = '';
@@ -104,24 +99,4 @@ function checksumOf(text: string): string {
     value = Math.floor(value / 62);
   }
   return encoded;
-}
-
-const CRC32_TABLE = (() => {
-  const table = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    table[n] = c >>> 0;
-  }
-  return table;
-})();
-
-/**
- * CRC-32 (IEEE 802.3, as zlib computes it) of an ASCII string's bytes, read straight from its character
- * codes: the key path allocates no buffer. Node 20 has no `zlib.crc32`, hence these few lines.
- */
-export function crc32(ascii: string): number {
-  let crc = 0xffffffff;
-  for (let i = 0; i < ascii.length; i++) crc = (CRC32_TABLE[(crc ^ ascii.charCodeAt(i)) & 0xff] ?? 0) ^ (crc >>> 8);
-  return (crc ^ 0xffffffff) >>> 0;
 }

@@ -1,10 +1,18 @@
 /**
- * keyroll's errors. Messages name what is wrong and the identifiers involved (secret ARN, version id,
- * client id, tag) and never a key, a key hash or a RotationToken.
+ * Every error keyroll throws, in one module; all extend KeyrollError. Messages name what is wrong and the
+ * identifiers involved (secret ARN, version id, client id, tag, variable, prop) and never a key, a key hash
+ * or a RotationToken. A `cause` is kept only where it cannot quote a secret: a JSON parser's error quotes its
+ * input, so errors about secret values and log lines drop it.
  */
 export class KeyrollError extends Error {
   override readonly name: string = 'KeyrollError';
+
+  constructor(message: string, options?: { readonly cause?: unknown }) {
+    super(message, options);
+  }
 }
+
+// Rotation
 
 /** The rotation guard refused the step: the secret or the version is not in a state to rotate. */
 export class RotationRefusedError extends KeyrollError {
@@ -34,4 +42,67 @@ export class KeyVersionNotFoundError extends KeyrollError {
 /** A key that should be accepted is not (testSecret, or the safety check before finishSecret moves AWSCURRENT). */
 export class KeyVerificationError extends KeyrollError {
   override readonly name: string = 'KeyVerificationError';
+}
+
+/** The new client's first rotation did not complete in time. */
+export class FirstKeyTimeoutError extends KeyrollError {
+  override readonly name: string = 'FirstKeyTimeoutError';
+}
+
+/** Some clients could not be checked by a monitor run; the others were. */
+export class MonitorRunError extends KeyrollError {
+  override readonly name: string = 'MonitorRunError';
+}
+
+// Keys, scopes and configuration
+
+/** A key prefix that would make keys unparseable or ambiguous. */
+export class InvalidKeyPrefixError extends KeyrollError {
+  override readonly name: string = 'InvalidKeyPrefixError';
+
+  constructor(prefix: string) {
+    super(`key prefix must be 2 to 16 lower-case letters or digits, starting with a letter; got "${prefix}"`);
+  }
+}
+
+/** The route→scope map is not one keyroll can use. */
+export class InvalidRouteScopesError extends KeyrollError {
+  override readonly name: string = 'InvalidRouteScopesError';
+}
+
+/** A function's environment variable is missing or has a value its reader does not accept. */
+export class ConfigurationError extends KeyrollError {
+  override readonly name: string = 'ConfigurationError';
+}
+
+/** A construct prop keyroll cannot use. Raised at synth time; the message shows the bad value. */
+export class InvalidKeyrollPropsError extends KeyrollError {
+  override readonly name: string = 'InvalidKeyrollPropsError';
+}
+
+// What arrives from outside
+
+/** The event is not the one Secrets Manager sends to a rotation function. */
+export class InvalidRotationEventError extends KeyrollError {
+  override readonly name: string = 'InvalidRotationEventError';
+}
+
+/** The event is not a CloudFormation custom resource request for a client's first key. */
+export class InvalidFirstKeyEventError extends KeyrollError {
+  override readonly name: string = 'InvalidFirstKeyEventError';
+}
+
+/** The event is not a CloudWatch Logs subscription delivery that can be read. */
+export class UnreadableLogDeliveryError extends KeyrollError {
+  override readonly name: string = 'UnreadableLogDeliveryError';
+}
+
+/** The event is not one API Gateway sends to a Lambda authorizer. Never reaches the caller. */
+export class InvalidAuthorizerEventError extends KeyrollError {
+  override readonly name: string = 'InvalidAuthorizerEventError';
+}
+
+/** A key table item that does not have the shape keyroll writes. Names the attribute, never the key hash. */
+export class KeyTableItemError extends KeyrollError {
+  override readonly name: string = 'KeyTableItemError';
 }

@@ -1,11 +1,6 @@
-import { KeyrollError } from './errors';
+import { FirstKeyTimeoutError } from './errors';
 import { AWSCURRENT, AWSPENDING, type RotationControl, type SecretDescription } from './ports';
 import { versionWithStage } from './secret-labels';
-
-/** The new client's first rotation did not complete in time. */
-export class FirstKeyTimeoutError extends KeyrollError {
-  override readonly name = 'FirstKeyTimeoutError';
-}
 
 export interface FirstKeyDependencies {
   readonly control: RotationControl;

@@ -1,8 +1,9 @@
 import { clientSettingsFromTags, type ClientSettings } from './client-settings';
-import { closingNotAfterMs, isAbandonedPending, windowEndMs, type KeyVersion } from './key-version';
-import { notificationEventId, publishOnce, type Notification, type NotificationType } from './notifications';
+import { isAbandonedPending, windowEndMs, type KeyVersion } from './key-version';
+import { buildNotification, publishOnce, type NotificationDetails, type NotificationType, type PublishResult } from './notifications';
+import { retireReplacedVersion } from './replaced-version';
 import { AWSCURRENT, AWSPENDING, type EventLog, type KeyTable, type Notifier, type SecretDescription, type SecretDirectory, type UsageStore } from './ports';
-import { versionsWithStage, versionWithStage } from './secret-labels';
+import { labelledVersionIds, versionsWithStage, versionWithStage } from './secret-labels';
 import { hourOf } from './usage';
 
 const HOUR_MS = 3600 * 1000;
@@ -145,7 +146,7 @@ class ClientCheck {
 
   /** Returns the client's versions as they stand after reconciling them with the labels. */
   private async reconcile(versions: KeyVersion[]): Promise<KeyVersion[]> {
-    const labelled = new Set([...this.secret.versionStages.keys()]);
+    const labelled = labelledVersionIds(this.secret);
     const current = versions.find((version) => version.versionId === this.currentId);
     const reconciled: KeyVersion[] = [];
     for (const version of versions) {
@@ -164,15 +165,14 @@ class ClientCheck {
       ) {
         // It lost AWSCURRENT to a newer key but its finishSecret never closed its window: the grace starts
         // now. A newer version is never closed, however stale the labels read.
-        const closed = await this.deps.keys.closeWindow(version.keyHash, closingNotAfterMs(version, this.nowMs, this.client.gracePeriodMs));
+        const { closed = version, notification } = await retireReplacedVersion(this.client, current.versionId, version, {
+          keys: this.deps.keys,
+          events: this.deps.events,
+          notifier: this.deps.clientNotifier,
+          nowMs: this.nowMs,
+        });
         this.tally.windowsClosed++;
-        const endMs = windowEndMs(closed);
-        if (this.currentId !== undefined) {
-          await this.publish(this.deps.clientNotifier, 'key.rotated', this.currentId, {
-            previousVersionId: closed.versionId,
-            ...(endMs === undefined ? {} : { expiresAt: new Date(endMs).toISOString() }),
-          });
-        }
+        this.count('key.rotated', notification);
         reconciled.push(closed);
       } else {
         reconciled.push(version);
@@ -207,7 +207,7 @@ class ClientCheck {
         if (extendedEndMs > endMs) {
           endMs = extendedEndMs;
           this.tally.windowsExtended++;
-          await this.publish(this.deps.clientNotifier, 'key.expiring', version.versionId, { expiresAt: new Date(endMs).toISOString() }, `extended-to-${endMs}`);
+          await this.publish(this.deps.clientNotifier, 'key.expiring', version.versionId, { expiresAtMs: endMs }, `extended-to-${endMs}`);
         }
       }
     }
@@ -220,7 +220,7 @@ class ClientCheck {
     if (version.expiredAtMs === undefined && this.nowMs - endMs <= EXPIRED_NOTICE_MAX_AGE_MS) {
       await this.deps.keys.markExpired(version.keyHash, endMs);
       this.tally.markedExpired++;
-      await this.publish(this.deps.clientNotifier, 'key.expired', version.versionId, { expiresAt: new Date(endMs).toISOString() });
+      await this.publish(this.deps.clientNotifier, 'key.expired', version.versionId, { expiresAtMs: endMs });
     }
     return true;
   }
@@ -230,28 +230,16 @@ class ClientCheck {
     if (dueLeads.length === 0) return;
     // The nearest lead only: a run that comes late sends the reminder that is due now, not the stale ones.
     const leadMs = Math.min(...dueLeads);
-    await this.publish(this.deps.clientNotifier, 'key.expiring', version.versionId, { expiresAt: new Date(endMs).toISOString() }, `lead-${leadMs}-to-${endMs}`);
+    await this.publish(this.deps.clientNotifier, 'key.expiring', version.versionId, { expiresAtMs: endMs }, `lead-${leadMs}-to-${endMs}`);
   }
 
-  private async publish(
-    notifier: Notifier,
-    type: NotificationType,
-    versionId: string,
-    fields: Pick<Notification, 'previousVersionId' | 'expiresAt'>,
-    occasion = '',
-  ): Promise<void> {
-    const notification: Notification = {
-      version: 1,
-      type,
-      clientId: this.client.clientId,
-      versionId,
-      ...fields,
-      eventId: notificationEventId(type, this.client.clientId, versionId, occasion),
-      at: new Date(this.nowMs).toISOString(),
-    };
-    if ((await publishOnce(notification, { events: this.deps.events, notifier, nowMs: this.nowMs })) === 'published') {
-      this.tally.published[type] = (this.tally.published[type] ?? 0) + 1;
-    }
+  private async publish(notifier: Notifier, type: NotificationType, versionId: string, details: NotificationDetails, occasion = ''): Promise<void> {
+    const notification = buildNotification(type, { clientId: this.client.clientId, versionId }, this.nowMs, details, occasion);
+    this.count(type, await publishOnce(notification, { events: this.deps.events, notifier, nowMs: this.nowMs }));
+  }
+
+  private count(type: NotificationType, result: PublishResult): void {
+    if (result === 'published') this.tally.published[type] = (this.tally.published[type] ?? 0) + 1;
   }
 }
 

@@ -30,6 +30,38 @@ export function notificationEventId(type: NotificationType, clientId: string, ve
   return createHash('sha256').update(`${type}\n${clientId}\n${versionId}\n${occasion}`).digest('hex').slice(0, 32);
 }
 
+/** What a notification may say besides its subject. */
+export interface NotificationDetails {
+  readonly previousVersionId?: string;
+  /** When the key the message is about stops being accepted. */
+  readonly expiresAtMs?: number;
+}
+
+/**
+ * The one way a notification is built: schema version 1, a stable eventId from type, client, version and
+ * occasion, and ISO-8601 times.
+ */
+export function buildNotification(
+  type: NotificationType,
+  subject: { readonly clientId: string; readonly versionId: string },
+  nowMs: number,
+  details: NotificationDetails = {},
+  occasion = '',
+): Notification {
+  return {
+    version: 1,
+    type,
+    clientId: subject.clientId,
+    versionId: subject.versionId,
+    ...(details.previousVersionId === undefined ? {} : { previousVersionId: details.previousVersionId }),
+    ...(details.expiresAtMs === undefined ? {} : { expiresAt: new Date(details.expiresAtMs).toISOString() }),
+    eventId: notificationEventId(type, subject.clientId, subject.versionId, occasion),
+    at: new Date(nowMs).toISOString(),
+  };
+}
+
+export type PublishResult = 'published' | 'already-published';
+
 /**
  * Publishes a notification once per eventId: record it, publish it unless already published, then mark it.
  * A crash between publish and mark publishes again, with the same body and eventId (SNS is at least once
@@ -38,7 +70,7 @@ export function notificationEventId(type: NotificationType, clientId: string, ve
 export async function publishOnce(
   notification: Notification,
   deps: { readonly events: EventLog; readonly notifier: Notifier; readonly nowMs: number },
-): Promise<'published' | 'already-published'> {
+): Promise<PublishResult> {
   const recorded = await deps.events.record(notification);
   if (recorded.published) return 'already-published';
   await deps.notifier.publish(recorded.notification);

@@ -1,9 +1,10 @@
 import { displayKey, hashApiKey, parseApiKey, type ApiKey } from './api-key';
 import { clientSettingsFromTags, type ClientSettings } from './client-settings';
 import { KeyVerificationError, MalformedSecretError, RotationRefusedError } from './errors';
-import { closingNotAfterMs, isAbandonedPending, windowEndMs, type KeyVersion } from './key-version';
-import { notificationEventId, publishOnce, type Notification } from './notifications';
-import { versionsWithStage, versionWithStage } from './secret-labels';
+import { isAbandonedPending, windowEndMs, type KeyVersion } from './key-version';
+import { buildNotification, publishOnce } from './notifications';
+import { retireReplacedVersion } from './replaced-version';
+import { labelledVersionIds, versionWithStage } from './secret-labels';
 import { parseSecretPayload, serializeSecretPayload, type SecretPayload } from './secret-payload';
 import { acceptKey, directLookup } from './accept-key';
 import {
@@ -125,14 +126,7 @@ export class KeyRotation {
     const notifier = this.deps.operationsNotifier;
     if (notifier === undefined) return;
     const nowMs = this.deps.clock();
-    const notification: Notification = {
-      version: 1,
-      type: 'rotation.failed',
-      clientId: client.clientId,
-      versionId: token,
-      eventId: notificationEventId('rotation.failed', client.clientId, token),
-      at: new Date(nowMs).toISOString(),
-    };
+    const notification = buildNotification('rotation.failed', { clientId: client.clientId, versionId: token }, nowMs);
     await publishOnce(notification, { events: this.deps.events, notifier, nowMs }).catch(() => undefined);
   }
 
@@ -212,21 +206,14 @@ export class KeyRotation {
     if (currentHash === undefined) throw new MalformedSecretError(`secret ${secret.arn}: the current version ${token} holds no key`);
     await this.deps.keys.markCurrent(currentHash, nowMs);
 
-    const previous = previousId === undefined ? undefined : await this.closePreviousWindow(secret.arn, previousId, client, nowMs);
+    const replaced = previousId === undefined ? undefined : await this.registeredVersionOf(secret.arn, previousId);
+    const { closed: previous, notification } = await retireReplacedVersion(client, token, replaced, {
+      keys: this.deps.keys,
+      events: this.deps.events,
+      notifier: this.deps.notifier,
+      nowMs,
+    });
     const previousEndMs = previous === undefined ? undefined : windowEndMs(previous);
-    const notification = await publishOnce(
-      {
-        version: 1,
-        type: 'key.rotated',
-        clientId: client.clientId,
-        versionId: token,
-        ...(previous === undefined ? {} : { previousVersionId: previous.versionId }),
-        ...(previousEndMs === undefined ? {} : { expiresAt: new Date(previousEndMs).toISOString() }),
-        eventId: notificationEventId('key.rotated', client.clientId, token),
-        at: new Date(nowMs).toISOString(),
-      },
-      { events: this.deps.events, notifier: this.deps.notifier, nowMs },
-    );
     return {
       step: 'finishSecret',
       result,
@@ -236,21 +223,10 @@ export class KeyRotation {
     };
   }
 
-  /**
-   * Starts the grace period of the version that was current. Returns undefined when that version holds no
-   * key keyroll registered (the placeholder a new client's secret starts with).
-   */
-  private async closePreviousWindow(
-    secretArn: string,
-    previousId: string,
-    client: ClientSettings,
-    nowMs: number,
-  ): Promise<KeyVersion | undefined> {
-    const previousHash = await this.readKeyHash(secretArn, previousId);
-    if (previousHash === undefined) return undefined;
-    const previous = await this.deps.keys.findByHash(previousHash);
-    if (previous === undefined) return undefined;
-    return this.deps.keys.closeWindow(previous.keyHash, closingNotAfterMs(previous, nowMs, client.gracePeriodMs));
+  /** The key version a secret version holds; undefined for a version without a key keyroll registered (a new client's placeholder). */
+  private async registeredVersionOf(secretArn: string, versionId: string): Promise<KeyVersion | undefined> {
+    const keyHash = await this.readKeyHash(secretArn, versionId);
+    return keyHash === undefined ? undefined : this.deps.keys.findByHash(keyHash);
   }
 
   /**
@@ -259,7 +235,7 @@ export class KeyRotation {
    * current, open and unlabelled belongs to an abandoned rotation.
    */
   private async revokeAbandonedVersions(secret: SecretDescription, client: ClientSettings, token: string): Promise<string[]> {
-    const labelled = new Set([token, ...versionsWithStage(secret, AWSCURRENT), ...versionsWithStage(secret, AWSPREVIOUS)]);
+    const labelled = new Set([token, ...labelledVersionIds(secret)]);
     const abandoned = (await this.deps.keys.listClientVersions(client.clientId)).filter((version) => isAbandonedPending(version, labelled));
     const nowMs = this.deps.clock();
     for (const version of abandoned) await this.deps.keys.revoke(version.keyHash, nowMs, ABANDONED_REASON);

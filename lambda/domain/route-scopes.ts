@@ -1,11 +1,6 @@
 import { SCOPE_PATTERN } from './client-settings';
-import { KeyrollError } from './errors';
+import { InvalidRouteScopesError } from './errors';
 import { ApproximateLruCache } from './approximate-lru-cache';
-
-/** The route→scope map is not one keyroll can use. */
-export class InvalidRouteScopesError extends KeyrollError {
-  override readonly name = 'InvalidRouteScopesError';
-}
 
 /** The resources of an IAM policy for one key: everything allowed, minus what its scopes do not cover. */
 export interface Permissions {

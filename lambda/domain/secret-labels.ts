@@ -8,3 +8,11 @@ export function versionsWithStage(secret: SecretDescription, stage: string): str
 export function versionWithStage(secret: SecretDescription, stage: string): string | undefined {
   return versionsWithStage(secret, stage)[0];
 }
+
+/**
+ * Every version that carries a staging label: Secrets Manager still tracks it (current, previous, pending or a
+ * label of the user's), so a key it holds is not one an abandoned rotation left behind.
+ */
+export function labelledVersionIds(secret: SecretDescription): ReadonlySet<string> {
+  return new Set([...secret.versionStages].filter(([, stages]) => stages.length > 0).map(([versionId]) => versionId));
+}

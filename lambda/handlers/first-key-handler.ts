@@ -1,10 +1,5 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { KeyrollError } from '../domain/errors';
-
-/** The event is not a CloudFormation custom resource request for a client's first key. */
-export class InvalidFirstKeyEventError extends KeyrollError {
-  override readonly name = 'InvalidFirstKeyEventError';
-}
+import { InvalidFirstKeyEventError } from '../domain/errors';
 
 interface FirstKeyRequest {
   readonly requestType: 'Create' | 'Update' | 'Delete';

@@ -1,11 +1,6 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { KeyrollError } from '../domain/errors';
+import { MonitorRunError } from '../domain/errors';
 import type { KeyMonitor, MonitorReport } from '../domain/monitor';
-
-/** Some clients could not be checked; the others were. */
-export class MonitorRunError extends KeyrollError {
-  override readonly name = 'MonitorRunError';
-}
 
 /**
  * The scheduled monitor: one run over every client. A run that could not check some client still checks the

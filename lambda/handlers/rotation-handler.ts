@@ -1,12 +1,7 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
-import { KeyrollError } from '../domain/errors';
+import { InvalidRotationEventError } from '../domain/errors';
 import { ROTATION_STEPS, type KeyRotation, type RotationRequest, type RotationStep } from '../domain/rotation';
-
-/** The event is not the one Secrets Manager sends to a rotation function. */
-export class InvalidRotationEventError extends KeyrollError {
-  override readonly name = 'InvalidRotationEventError';
-}
 
 /** Parses the rotation event. Error messages quote the bad field, except RotationToken, which is never shown. */
 export function parseRotationEvent(event: unknown): RotationRequest {

@@ -2,14 +2,9 @@ import { gunzipSync } from 'node:zlib';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
 import { USAGE_METRICS } from '../contracts/metrics';
-import { KeyrollError } from '../domain/errors';
+import { UnreadableLogDeliveryError } from '../domain/errors';
 import type { UsageStore } from '../domain/ports';
 import { countDelivery, type AccessLogRecord } from '../domain/usage';
-
-/** The event is not a CloudWatch Logs subscription delivery that can be read. */
-export class UnreadableLogDeliveryError extends KeyrollError {
-  override readonly name = 'UnreadableLogDeliveryError';
-}
 
 export interface LogDelivery {
   /** `DATA_MESSAGE`, or `CONTROL_MESSAGE` (CloudWatch Logs checking that the destination is reachable). */

@@ -3,7 +3,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AccountPrincipal } from 'aws-cdk-lib/aws-iam';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { ExampleApiStack } from '../../lib/example-api-stack';
-import { InvalidKeyrollPropsError } from '../../lib/errors';
+import { InvalidKeyrollPropsError } from '../../lambda/domain/errors';
 import { KeyRotationSchedule } from '../../lib/key-rotation-schedule';
 import { RotatingApiKeys } from '../../lib/rotating-api-keys';
 import { appLikeTheCli } from '../support/cdk-app';

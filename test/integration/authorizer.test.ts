@@ -136,7 +136,7 @@ describe('Authorizer under a burst of distinct keys (dynalite, default settings)
     const refused: string[] = [];
     for (const key of keys) if ((await verdict(key, '198.51.100.1')) === 'refuse') refused.push(key);
     expect(refused).toHaveLength(0);
-  });
+  }, 30_000);
 
   it('allows every valid key from other sources while one source floods it with well-formed random keys', async () => {
     const { table, keys } = await tableWithValidKeys(200);
@@ -152,5 +152,5 @@ describe('Authorizer under a burst of distinct keys (dynalite, default settings)
     // The flood cost the table no more than the source's budget: the rest were refused without a read.
     const throttled = decisions.filter((d) => d.outcome === 'unauthorized' && d.reason === 'lookup_throttled').length;
     expect(throttled).toBeGreaterThanOrEqual(1_000 - deployedCache.unknownKeysPerSourcePerSecond);
-  });
+  }, 30_000);
 });

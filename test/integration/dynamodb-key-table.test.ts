@@ -1,3 +1,4 @@
+import { attributeKey, KEY_TABLE_KEYS } from '../../lambda/adapters/key-table-schema';
 import { GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoKeyTable } from '../../lambda/adapters/dynamodb-key-table';
 import { KeyConflictError, KeyVersionNotFoundError } from '../../lambda/domain/errors';
@@ -48,7 +49,7 @@ describe('Key table on DynamoDB (dynalite)', () => {
     await expect(table.closeWindow(keyHash, 50_000)).resolves.toMatchObject({ notAfterMs: 50_000 });
     await expect(table.closeWindow(keyHash, 80_000)).resolves.toMatchObject({ notAfterMs: 50_000 });
     await expect(table.closeWindow(keyHash, 30_000)).resolves.toMatchObject({ notAfterMs: 30_000 });
-    const { Item } = await dynamo.client().send(new GetItemCommand({ TableName: tableName, Key: { pk: { S: `KEY#${keyHash}` }, sk: { S: 'KEY' } } }));
+    const { Item } = await dynamo.client().send(new GetItemCommand({ TableName: tableName, Key: attributeKey(KEY_TABLE_KEYS.keyVersion(keyHash)) }));
     expect(Number(Item?.['purgeAt']?.N)).toBe(30 + 90 * 24 * 3600);
   });
 
@@ -119,7 +120,7 @@ describe('Key table on DynamoDB (dynalite)', () => {
   it('refuses an item that lacks what a key version must have, without naming its hash', async () => {
     const keyHash = 'c'.repeat(64);
     await dynamo.client().send(
-      new PutItemCommand({ TableName: tableName, Item: { pk: { S: `KEY#${keyHash}` }, sk: { S: 'KEY' }, clientId: { S: 'acme' }, scopes: { L: [] } } }),
+      new PutItemCommand({ TableName: tableName, Item: { ...attributeKey(KEY_TABLE_KEYS.keyVersion(keyHash)), clientId: { S: 'acme' }, scopes: { L: [] } } }),
     );
     const failure = table.findByHash(keyHash);
     await expect(failure).rejects.toThrow(/has no string attribute "versionId"/);

@@ -4,8 +4,9 @@ import { RotateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secre
 import { SNSClient } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
 import { SecretsManagerVersionStore } from '../../lambda/adapters/secrets-manager-version-store';
-import { FirstKeyTimeoutError, issueFirstKey } from '../../lambda/domain/first-key';
-import { createFirstKeyHandler, InvalidFirstKeyEventError } from '../../lambda/handlers/first-key-handler';
+import { FirstKeyTimeoutError, InvalidFirstKeyEventError } from '../../lambda/domain/errors';
+import { issueFirstKey } from '../../lambda/domain/first-key';
+import { createFirstKeyHandler } from '../../lambda/handlers/first-key-handler';
 import { runRotation, type RotationFunction } from '../../local/rotation-driver';
 import { useDynalite } from '../support/dynamodb';
 import { stagesOf } from '../support/rotation-fixture';

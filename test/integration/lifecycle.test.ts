@@ -82,5 +82,5 @@ describe('A key\'s life as its clients see it: rotated, expiring, expired', () =
     ]);
     expect(new Set(h.published.map((n) => n.eventId)).size).toBe(h.published.length);
     expect(h.operations).toEqual([]);
-  });
+  }, 30_000);
 });

@@ -3,7 +3,7 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { MonitorSettings } from '../../lambda/domain/monitor';
 import { notificationEventId } from '../../lambda/domain/notifications';
-import { MonitorRunError } from '../../lambda/handlers/monitor-handler';
+import { MonitorRunError } from '../../lambda/domain/errors';
 import { useDynalite } from '../support/dynamodb';
 import { HOUR_MS } from '../support/rotation-fixture';
 import { RotationHarness } from '../support/rotation-harness';

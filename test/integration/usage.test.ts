@@ -1,5 +1,6 @@
+import { silentMetrics } from '../support/silent-metrics';
+import { attributeKey, KEY_TABLE_KEYS } from '../../lambda/adapters/key-table-schema';
 import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics } from '@aws-lambda-powertools/metrics';
 import { GetItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoUsageStore } from '../../lambda/adapters/dynamodb-usage-store';
 import { KEY_TABLE_SCHEMA } from '../../lambda/adapters/key-table-schema';
@@ -21,7 +22,7 @@ function roundRobin(): () => number {
 async function setUp(pickShard?: () => number) {
   const tableName = await dynamo.newTable();
   const store = new DynamoUsageStore(dynamo.client(), tableName, pickShard);
-  const handler = createUsageHandler({ store, logger: new Logger({ serviceName: 'keyroll-usage-test' }), metrics: new Metrics(), clock: () => T0 + 2 * HOUR });
+  const handler = createUsageHandler({ store, logger: new Logger({ serviceName: 'keyroll-usage-test' }), metrics: silentMetrics(), clock: () => T0 + 2 * HOUR });
   return { tableName, store, handler };
 }
 
@@ -47,8 +48,8 @@ describe('Usage counters on DynamoDB (dynalite), through the usage handler', () 
     const { tableName, handler } = await setUp(roundRobin());
     for (let delivery = 0; delivery < 8; delivery++) await handler(requestsDelivery([{ atMs: T0 + delivery, clientId: 'acme', keyVersion: 'v1' }]));
     for (let shard = 0; shard < KEY_TABLE_SCHEMA.usageShards; shard++) {
-      const { Items = [] } = await dynamo.client().send(new QueryCommand({ TableName: tableName, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': { S: `USAGE#acme#v1#${shard}` } } }));
-      expect(Items).toEqual([expect.objectContaining({ sk: { S: 'HOUR#2026-11-22T12' }, requests: { N: '2' }, purgeAt: { N: String(T0 / 1000 + 90 * 24 * 3600) } })]);
+      const { Items = [] } = await dynamo.client().send(new QueryCommand({ TableName: tableName, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': { S: KEY_TABLE_KEYS.usageCounter('acme', 'v1', shard, '2026-11-22T12').pk } } }));
+      expect(Items).toEqual([expect.objectContaining({ sk: { S: KEY_TABLE_KEYS.usageCounter('acme', 'v1', shard, '2026-11-22T12').sk }, requests: { N: '2' }, purgeAt: { N: String(T0 / 1000 + 90 * 24 * 3600) } })]);
       // Usage items carry no clientId attribute, so they stay out of the byClient index.
       expect(Items[0]).not.toHaveProperty(KEY_TABLE_SCHEMA.byClientIndex.partitionKey);
     }
@@ -62,7 +63,7 @@ describe('Usage counters on DynamoDB (dynalite), through the usage handler', () 
     await handler(logDeliveryEvent([...lines].reverse(), [...ids].reverse()));
     await expect(store.readUsage('acme', 'v1', '2026-11-22T12', '2026-11-22T12')).resolves.toMatchObject({ requests: 3 });
     const batchId = deliveryId(ids.map((id) => ({ id, timestamp: 0, message: '' })));
-    const marker = await dynamo.client().send(new GetItemCommand({ TableName: tableName, Key: { pk: { S: `USAGEBATCH#${batchId}` }, sk: { S: 'BATCH' } } }));
+    const marker = await dynamo.client().send(new GetItemCommand({ TableName: tableName, Key: attributeKey(KEY_TABLE_KEYS.usageBatch(batchId)) }));
     expect(marker.Item?.['purgeAt']).toEqual({ N: String((T0 + 2 * HOUR) / 1000 + 2 * 24 * 3600) });
   });
 

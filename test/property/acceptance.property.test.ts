@@ -88,5 +88,5 @@ describe('One definition of an accepted key (property)', () => {
       }),
       { numRuns: 60 },
     );
-  });
+  }, 60_000);
 });

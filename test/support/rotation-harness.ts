@@ -1,3 +1,4 @@
+import { silentMetrics } from './silent-metrics';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
@@ -20,7 +21,6 @@ import { localDynamoDbClient } from '../../local/dynalite-server';
 import { rotateSecret, type RotationRun } from '../../local/rotation-driver';
 import { SecretsManagerModel } from '../../local/secrets-manager-model';
 import { injectDynamoDbFaults, type FaultInjector } from './faults';
-import { Metrics } from '@aws-lambda-powertools/metrics';
 import { checkPublishedMessage } from './notification-schema';
 import { buildRotation, CLIENT_TOPIC_ARN, HOUR_MS, keyOf, OPERATIONS_TOPIC_ARN, stagesOf, TestClock } from './rotation-fixture';
 import { createClientSecret, serveSecretsManagerFromModel } from './secrets-manager';
@@ -81,7 +81,7 @@ export class RotationHarness {
     this.table = table;
     this.handler = createRotationHandler({ rotation, logger: new Logger({ serviceName: 'keyroll-rotation-test' }) });
     const usage = new DynamoUsageStore(dynamodb, options.tableName);
-    this.countUsage = createUsageHandler({ store: usage, logger: new Logger({ serviceName: 'keyroll-usage-test' }), metrics: new Metrics(), clock: this.clock.now });
+    this.countUsage = createUsageHandler({ store: usage, logger: new Logger({ serviceName: 'keyroll-usage-test' }), metrics: silentMetrics(), clock: this.clock.now });
     const sns = new SNSClient({});
     const monitor = new KeyMonitor({
       secrets: new SecretsManagerVersionStore(new SecretsManagerClient({})),

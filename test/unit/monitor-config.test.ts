@@ -1,4 +1,4 @@
-import { ConfigurationError } from '../../lambda/config/env';
+import { ConfigurationError } from '../../lambda/domain/errors';
 import { readMonitorConfig } from '../../lambda/config/monitor-config';
 
 const minimal = {

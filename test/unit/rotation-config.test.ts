@@ -1,4 +1,4 @@
-import { ConfigurationError } from '../../lambda/config/env';
+import { ConfigurationError } from '../../lambda/domain/errors';
 import { readRotationConfig } from '../../lambda/config/rotation-config';
 
 const minimal = { KEY_TABLE_NAME: 'keyroll-keys', CLIENT_TOPIC_ARN: 'arn:aws:sns:eu-west-1:111122223333:keyroll-clients' };

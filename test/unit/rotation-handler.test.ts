@@ -1,4 +1,5 @@
-import { InvalidRotationEventError, parseRotationEvent } from '../../lambda/handlers/rotation-handler';
+import { InvalidRotationEventError } from '../../lambda/domain/errors';
+import { parseRotationEvent } from '../../lambda/handlers/rotation-handler';
 
 const valid = { Step: 'createSecret', SecretId: 'arn:aws:secretsmanager:eu-west-1:1:secret:x', ClientRequestToken: 'v2', RotationToken: 'rt-secret-123' };
 

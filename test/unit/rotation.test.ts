@@ -1,3 +1,4 @@
+import { attributeKey, KEY_TABLE_KEYS } from '../../lambda/adapters/key-table-schema';
 import {
   ConditionalCheckFailedException,
   DynamoDBClient,
@@ -67,7 +68,7 @@ function registered(key: ApiKey, overrides: Partial<KeyVersion> = {}): KeyVersio
 }
 
 function keyVersionKey(keyHash: string): Record<string, AttributeValue> {
-  return { pk: { S: `KEY#${keyHash}` }, sk: { S: 'KEY' } };
+  return attributeKey(KEY_TABLE_KEYS.keyVersion(keyHash));
 }
 
 /** Serves GetItem for these key versions and answers UpdateItem with the item as it would become. */
@@ -102,7 +103,7 @@ function expectNoKeyVersionWrites(): void {
     ...dynamodb.commandCalls(PutItemCommand).map((call) => call.args[0].input.Item?.['pk']?.S),
     ...dynamodb.commandCalls(UpdateItemCommand).map((call) => call.args[0].input.Key?.['pk']?.S),
   ];
-  expect(written.filter((pk) => pk?.startsWith('KEY#'))).toEqual([]);
+  expect(written.filter((pk) => pk?.startsWith(KEY_TABLE_KEYS.keyVersionPrefix))).toEqual([]);
 }
 
 describe('Rotation guard', () => {
@@ -235,7 +236,7 @@ describe('setSecret', () => {
     expect(dynamodb).toHaveReceivedCommandWith(PutItemCommand, {
       ConditionExpression: 'attribute_not_exists(pk)',
       Item: expect.objectContaining({
-        pk: { S: `KEY#${hashApiKey(pendingKey)}` },
+        ...attributeKey(KEY_TABLE_KEYS.keyVersion(hashApiKey(pendingKey))),
         clientId: { S: 'acme' },
         versionId: { S: 'v2' },
         notBeforeMs: { N: String(clock.nowMs) },
@@ -474,7 +475,7 @@ describe('finishSecret', () => {
     const { arn } = await givenTestedRotation();
     const eventId = notificationEventId('key.rotated', 'acme', 'v2');
     dynamodb.on(PutItemCommand).rejects(new ConditionalCheckFailedException({ message: 'exists', $metadata: {} }));
-    dynamodb.on(GetItemCommand, { Key: { pk: { S: 'CLIENT#acme' }, sk: { S: `EVENT#${eventId}` } } }).resolves({
+    dynamodb.on(GetItemCommand, { Key: attributeKey(KEY_TABLE_KEYS.event('acme', eventId)) }).resolves({
       Item: {
         body: { S: JSON.stringify({ version: 1, type: 'key.rotated', clientId: 'acme', versionId: 'v2', eventId, at: '2026-11-22T11:00:00.000Z' }) },
         publishedAtMs: { N: '1' },

@@ -1,4 +1,5 @@
-import { InvalidRouteScopesError, RouteScopes } from '../../lambda/domain/route-scopes';
+import { InvalidRouteScopesError } from '../../lambda/domain/errors';
+import { RouteScopes } from '../../lambda/domain/route-scopes';
 
 const stage = 'arn:aws:execute-api:eu-west-1:111122223333:abc123/prod';
 

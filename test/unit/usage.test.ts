@@ -4,7 +4,8 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import fc from 'fast-check';
 import type { UsageStore, UsageSummary } from '../../lambda/domain/ports';
 import { aggregateAccessLogs, countDelivery, deliveryId, hourOf, hourStartMs, type AccessLogRecord, type UsageCount } from '../../lambda/domain/usage';
-import { createUsageHandler, decodeLogDelivery, UnreadableLogDeliveryError } from '../../lambda/handlers/usage-handler';
+import { UnreadableLogDeliveryError } from '../../lambda/domain/errors';
+import { createUsageHandler, decodeLogDelivery } from '../../lambda/handlers/usage-handler';
 import { accessLogLine, logDeliveryEvent, requestsDelivery } from '../../local/access-logs';
 
 const T0 = Date.UTC(2026, 10, 22, 12, 0, 0);

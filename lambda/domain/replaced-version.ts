@@ -1,0 +1,34 @@
+import type { ClientSettings } from './client-settings';
+import { closingNotAfterMs, windowEndMs, type KeyVersion } from './key-version';
+import { buildNotification, publishOnce, type PublishResult } from './notifications';
+import type { EventLog, KeyTable, Notifier } from './ports';
+
+export interface ReplacedVersionDependencies {
+  readonly keys: KeyTable;
+  readonly events: EventLog;
+  readonly notifier: Notifier;
+  readonly nowMs: number;
+}
+
+/**
+ * The one rule for a key that lost AWSCURRENT, run by finishSecret and by the monitor's reconciliation,
+ * whichever gets there first: its grace period starts now (never past its hard expiry, and a window already
+ * closed is never lengthened), and the client gets `key.rotated` once, under one eventId for both callers.
+ * `replaced` is undefined when the version that was current held no key keyroll registered (a new client's
+ * placeholder): the client still hears that its first key is current.
+ */
+export async function retireReplacedVersion(
+  client: ClientSettings,
+  currentVersionId: string,
+  replaced: KeyVersion | undefined,
+  deps: ReplacedVersionDependencies,
+): Promise<{ readonly closed?: KeyVersion; readonly notification: PublishResult }> {
+  const closed = replaced === undefined ? undefined : await deps.keys.closeWindow(replaced.keyHash, closingNotAfterMs(replaced, deps.nowMs, client.gracePeriodMs));
+  const expiresAtMs = closed === undefined ? undefined : windowEndMs(closed);
+  const notification = buildNotification('key.rotated', { clientId: client.clientId, versionId: currentVersionId }, deps.nowMs, {
+    ...(closed === undefined ? {} : { previousVersionId: closed.versionId }),
+    ...(expiresAtMs === undefined ? {} : { expiresAtMs }),
+  });
+  const published = await publishOnce(notification, deps);
+  return closed === undefined ? { notification: published } : { closed, notification: published };
+}
