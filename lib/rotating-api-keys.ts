@@ -66,7 +66,7 @@ export class RotatingApiKeys extends Construct {
 
   constructor(scope: Construct, id: string, props: RotatingApiKeysProps) {
     super(scope, id);
-    const settings = validateProps(props, defaultSecretNamePrefix(this), this.node.path);
+    const settings = validateProps(props, { defaultSecretNamePrefix: defaultSecretNamePrefix(this), stackRegion: Stack.of(this).region }, this.node.path);
     this.settings = settings;
     this.secretNamePrefix = settings.secretNamePrefix;
     const stack = Stack.of(this);
@@ -257,13 +257,16 @@ export class RotatingApiKeys extends Construct {
 
   /**
    * The HTTP API authorizer (payload 2.0, simple responses, as the function is configured) for your routes,
-   * with the key header as identity source and the same result cache TTL as the REST authorizer.
+   * with the key header as identity source and the same result cache TTL as the REST authorizer. A simple
+   * response is one yes or no, cached per identity source, so when routes need scopes the route key is an
+   * identity source too: otherwise a key's answer for one route would be reused on every other.
    * https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-lambda-authorizer.html
    */
   get httpAuthorizer(): HttpLambdaAuthorizer {
+    const perRoute = this.settings.routeScopes.isEmpty ? [] : ['$context.routeKey'];
     this.httpLambdaAuthorizer ??= new HttpLambdaAuthorizer('KeyrollHttpAuthorizer', this.authorizerFunction, {
       authorizerName: `${Stack.of(this).stackName}-${this.node.id}-keyroll`.slice(0, 128),
-      identitySource: [`$request.header.${this.settings.apiKeyHeader}`],
+      identitySource: [`$request.header.${this.settings.apiKeyHeader}`, ...perRoute],
       responseTypes: [HttpLambdaResponseType.SIMPLE],
       resultsCacheTtl: this.settings.resultsCacheTtl,
     });

@@ -1,4 +1,4 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Token } from 'aws-cdk-lib';
 import { isValidKeyPrefix } from '../lambda/domain/api-key';
 import { CLIENT_ID_PATTERN, SCOPE_PATTERN } from '../lambda/domain/client-settings';
 import { RouteScopes } from '../lambda/domain/route-scopes';
@@ -26,13 +26,25 @@ export interface ValidSettings {
   readonly rotationStuckAfter: Duration;
 }
 
+/** What the construct's place in the app says: the install's own secret name prefix and the stack's region. */
+export interface InstallContext {
+  readonly defaultSecretNamePrefix: string;
+  /** A token in a region-agnostic stack. */
+  readonly stackRegion: string;
+}
+
 /**
  * Checks the props at synth time and reports every bad one at once, each message showing the bad value.
- * `defaultSecretNamePrefix` is the install's own prefix, derived from the stack and construct.
  */
-export function validateProps(props: RotatingApiKeysProps, defaultSecretNamePrefix: string, where: string): ValidSettings {
+export function validateProps(props: RotatingApiKeysProps, install: InstallContext, where: string): ValidSettings {
   const problems: string[] = [];
   const fail = (message: string) => problems.push(message);
+  if (Token.isUnresolved(install.stackRegion)) {
+    // CDK cannot render a TableV2's replica encryption (the key table uses a customer-managed KMS key) without one.
+    fail(
+      'the stack needs an explicit region, e.g. new Stack(app, id, { env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION } }): the encrypted key table cannot be rendered in a region-agnostic stack',
+    );
+  }
   const settings = {
     gracePeriod: props.gracePeriod ?? DEFAULTS.gracePeriod,
     rotationSchedule: props.rotationSchedule ?? DEFAULTS.rotationSchedule(),
@@ -45,7 +57,7 @@ export function validateProps(props: RotatingApiKeysProps, defaultSecretNamePref
     routeScopes: RouteScopes.parse(undefined),
     keyPrefix: props.keyPrefix ?? DEFAULTS.keyPrefix,
     refusalAlarmThreshold: props.refusalAlarmThreshold ?? DEFAULTS.refusalAlarmThreshold,
-    secretNamePrefix: props.secretNamePrefix ?? defaultSecretNamePrefix,
+    secretNamePrefix: props.secretNamePrefix ?? install.defaultSecretNamePrefix,
     monitorInterval: props.monitorInterval ?? DEFAULTS.monitorInterval,
     reminderLeadTimes: props.reminderLeadTimes ?? DEFAULTS.reminderLeadTimes,
     rotationStuckAfter: props.rotationStuckAfter ?? DEFAULTS.rotationStuckAfter,

@@ -1,3 +1,5 @@
+import { HttpApi, HttpMethod } from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpUrlIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AccountPrincipal } from 'aws-cdk-lib/aws-iam';
@@ -49,12 +51,13 @@ describe('The example stack, as a fresh account needs it', () => {
     template.hasResourceProperties('AWS::ApiGateway::Stage', { MethodSettings: [Match.objectLike({ LoggingLevel: 'ERROR' })] });
   });
 
-  it('protects an HTTP API route with the same function: payload 2.0, simple responses, the key header as identity source', () => {
+  it('protects an HTTP API route with the same function: payload 2.0, simple responses, the key header and (with route scopes) the route as identity sources', () => {
     template.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
       AuthorizerType: 'REQUEST',
       AuthorizerPayloadFormatVersion: '2.0',
       EnableSimpleResponses: true,
-      IdentitySource: ['$request.header.x-api-key'],
+      // The example has route scopes: a cached yes for GET /hello must not let the same key POST /orders.
+      IdentitySource: ['$request.header.x-api-key', '$context.routeKey'],
       AuthorizerResultTtlInSeconds: 60,
     });
     template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: 'GET /hello', AuthorizationType: 'CUSTOM' });
@@ -63,6 +66,13 @@ describe('The example stack, as a fresh account needs it', () => {
       Environment: { Variables: Match.objectLike({ HTTP_API_SIMPLE_RESPONSES: 'true' }) },
     });
     template.resourceCountIs('AWS::Logs::SubscriptionFilter', 2);
+  });
+
+  it('caches an HTTP API answer per key alone when no route needs a scope', () => {
+    const plain = new Stack(appLikeTheCli(), 'Plain', { env });
+    const keys = new RotatingApiKeys(plain, 'ApiKeys', { clients: [{ clientId: 'acme' }] });
+    new HttpApi(plain, 'Api').addRoutes({ path: '/hello', methods: [HttpMethod.GET], integration: new HttpUrlIntegration('Backend', 'https://example.com'), authorizer: keys.httpAuthorizer });
+    Template.fromStack(plain).hasResourceProperties('AWS::ApiGatewayV2::Authorizer', { IdentitySource: ['$request.header.x-api-key'] });
   });
 
   it('passes the AWS Solutions checks, both APIs included', () => {
@@ -120,6 +130,12 @@ describe('Props validation', () => {
       });
     expect(build).toThrow(InvalidKeyrollPropsError);
     expect(build).toThrow(/^Test\/Keys: 3 props are not valid:\n- keyPrefix.*\n- gracePeriod.*\n- clientId/);
+  });
+
+  it('asks for a stack with a region, before CDK fails on the encrypted table without saying why', () => {
+    const build = () => new RotatingApiKeys(new Stack(appLikeTheCli(), 'Agnostic'), 'Keys', { clients: [{ clientId: 'acme' }] });
+    expect(build).toThrow(InvalidKeyrollPropsError);
+    expect(build).toThrow('the stack needs an explicit region, e.g. new Stack(app, id, { env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION } })');
   });
 });
 
