@@ -1,3 +1,7 @@
+import { buildSync } from 'esbuild';
+import { mkdtempSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
 import { AUTHORIZER_VARIABLES } from '../lambda/config/authorizer-config';
 import { FIRST_KEY_VARIABLES } from '../lambda/config/first-key-config';
 import { MONITOR_VARIABLES } from '../lambda/config/monitor-config';
@@ -31,5 +35,13 @@ export async function benchBundles(): Promise<string[]> {
     const requireMs = medianRequireMs(bundle.file, env);
     lines.push(line(entry, `${(bundle.bytes / 1024).toFixed(1)} KB  ${requireMs.toFixed(1).padStart(5)} ms`));
   }
+  lines.push(line('client SDK (keyroll/client, AWS SDK not included)', `${(clientBundleBytes() / 1024).toFixed(1)} KB`));
   return lines;
+}
+
+/** What `keyroll/client` adds to an application's bundle, minified; the AWS SDK is the application's own. */
+function clientBundleBytes(): number {
+  const outfile = path.join(mkdtempSync(path.join(tmpdir(), 'keyroll-client-')), 'client.js');
+  buildSync({ entryPoints: [path.join(__dirname, '..', 'client', 'index.ts')], bundle: true, platform: 'node', format: 'cjs', minify: true, external: ['@aws-sdk/*'], outfile, logLevel: 'error' });
+  return statSync(outfile).size;
 }

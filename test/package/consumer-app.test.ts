@@ -62,7 +62,15 @@ describe('keyroll installed from its packed tarball into a new CDK app', () => {
     expect(packedFiles.filter((file) => /^(test|bench|local|examples|scripts)\//.test(file))).toEqual([]);
     const manifest = JSON.parse(readFileSync(path.join(appDir, 'node_modules', 'keyroll', 'package.json'), 'utf8')) as Record<string, unknown>;
     expect(manifest['dependencies']).toBeUndefined();
-    expect(manifest['peerDependencies']).toEqual({ 'aws-cdk-lib': expect.any(String), constructs: expect.any(String) });
+    expect(manifest['peerDependencies']).toEqual({ 'aws-cdk-lib': expect.any(String), constructs: expect.any(String), '@aws-sdk/client-secrets-manager': expect.any(String) });
+    expect(manifest['peerDependenciesMeta']).toEqual({ '@aws-sdk/client-secrets-manager': { optional: true } });
+  });
+
+  it('gives API clients keyroll/client, which loads with no AWS SDK installed', () => {
+    const script = "const c = require('keyroll/client'); process.stdout.write(JSON.stringify(Object.keys(c).sort()))";
+    const exported = JSON.parse(execFileSync(process.execPath, ['-e', script], { cwd: appDir, encoding: 'utf8' })) as string[];
+    expect(exported).toEqual(expect.arrayContaining(['KeyProvider', 'SecretsManagerKeySource', 'verifySnsMessage', 'notificationOfSqsBody']));
+    expect(() => execFileSync(process.execPath, ['-e', "require('@aws-sdk/client-secrets-manager')"], { cwd: appDir, stdio: 'ignore' })).toThrow();
   });
 
   it('type-checks the app against the packed declarations', () => {
