@@ -1,0 +1,258 @@
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
+import { CreateQueueCommand, DeleteMessageBatchCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { Duration } from 'aws-cdk-lib';
+import { KeyProvider } from '../client/key-provider';
+import { notificationOfSqsBody } from '../client/notifications';
+import { SecretsManagerKeySource } from '../client/secrets-manager-key-source';
+import { DynamoKeyTable } from '../lambda/adapters/dynamodb-key-table';
+import { hashApiKey } from '../lambda/domain/api-key';
+import { windowEndMs, windowStatus, type KeyVersion } from '../lambda/domain/key-version';
+import type { ApiClientProps } from '../lib/props';
+import { localDynamoDbClient } from './dynalite-server';
+import { LOCAL_CREDENTIALS, LOCAL_REGION, startLocalKeyroll, type LocalKeyroll } from './keyroll-local';
+
+/** How each demo client follows rotations. */
+export type ClientBehaviour = 'switches-at-once' | 'switches-late' | 'never-switches';
+
+export interface DemoOptions {
+  readonly durationMs: number;
+  /** Each client's key rotates this often (its schedule, compressed). */
+  readonly rotateEveryMs: number;
+  readonly gracePeriod: Duration;
+  /** API Gateway's result cache TTL, and the authorizer's own cache TTL. */
+  readonly cacheTtl: Duration;
+  readonly monitorEveryMs: number;
+  readonly requestIntervalMs: number;
+  readonly logDirectory: string;
+  /** Ends the run early (Ctrl-C). */
+  readonly signal?: AbortSignal;
+  /** Called about once a second with the state so far (the live view). */
+  readonly onTick?: (state: DemoState) => void;
+}
+
+export interface ClientState {
+  readonly clientId: string;
+  readonly behaviour: ClientBehaviour;
+  versionId: string | undefined;
+  ok: number;
+  refusedInWindow: number;
+  refusedAfterWindow: number;
+  /** Requests answered in the last few seconds: [time, ok]. */
+  readonly recent: [number, boolean][];
+  readonly notifications: Record<string, number>;
+  /** When the first key this client kept using stopped being valid, and when it was first refused after that. */
+  keptKeyEndedAtMs?: number;
+  firstRefusedAfterEndMs?: number;
+}
+
+export interface DemoState {
+  readonly startedAtMs: number;
+  readonly startupMs: number;
+  readonly clients: readonly ClientState[];
+  readonly rotations: number;
+  readonly rotationsFailed: number;
+  readonly boundMs: number;
+}
+
+export interface DemoSummary {
+  readonly rotations: number;
+  readonly rotationsFailed: number;
+  readonly requests: number;
+  readonly ok: number;
+  readonly refusedInWindow: number;
+  readonly refusedAfterWindow: number;
+  readonly notifications: number;
+  readonly clients: number;
+  readonly startupMs: number;
+  readonly durationS: number;
+  /** The stated bound: a key is refused at most this long after its window ends (API Gateway's TTL + the authorizer's). */
+  readonly refusalBoundMs: number;
+  /** For the client that never switches: how long after its key's end its first refusal came. */
+  readonly neverSwitchingRefusedAfterMs: number | null;
+}
+
+const DEMO_CLIENTS: readonly (ApiClientProps & { readonly behaviour: ClientBehaviour })[] = [
+  { clientId: 'acme', scopes: ['read'], behaviour: 'switches-at-once' },
+  { clientId: 'globex', scopes: ['read', 'write'], behaviour: 'switches-at-once' },
+  { clientId: 'initech', scopes: ['read'], behaviour: 'switches-late' },
+  { clientId: 'umbrella', scopes: ['read'], behaviour: 'never-switches' },
+];
+
+/**
+ * Runs keyroll locally under continuous traffic from demo clients using the client SDK, rotates every key on
+ * its compressed schedule, runs the monitor, and counts every refusal by whether the key sent was inside its
+ * window (a failure of keyroll) or not.
+ */
+export async function runDemo(options: DemoOptions, processStartMs: number): Promise<DemoSummary> {
+  const keyroll = await startLocalKeyroll(
+    {
+      clients: DEMO_CLIENTS.map(({ behaviour: _behaviour, ...client }) => client),
+      gracePeriod: options.gracePeriod,
+      authorizerResultsCacheTtl: options.cacheTtl,
+      authorizerCacheTtl: options.cacheTtl,
+      authorizerNegativeCacheTtl: Duration.seconds(1),
+      routeScopes: { 'POST /orders': 'write' },
+    },
+    { logDirectory: options.logDirectory },
+  );
+  const startupMs = Date.now() - processStartMs;
+  // The schedules' test runs and the first keys happened during start-up; the run counts its own rotations.
+  const rotationsAtStart = keyroll.rotations.length;
+  const rotationsOf = (outcome: 'succeeded' | 'failed') => keyroll.rotations.slice(rotationsAtStart).filter((r) => r.run.outcome === outcome).length;
+  const aws = { region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS };
+  const secretsManager = new SecretsManagerClient({ ...aws, endpoint: keyroll.endpoints.secretsManager });
+  const sqs = new SQSClient({ ...aws, endpoint: keyroll.endpoints.snsSqs });
+  const sns = new SNSClient({ ...aws, endpoint: keyroll.endpoints.snsSqs });
+  const dynamodb = localDynamoDbClient(keyroll.endpoints.dynamodb);
+  const table = new DynamoKeyTable(dynamodb, keyroll.keyTableName);
+  const boundMs = 2 * options.cacheTtl.toMilliseconds();
+  const state: DemoState & { rotations: number; rotationsFailed: number } = { startedAtMs: Date.now(), startupMs, clients: [], rotations: 0, rotationsFailed: 0, boundMs };
+
+  let running = true;
+  const loops: Promise<void>[] = [];
+  const timers: NodeJS.Timeout[] = [];
+  try {
+    for (const [index, demo] of DEMO_CLIENTS.entries()) {
+      const client: ClientState = { clientId: demo.clientId, behaviour: demo.behaviour, versionId: undefined, ok: 0, refusedInWindow: 0, refusedAfterWindow: 0, recent: [], notifications: {} };
+      (state.clients as ClientState[]).push(client);
+      const queueUrl = await subscribe(keyroll, sns, sqs, demo.clientId);
+      const sent: { key: string; status: number; atMs: number }[] = [];
+      const recordingFetch: typeof fetch = async (input, init) => {
+        const key = new Headers(init?.headers).get('x-api-key') ?? '';
+        const response = await fetch(input, init);
+        sent.push({ key, status: response.status, atMs: Date.now() });
+        return response;
+      };
+      const source = new SecretsManagerKeySource({ secretId: keyroll.secretArns.get(demo.clientId) ?? demo.clientId, client: secretsManager });
+      const provider = new KeyProvider({
+        source,
+        clientId: demo.clientId,
+        fetch: recordingFetch,
+        // The late client has no notifications and looks again at half the grace period: late, but in time.
+        refreshIntervalMs: demo.behaviour === 'switches-late' ? options.gracePeriod.toMilliseconds() / 2 : 5 * 60_000,
+      });
+      const keptKey = demo.behaviour === 'never-switches' ? await source.currentKey() : undefined;
+
+      loops.push(
+        (async () => {
+          while (running) {
+            const messages = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 })).catch(() => ({ Messages: [] }));
+            for (const message of messages.Messages ?? []) {
+              const notification = notificationOfSqsBody(message.Body ?? '');
+              client.notifications[notification.type] = (client.notifications[notification.type] ?? 0) + 1;
+              if (demo.behaviour === 'switches-at-once') await provider.handleNotification(notification);
+            }
+            if ((messages.Messages ?? []).length > 0) {
+              await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: (messages.Messages ?? []).map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })) }));
+            }
+          }
+        })(),
+        (async () => {
+          while (running) {
+            const path = demo.clientId === 'globex' && client.ok % 5 === 4 ? '/orders' : '/hello';
+            const method = path === '/orders' ? 'POST' : 'GET';
+            if (keptKey !== undefined) await recordingFetch(`${keyroll.api.url}${path}`, { method, headers: { 'x-api-key': keptKey.key } });
+            else await provider.fetch(`${keyroll.api.url}${path}`, { method, body: method === 'POST' ? '{}' : undefined }).catch(() => undefined);
+            client.versionId = keptKey?.versionId ?? (await provider.currentKey().catch(() => undefined))?.versionId;
+            for (const attempt of sent.splice(0)) await judge(client, attempt, table);
+            await sleep(options.requestIntervalMs);
+          }
+        })(),
+      );
+      timers.push(
+        setTimeout(() => {
+          const rotate = () => void keyroll.rotate(demo.clientId).catch(() => undefined);
+          rotate();
+          timers.push(setInterval(rotate, options.rotateEveryMs));
+        }, (options.rotateEveryMs * (index + 1)) / DEMO_CLIENTS.length),
+      );
+    }
+    timers.push(setInterval(() => void keyroll.runMonitor().catch(() => undefined), options.monitorEveryMs));
+    timers.push(
+      setInterval(() => {
+        state.rotations = rotationsOf('succeeded');
+        state.rotationsFailed = rotationsOf('failed');
+        options.onTick?.(state);
+      }, 1_000),
+    );
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, options.durationMs);
+      options.signal?.addEventListener('abort', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  } finally {
+    running = false;
+    for (const timer of timers) clearTimeout(timer);
+    await Promise.all(loops);
+    await keyroll.stop();
+    for (const c of [secretsManager, sqs, sns, dynamodb]) c.destroy();
+  }
+
+  const clients = state.clients;
+  const sum = (pick: (c: ClientState) => number) => clients.reduce((total, c) => total + pick(c), 0);
+  const neverSwitching = clients.find((c) => c.behaviour === 'never-switches');
+  return {
+    rotations: rotationsOf('succeeded'),
+    rotationsFailed: rotationsOf('failed'),
+    requests: sum((c) => c.ok + c.refusedInWindow + c.refusedAfterWindow),
+    ok: sum((c) => c.ok),
+    refusedInWindow: sum((c) => c.refusedInWindow),
+    refusedAfterWindow: sum((c) => c.refusedAfterWindow),
+    notifications: sum((c) => Object.values(c.notifications).reduce((a, b) => a + b, 0)),
+    clients: clients.length,
+    startupMs,
+    durationS: Math.round((Date.now() - state.startedAtMs) / 1000),
+    refusalBoundMs: boundMs,
+    neverSwitchingRefusedAfterMs:
+      neverSwitching?.firstRefusedAfterEndMs === undefined || neverSwitching.keptKeyEndedAtMs === undefined ? null : neverSwitching.firstRefusedAfterEndMs - neverSwitching.keptKeyEndedAtMs,
+  };
+}
+
+/** Sorts one answer: allowed, refused with a key inside its window (keyroll's failure), or refused after it. */
+async function judge(client: ClientState, attempt: { key: string; status: number; atMs: number }, table: DynamoKeyTable): Promise<void> {
+  const allowed = attempt.status !== 401 && attempt.status !== 403;
+  client.recent.push([attempt.atMs, allowed]);
+  while ((client.recent[0]?.[0] ?? attempt.atMs) < attempt.atMs - 5_000) client.recent.shift();
+  if (attempt.status === 403) {
+    client.ok++; // refused for scope by design (acme has no write scope): not a key refusal
+    return;
+  }
+  if (allowed) {
+    client.ok++;
+    return;
+  }
+  const version: KeyVersion | undefined = attempt.key === '' ? undefined : await table.findByHash(hashApiKey(attempt.key));
+  if (version !== undefined && windowStatus(version, attempt.atMs) === 'valid') {
+    client.refusedInWindow++;
+    return;
+  }
+  client.refusedAfterWindow++;
+  const endMs = version === undefined ? undefined : windowEndMs(version);
+  if (client.behaviour === 'never-switches' && client.firstRefusedAfterEndMs === undefined && endMs !== undefined) {
+    client.keptKeyEndedAtMs = endMs;
+    client.firstRefusedAfterEndMs = attempt.atMs;
+  }
+}
+
+/** The client's queue, subscribed to the client topic with a filter policy on its id, as a subscriber in AWS would. */
+async function subscribe(keyroll: LocalKeyroll, sns: SNSClient, sqs: SQSClient, clientId: string): Promise<string> {
+  const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: `keyroll-local-${clientId}` }));
+  const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['QueueArn'] }));
+  await sns.send(
+    new SubscribeCommand({
+      TopicArn: keyroll.clientTopicArn,
+      Protocol: 'sqs',
+      Endpoint: Attributes?.['QueueArn'],
+      Attributes: { FilterPolicy: JSON.stringify({ clientId: [clientId] }) },
+    }),
+  );
+  if (QueueUrl === undefined) throw new Error(`no queue for ${clientId}`);
+  return QueueUrl;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,51 @@
+/**
+ * `npm run local:aws`: keyroll's local AWS endpoints and API alone, without demo traffic, until Ctrl-C. Prints
+ * their URLs and the environment that points the AWS CLI or any AWS SDK at them.
+ */
+process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] = 'true';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { Duration } from 'aws-cdk-lib';
+import { localAwsEnvironment, startLocalKeyroll } from './keyroll-local';
+
+async function main(): Promise<void> {
+  const logDirectory = path.join(tmpdir(), `keyroll-local-${process.pid}`);
+  const keyroll = await startLocalKeyroll(
+    {
+      clients: [
+        { clientId: 'acme', scopes: ['read'] },
+        { clientId: 'globex', scopes: ['read', 'write'] },
+      ],
+      gracePeriod: Duration.minutes(5),
+      authorizerResultsCacheTtl: Duration.seconds(30),
+      authorizerCacheTtl: Duration.seconds(30),
+      routeScopes: { 'POST /orders': 'write' },
+    },
+    { logDirectory },
+  );
+  const lines = [
+    `API (REST, key header ${keyroll.install.authorizer.identityHeader}):  ${keyroll.api.url}/hello`,
+    `DynamoDB:          ${keyroll.endpoints.dynamodb}   (key table ${keyroll.keyTableName})`,
+    `Secrets Manager:   ${keyroll.endpoints.secretsManager}`,
+    `SNS and SQS:       ${keyroll.endpoints.snsSqs}   (client topic ${keyroll.clientTopicArn})`,
+    `function logs:     ${logDirectory}`,
+    '',
+    'Point the AWS CLI or an SDK at them:',
+    ...Object.entries(localAwsEnvironment(keyroll.endpoints)).map(([name, value]) => `  export ${name}=${value}`),
+    '',
+    'Secrets:',
+    ...[...keyroll.secretArns].map(([clientId, arn]) => `  ${clientId.padEnd(8)} ${arn}`),
+    '',
+    `e.g.  aws secretsmanager get-secret-value --secret-id ${[...keyroll.secretArns.values()][0] ?? ''} --query SecretString --output text`,
+    `      aws secretsmanager rotate-secret --secret-id ${[...keyroll.secretArns.values()][0] ?? ''}`,
+    'Ctrl-C stops.',
+  ];
+  console.log(lines.join('\n'));
+  await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
+  await keyroll.stop();
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exit(2);
+});

@@ -1,0 +1,98 @@
+import { App, Stack } from 'aws-cdk-lib';
+import { MockIntegration, RestApi } from 'aws-cdk-lib/aws-apigateway';
+import { FUNCTION_ENTRIES, type FunctionEntry } from '../lib/function-bundles';
+import type { RotatingApiKeysProps } from '../lib/props';
+import { RotatingApiKeys } from '../lib/rotating-api-keys';
+
+/** The names local mode gives the resources the template creates. */
+export interface LocalResourceNames {
+  readonly keyTableName: string;
+  readonly clientTopicArn: string;
+  readonly operationsTopicArn: string;
+}
+
+/** What local mode deploys, read from the synthesized template as CloudFormation would read it. */
+export interface LocalInstall {
+  /** Each keyroll function's environment, exactly as the template sets it, references resolved to local names. */
+  readonly environments: Readonly<Record<FunctionEntry, Record<string, string>>>;
+  readonly secrets: readonly { readonly logicalId: string; readonly name: string; readonly secretString: string; readonly tags: readonly { Key: string; Value: string }[] }[];
+  /** Per secret logical id: the rotation schedule's expression and window. */
+  readonly rotationSchedules: readonly { readonly secretLogicalId: string; readonly scheduleExpression: string; readonly duration: string }[];
+  /** API Gateway's cache of the authorizer's answers: TTL, and the header that is its key. */
+  readonly authorizer: { readonly resultsCacheTtlSeconds: number; readonly identityHeader: string };
+  readonly stackName: string;
+}
+
+const STACK_NAME = 'KeyrollLocal';
+
+interface TemplateResource {
+  readonly Type: string;
+  readonly Properties?: Record<string, unknown>;
+}
+
+/**
+ * Synthesizes a stack with the construct (the props go through the construct's own validation) and a REST API
+ * using its authorizer, then reads what each resource would be: function environments, secrets, schedules and
+ * the authorizer's cache settings.
+ */
+export function synthesizeLocalInstall(props: RotatingApiKeysProps, names: LocalResourceNames): LocalInstall {
+  // The template is checked by `cdk synth` and the tests; here it is only read, and CDK's schema validation
+  // and stack traces would add seconds to local mode's start-up.
+  const app = new App({ builtinCloudFormationValidation: false, stackTraces: false, treeMetadata: false });
+  const stack = new Stack(app, STACK_NAME, { env: { account: '000000000000', region: 'us-east-1' } });
+  const keys = new RotatingApiKeys(stack, 'ApiKeys', props);
+  const api = new RestApi(stack, 'Api', { deploy: false });
+  api.root.addMethod('ANY', new MockIntegration(), { authorizer: keys.authorizer });
+  const resources = (app.synth().getStackByName(STACK_NAME).template as { Resources: Record<string, TemplateResource> }).Resources;
+
+  const logicalIdOf = (construct: { node: { defaultChild?: unknown } }) => stack.getLogicalId(construct.node.defaultChild as never);
+  const references: Record<string, string> = {
+    [logicalIdOf(keys.keyTable)]: names.keyTableName,
+    [logicalIdOf(keys.clientTopic)]: names.clientTopicArn,
+    [logicalIdOf(keys.operationsTopic)]: names.operationsTopicArn,
+  };
+  const resolve = (value: unknown, where: string): string => {
+    if (typeof value === 'string') return value;
+    const ref = (value as { Ref?: unknown } | undefined)?.Ref;
+    if (typeof ref === 'string' && references[ref] !== undefined) return references[ref];
+    throw new Error(`local mode cannot resolve ${JSON.stringify(value)} in ${where}`);
+  };
+
+  const functionIds: Record<FunctionEntry, string> = {
+    authorizer: logicalIdOf(keys.authorizerFunction),
+    rotation: logicalIdOf(keys.rotationFunction),
+    usage: logicalIdOf(keys.usageFunction),
+    monitor: logicalIdOf(keys.monitorFunction),
+    'first-key': Object.keys(resources).find((id) => id.startsWith('ApiKeysFirstKeyFunction')) ?? 'ApiKeysFirstKeyFunction',
+  };
+  const environments = Object.fromEntries(
+    FUNCTION_ENTRIES.map((entry) => {
+      const variables = ((resources[functionIds[entry]]?.Properties?.['Environment'] as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {}) as Record<string, unknown>;
+      return [entry, Object.fromEntries(Object.entries(variables).map(([name, value]) => [name, resolve(value, `${entry}.${name}`)]))];
+    }),
+  ) as Record<FunctionEntry, Record<string, string>>;
+
+  const ofType = (type: string) => Object.entries(resources).filter(([, resource]) => resource.Type === type);
+  const secrets = ofType('AWS::SecretsManager::Secret').map(([logicalId, { Properties = {} }]) => ({
+    logicalId,
+    name: String(Properties['Name']),
+    secretString: String(Properties['SecretString']),
+    tags: (Properties['Tags'] ?? []) as { Key: string; Value: string }[],
+  }));
+  const rotationSchedules = ofType('AWS::SecretsManager::RotationSchedule').map(([, { Properties = {} }]) => {
+    const rules = Properties['RotationRules'] as { ScheduleExpression: string; Duration: string };
+    return { secretLogicalId: String((Properties['SecretId'] as { Ref?: string }).Ref), scheduleExpression: rules.ScheduleExpression, duration: rules.Duration };
+  });
+  const [, authorizer] = ofType('AWS::ApiGateway::Authorizer')[0] ?? [];
+  const identitySource = String(authorizer?.Properties?.['IdentitySource'] ?? '');
+  return {
+    environments,
+    secrets,
+    rotationSchedules,
+    authorizer: {
+      resultsCacheTtlSeconds: Number(authorizer?.Properties?.['AuthorizerResultTtlInSeconds'] ?? 300),
+      identityHeader: identitySource.replace(/^method\.request\.header\./, '').toLowerCase(),
+    },
+    stackName: STACK_NAME,
+  };
+}

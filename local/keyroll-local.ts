@@ -1,0 +1,186 @@
+import { mkdirSync } from 'node:fs';
+import * as path from 'node:path';
+import { CreateSecretCommand, RotateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
+import { FUNCTION_ENTRIES, bundleDirectory, type FunctionEntry } from '../lib/function-bundles';
+import type { RotatingApiKeysProps } from '../lib/props';
+import { startLocalApiGateway, type LocalApiGateway } from './api-gateway';
+import { createKeyTable, localDynamoDbClient, startDynalite } from './dynalite-server';
+import { synthesizeLocalInstall, type LocalInstall } from './install';
+import { startLocalFunction, startSnsSqsEmulator, type LocalFunction } from './processes';
+import type { RotationRun } from './rotation-driver';
+import { SecretsManagerModel } from './secrets-manager-model';
+import { startSecretsManagerServer } from './secrets-manager-server';
+
+export const LOCAL_REGION = 'us-east-1';
+export const LOCAL_ACCOUNT = '000000000000';
+/** Local endpoints check no signature; the SDK still needs credentials to sign with. */
+export const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
+
+/** The local stand-ins for the AWS services keyroll uses, each on 127.0.0.1. */
+export interface LocalEndpoints {
+  readonly dynamodb: string;
+  readonly secretsManager: string;
+  /** SNS and SQS share one endpoint (fauxqs). */
+  readonly snsSqs: string;
+}
+
+export interface LocalKeyroll {
+  readonly endpoints: LocalEndpoints;
+  readonly api: LocalApiGateway;
+  readonly install: LocalInstall;
+  readonly keyTableName: string;
+  readonly clientTopicArn: string;
+  readonly operationsTopicArn: string;
+  /** The secret ARN of each client. */
+  readonly secretArns: ReadonlyMap<string, string>;
+  readonly functions: Readonly<Record<FunctionEntry, LocalFunction>>;
+  /** RotateSecret on a client's secret, as its schedule would; the rotation runs in the background. */
+  rotate(clientId: string): Promise<void>;
+  /** One scheduled run of the monitor. */
+  runMonitor(): Promise<unknown>;
+  /** Rotations that ended, in order. */
+  readonly rotations: readonly { readonly clientId: string; readonly run: RotationRun }[];
+  stop(): Promise<void>;
+}
+
+/** Environment variables that point the AWS SDK of a process at the local endpoints. */
+export function localAwsEnvironment(endpoints: LocalEndpoints): Record<string, string> {
+  return {
+    AWS_REGION: LOCAL_REGION,
+    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+    // https://docs.aws.amazon.com/sdkref/latest/guide/feature-ss-endpoints.html
+    AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: endpoints.secretsManager,
+    AWS_ENDPOINT_URL_SNS: endpoints.snsSqs,
+    AWS_ENDPOINT_URL_SQS: endpoints.snsSqs,
+    // Lambda runs Node.js 22 or later; on the Node.js 20 here the SDK would warn in every process.
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+  };
+}
+
+/**
+ * keyroll on one machine: dynalite, the Secrets Manager model over its JSON protocol, fauxqs for SNS and SQS,
+ * every function in its own process from its bundle with the environment the construct's template gives it,
+ * the secrets, schedules and first keys created as CloudFormation would, and a local REST API in front.
+ */
+export async function startLocalKeyroll(props: RotatingApiKeysProps, options: { readonly logDirectory: string }): Promise<LocalKeyroll> {
+  mkdirSync(options.logDirectory, { recursive: true });
+  const stops: (() => Promise<void>)[] = [];
+  const stopAll = async () => {
+    for (const stop of stops.reverse()) await stop().catch(() => undefined);
+  };
+  try {
+    const [dynalite, snsSqs] = await Promise.all([startDynalite(), startSnsSqsEmulator()]);
+    stops.push(() => dynalite.close(), () => snsSqs.stop());
+
+    const keyTableName = 'keyroll-local-keys';
+    const dynamodb = localDynamoDbClient(dynalite.endpoint);
+    await createKeyTable(dynamodb, keyTableName);
+    dynamodb.destroy();
+    const sns = new SNSClient({ endpoint: snsSqs.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+    const [{ TopicArn: clientTopicArn }, { TopicArn: operationsTopicArn }] = await Promise.all([
+      sns.send(new CreateTopicCommand({ Name: 'keyroll-local-clients' })),
+      sns.send(new CreateTopicCommand({ Name: 'keyroll-local-operations' })),
+    ]);
+    sns.destroy();
+    if (clientTopicArn === undefined || operationsTopicArn === undefined) throw new Error('the SNS emulator created no topic');
+
+    const install = synthesizeLocalInstall(props, { keyTableName, clientTopicArn, operationsTopicArn });
+    const model = new SecretsManagerModel({ region: LOCAL_REGION, accountId: LOCAL_ACCOUNT });
+    const rotations: { clientId: string; run: RotationRun }[] = [];
+    let rotationFunction: LocalFunction | undefined;
+    const secretsManager = await startSecretsManagerServer(
+      model,
+      async (event) => {
+        if (rotationFunction === undefined) throw new Error('the rotation function is not started');
+        return rotationFunction.invoke(event);
+      },
+      { onRotation: (run, secretArn) => rotations.push({ clientId: clientIdOf(secretArn, install), run }) },
+    );
+    stops.push(() => secretsManager.close());
+
+    const endpoints: LocalEndpoints = { dynamodb: dynalite.endpoint, secretsManager: secretsManager.endpoint, snsSqs: snsSqs.endpoint };
+    const awsEnvironment = localAwsEnvironment(endpoints);
+    const started = await Promise.all(
+      FUNCTION_ENTRIES.map((entry) =>
+        startLocalFunction(
+          `keyroll-local-${entry}`,
+          path.join(bundleDirectory(entry), 'index.js'),
+          { ...awsEnvironment, POWERTOOLS_SERVICE_NAME: `keyroll-${entry}`, ...install.environments[entry] },
+          path.join(options.logDirectory, `${entry}.log`),
+        ),
+      ),
+    );
+    for (const fn of started) stops.push(() => fn.stop());
+    const functions = Object.fromEntries(FUNCTION_ENTRIES.map((entry, i) => [entry, started[i]])) as Record<FunctionEntry, LocalFunction>;
+    rotationFunction = functions.rotation;
+
+    // What CloudFormation does with the template: the secrets, their rotation schedules (a test run each, as
+    // Secrets Manager makes when rotation is turned on), then the first key of each client.
+    const client = new SecretsManagerClient({ endpoint: secretsManager.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+    stops.push(async () => client.destroy());
+    const secretArns = new Map<string, string>();
+    const arnByLogicalId = new Map<string, string>();
+    await Promise.all(
+      install.secrets.map(async (secret) => {
+        const { ARN } = await client.send(new CreateSecretCommand({ Name: secret.name, SecretString: secret.secretString, Tags: [...secret.tags] }));
+        if (ARN === undefined) throw new Error(`CreateSecret returned no ARN for ${secret.name}`);
+        arnByLogicalId.set(secret.logicalId, ARN);
+        secretArns.set(secret.name.slice(secret.name.lastIndexOf('/') + 1), ARN);
+      }),
+    );
+    const rotationFunctionArn = `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:keyroll-local-rotation`;
+    await Promise.all(
+      install.rotationSchedules.map((schedule) =>
+        client.send(
+          new RotateSecretCommand({
+            SecretId: arnByLogicalId.get(schedule.secretLogicalId),
+            RotationLambdaARN: rotationFunctionArn,
+            RotationRules: { ScheduleExpression: schedule.scheduleExpression, Duration: schedule.duration },
+            RotateImmediately: false,
+          }),
+        ),
+      ),
+    );
+    await secretsManager.settled();
+    await Promise.all([...secretArns.values()].map((SecretId) => functions['first-key'].invoke({ RequestType: 'Create', ResourceProperties: { SecretId } })));
+
+    const api = await startLocalApiGateway({
+      authorize: (event) => functions.authorizer.invoke(event),
+      identityHeader: install.authorizer.identityHeader,
+      resultsCacheTtlSeconds: install.authorizer.resultsCacheTtlSeconds,
+      deliverAccessLogs: (delivery) => functions.usage.invoke(delivery),
+    });
+    stops.push(() => api.close());
+
+    return {
+      endpoints,
+      api,
+      install,
+      keyTableName,
+      clientTopicArn,
+      operationsTopicArn,
+      secretArns,
+      functions,
+      rotations,
+      rotate: async (clientId) => {
+        await client.send(new RotateSecretCommand({ SecretId: secretArns.get(clientId) }));
+      },
+      runMonitor: () => functions.monitor.invoke({ source: 'aws.events', 'detail-type': 'Scheduled Event', detail: {} }),
+      stop: async () => {
+        await secretsManager.settled().catch(() => undefined);
+        await stopAll();
+      },
+    };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}
+
+function clientIdOf(secretArn: string, install: LocalInstall): string {
+  const name = install.secrets.find((secret) => secretArn.includes(`:secret:${secret.name}-`))?.name ?? secretArn;
+  return name.slice(name.lastIndexOf('/') + 1);
+}

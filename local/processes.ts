@@ -1,0 +1,108 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import * as path from 'node:path';
+
+/** A Lambda function running in its own process from its bundle; invocations are handled one at a time, as in one execution environment. */
+export interface LocalFunction {
+  readonly name: string;
+  invoke(event: unknown): Promise<unknown>;
+  stop(): Promise<void>;
+}
+
+/** A function's error, as Lambda reports it to the caller: name and message only. */
+export class LocalFunctionError extends Error {
+  constructor(
+    readonly errorName: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = errorName;
+  }
+}
+
+interface WorkerReply {
+  readonly id: number;
+  readonly ok: boolean;
+  readonly result?: unknown;
+  readonly error?: { readonly name?: string; readonly message?: string };
+}
+
+/**
+ * Starts `bundleFile` in a child process with exactly `environment` (plus PATH): the function's own log lines
+ * go to `logFile`, as CloudWatch Logs would keep them.
+ */
+export async function startLocalFunction(name: string, bundleFile: string, environment: Record<string, string>, logFile: string): Promise<LocalFunction> {
+  const child = fork(path.join(__dirname, 'function-worker.cjs'), [bundleFile], {
+    env: { PATH: process.env['PATH'] ?? '', AWS_LAMBDA_FUNCTION_NAME: name, ...environment },
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    execArgv: [],
+  });
+  const log = createWriteStream(logFile, { flags: 'a' });
+  child.stdout?.pipe(log);
+  child.stderr?.pipe(log);
+  await ready(child, name);
+
+  const pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
+  let nextId = 0;
+  let queue: Promise<unknown> = Promise.resolve();
+  child.on('message', (reply: WorkerReply) => {
+    const waiter = pending.get(reply.id);
+    if (waiter === undefined) return;
+    pending.delete(reply.id);
+    if (reply.ok) waiter.resolve(reply.result);
+    else waiter.reject(new LocalFunctionError(reply.error?.name ?? 'Error', reply.error?.message ?? 'the function failed'));
+  });
+  child.on('exit', (code) => {
+    for (const waiter of pending.values()) waiter.reject(new LocalFunctionError('Runtime.ExitError', `${name} exited with code ${String(code)}`));
+    pending.clear();
+  });
+
+  const invokeNow = (event: unknown) =>
+    new Promise<unknown>((resolve, reject) => {
+      const id = ++nextId;
+      pending.set(id, { resolve, reject });
+      child.send({ id, event });
+    });
+  return {
+    name,
+    invoke: (event) => {
+      const run = queue.then(() => invokeNow(event));
+      queue = run.catch(() => undefined);
+      return run;
+    },
+    stop: () => stopChild(child, () => log.end()),
+  };
+}
+
+/** The SNS/SQS emulator (fauxqs) in its own process; resolves with its endpoint. */
+export async function startSnsSqsEmulator(): Promise<{ readonly endpoint: string; stop(): Promise<void> }> {
+  const child = fork(path.join(__dirname, 'sns-sqs-emulator.mjs'), [], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], execArgv: [] });
+  const endpoint = await new Promise<string>((resolve, reject) => {
+    child.once('message', (message: { endpoint?: string }) => (message.endpoint === undefined ? reject(new Error('the SNS/SQS emulator sent no endpoint')) : resolve(message.endpoint)));
+    child.once('exit', (code) => reject(new Error(`the SNS/SQS emulator exited with code ${String(code)}`)));
+  });
+  return { endpoint, stop: () => stopChild(child) };
+}
+
+function ready(child: ChildProcess, name: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    child.once('message', () => resolve());
+    child.once('exit', (code) => reject(new Error(`${name} exited with code ${String(code)} while loading`)));
+  });
+}
+
+function stopChild(child: ChildProcess, after?: () => void): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null) {
+      after?.();
+      resolve();
+      return;
+    }
+    child.once('exit', () => {
+      after?.();
+      resolve();
+    });
+    if (child.connected) child.disconnect();
+    setTimeout(() => child.kill('SIGKILL'), 2_000).unref();
+  });
+}

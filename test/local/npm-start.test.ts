@@ -1,0 +1,59 @@
+import { spawn } from 'node:child_process';
+import * as path from 'node:path';
+
+/**
+ * `npm start` end to end, as a user runs it (the command's own entry point, the built bundles, every function in
+ * its own process over the real AWS SDK against the local endpoints): four clients under continuous traffic
+ * while their keys rotate every few seconds.
+ */
+
+const REPO = path.join(__dirname, '..', '..');
+
+interface Summary {
+  readonly rotations: number;
+  readonly rotationsFailed: number;
+  readonly requests: number;
+  readonly refusedInWindow: number;
+  readonly refusedAfterWindow: number;
+  readonly notifications: number;
+  readonly clients: number;
+  readonly startupMs: number;
+  readonly refusalBoundMs: number;
+  readonly neverSwitchingRefusedAfterMs: number | null;
+}
+
+function runLocal(args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', path.join(REPO, 'local', 'start.ts'), ...args], { cwd: REPO, env: { ...process.env, TS_NODE_TRANSPILE_ONLY: 'true' } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe('npm start (local mode)', () => {
+  let result: { code: number | null; stdout: string; stderr: string };
+  let summary: Summary;
+
+  beforeAll(async () => {
+    result = await runLocal(['--duration', '25', '--json', '--rotate-every', '3', '--grace', '6', '--cache-ttl', '1', '--monitor-every', '2', '--request-interval', '100']);
+    summary = JSON.parse(result.stdout.trim().split('\n').at(-1) ?? '{}') as Summary;
+  }, 120_000);
+
+  it('rotates at least 20 times under traffic from 4 clients and refuses no key inside its window; exits 0', () => {
+    expect({ code: result.code, stderrErrors: result.stderr.split('\n').filter((line) => /error|warning/i.test(line)) }).toEqual({ code: 0, stderrErrors: [] });
+    expect(summary).toMatchObject({ clients: 4, refusedInWindow: 0, rotationsFailed: 0 });
+    expect(summary.rotations).toBeGreaterThanOrEqual(20);
+    expect(summary.requests).toBeGreaterThan(400);
+    expect(summary.notifications).toBeGreaterThanOrEqual(summary.rotations);
+  });
+
+  it('refuses the client that never switches once its key\'s window has ended, within the stated bound', () => {
+    expect(summary.refusedAfterWindow).toBeGreaterThan(0);
+    expect(summary.neverSwitchingRefusedAfterMs).not.toBeNull();
+    // The bound, plus one request interval: the first request after the end may come that much later.
+    expect(summary.neverSwitchingRefusedAfterMs).toBeLessThanOrEqual(summary.refusalBoundMs + 100);
+  });
+});
