@@ -3,6 +3,7 @@ import { mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { AUTHORIZER_VARIABLES } from '../lambda/config/authorizer-config';
+import { DELIVERY_VARIABLES } from '../lambda/config/delivery-config';
 import { FIRST_KEY_VARIABLES } from '../lambda/config/first-key-config';
 import { MONITOR_VARIABLES } from '../lambda/config/monitor-config';
 import { ROTATION_VARIABLES } from '../lambda/config/rotation-config';
@@ -17,6 +18,7 @@ const VARIABLES: Record<FunctionEntry, VariableSet> = {
   usage: USAGE_VARIABLES,
   monitor: MONITOR_VARIABLES,
   'first-key': FIRST_KEY_VARIABLES,
+  delivery: DELIVERY_VARIABLES,
 };
 
 /** Every function's bundle, built as the package builds it: its size and its cold `require` time, configured with the declared examples. */

@@ -37,6 +37,13 @@ export interface ApiClientProps {
    * @default - off: a replaced key ends with its grace period
    */
   readonly extendWhileInUse?: { readonly step: Duration; readonly maxGrace?: Duration };
+  /**
+   * Key delivery, for a client outside AWS: its X25519 public key, base64url (the `publicKey` that
+   * `generateDeliveryKeyPair()` of `keyroll/client` makes). The delivery URL then gives this client its current
+   * key encrypted to that key, in exchange for a key of the client still in its window.
+   * @default - no delivery: the client reads its secret
+   */
+  readonly deliveryPublicKey?: string;
 }
 
 export interface RotatingApiKeysProps {
@@ -138,6 +145,11 @@ export interface RotatingApiKeysProps {
    * @default Duration.hours(1)
    */
   readonly rotationStuckAfter?: Duration;
+  /**
+   * Key deliveries per client per minute (clients with a `deliveryPublicKey`); more get 429.
+   * @default 6
+   */
+  readonly deliveriesPerMinute?: number;
 }
 
 /** Every default of the construct, in one place. */
@@ -155,4 +167,5 @@ export const DEFAULTS = {
   monitorInterval: Duration.minutes(15),
   reminderLeadTimes: [Duration.hours(24), Duration.hours(1)],
   rotationStuckAfter: Duration.hours(1),
+  deliveriesPerMinute: 6,
 } as const;

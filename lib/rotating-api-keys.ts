@@ -7,7 +7,7 @@ import { Match, Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction, SnsTopic } from 'aws-cdk-lib/aws-events-targets';
 import { PolicyStatement, Role, ServicePrincipal, type Grant, type IGrantable } from 'aws-cdk-lib/aws-iam';
 import { Key, type IKey } from 'aws-cdk-lib/aws-kms';
-import { CfnPermission, type CfnFunction } from 'aws-cdk-lib/aws-lambda';
+import { CfnPermission, FunctionUrlAuthType, type CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import { FilterPattern, LogGroup, RetentionDays, SubscriptionFilter, type ILogGroup } from 'aws-cdk-lib/aws-logs';
 import { LambdaDestination } from 'aws-cdk-lib/aws-logs-destinations';
 import type { Secret } from 'aws-cdk-lib/aws-secretsmanager';
@@ -20,6 +20,7 @@ import { MONITOR_VARIABLES } from '../lambda/config/monitor-config';
 import { ROTATION_VARIABLES } from '../lambda/config/rotation-config';
 import { DEFAULT_METRICS_NAMESPACE } from '../lambda/config/shared-settings';
 import { USAGE_VARIABLES } from '../lambda/config/usage-config';
+import { DELIVERY_VARIABLES } from '../lambda/config/delivery-config';
 import { FORBIDDEN_STATUS } from '../lambda/contracts/access-log';
 import { AWSCURRENT } from '../lambda/domain/ports';
 import { addClientResources } from './client-resources';
@@ -48,6 +49,10 @@ export class RotatingApiKeys extends Construct {
   readonly usageFunction: KeyrollFunction;
   /** Runs every `monitorInterval`: reminders, expiry, reconciliation, stuck rotations. */
   readonly monitorFunction: KeyrollFunction;
+  /** Key delivery, when a client declares a `deliveryPublicKey`: the function and its URL. */
+  readonly deliveryFunction?: KeyrollFunction;
+  /** `GET <deliveryUrl>v1/clients/<clientId>/key`, with a key of that client in the key header. */
+  readonly deliveryUrl?: string;
   /** Each client's secret, by client id. */
   readonly clientSecrets: ReadonlyMap<string, Secret>;
   /** The prefix of every client secret's name: what makes a secret this install's. */
@@ -215,6 +220,33 @@ export class RotatingApiKeys extends Construct {
       id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
       reason: 'Publishing to a KMS-encrypted topic needs kms:GenerateDataKey* (the grant SNS documents), on this install\'s key only',
     });
+
+    if (props.clients.some((client) => client.deliveryPublicKey !== undefined)) {
+      const delivery = new KeyrollFunction(this, 'DeliveryFunction', {
+        entry: 'delivery',
+        description: 'key delivery: a client\'s current key, encrypted to its public key',
+        timeout: Duration.seconds(10),
+        logRetention: props.logRetention,
+      })
+        .useKeyTable(this.keyTable, ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'])
+        .configure(DELIVERY_VARIABLES, {
+          keyPrefix: settings.keyPrefix,
+          apiKeyHeader: settings.apiKeyHeader,
+          secretNamePrefix: settings.secretNamePrefix,
+          deliveriesPerMinute: settings.deliveriesPerMinute,
+        });
+      this.allowKey(delivery, ['kms:Decrypt', 'kms:GenerateDataKey']);
+      delivery.addToRolePolicy(new PolicyStatement({ actions: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'], resources: [installSecrets] }));
+      Validations.of(delivery.executionRole).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::${iamFindingResource(this, installSecrets)}]`,
+        reason: 'The secrets of this install, by their name prefix: the current key of the client that authenticated with its own key',
+      });
+      // The function authenticates each request itself (a key of the client, still in its window), so the URL
+      // takes no IAM auth; CDK grants both lambda:InvokeFunctionUrl and lambda:InvokeFunction (InvokedViaFunctionUrl),
+      // which function URLs need since October 2025: https://docs.aws.amazon.com/lambda/latest/dg/urls-auth.html
+      this.deliveryUrl = delivery.addFunctionUrl({ authType: FunctionUrlAuthType.NONE }).url;
+      this.deliveryFunction = delivery;
+    }
 
     const alarms = createAlarms(this, this.operationsTopic, this.functions(), { refusalAlarmThreshold: settings.refusalAlarmThreshold, monitorInterval: settings.monitorInterval });
     this.rotationErrorsAlarm = alarms.rotationErrors;

@@ -1,6 +1,6 @@
 import { Duration, Token } from 'aws-cdk-lib';
 import { isValidKeyPrefix } from '../lambda/domain/api-key';
-import { CLIENT_ID_PATTERN, SCOPE_PATTERN } from '../lambda/domain/client-settings';
+import { CLIENT_ID_PATTERN, DELIVERY_PUBLIC_KEY_PATTERN, SCOPE_PATTERN } from '../lambda/domain/client-settings';
 import { RouteScopes } from '../lambda/domain/route-scopes';
 import { SECRET_NAME_PREFIX_PATTERN } from '../lambda/config/monitor-config';
 import { InvalidKeyrollPropsError } from '../lambda/domain/errors';
@@ -24,6 +24,7 @@ export interface ValidSettings {
   readonly monitorInterval: Duration;
   readonly reminderLeadTimes: readonly Duration[];
   readonly rotationStuckAfter: Duration;
+  readonly deliveriesPerMinute: number;
 }
 
 /** What the construct's place in the app says: the install's own secret name prefix and the stack's region. */
@@ -61,7 +62,11 @@ export function validateProps(props: RotatingApiKeysProps, install: InstallConte
     monitorInterval: props.monitorInterval ?? DEFAULTS.monitorInterval,
     reminderLeadTimes: props.reminderLeadTimes ?? DEFAULTS.reminderLeadTimes,
     rotationStuckAfter: props.rotationStuckAfter ?? DEFAULTS.rotationStuckAfter,
+    deliveriesPerMinute: props.deliveriesPerMinute ?? DEFAULTS.deliveriesPerMinute,
   };
+  if (!Number.isInteger(settings.deliveriesPerMinute) || settings.deliveriesPerMinute < 1 || settings.deliveriesPerMinute > 600) {
+    fail(`deliveriesPerMinute must be a whole number from 1 to 600; got ${settings.deliveriesPerMinute}`);
+  }
   if (!/^[a-z0-9-]{1,64}$/.test(settings.apiKeyHeader)) fail(`apiKeyHeader must be an HTTP header name; got "${props.apiKeyHeader}"`);
   if (!isValidKeyPrefix(settings.keyPrefix)) fail(`keyPrefix must be 2 to 16 lower-case letters or digits, starting with a letter; got "${settings.keyPrefix}"`);
   if (settings.resultsCacheTtl.toSeconds() > 3600) fail(`authorizerResultsCacheTtl must be at most 1 hour; got ${settings.resultsCacheTtl.toHumanString()}`);
@@ -121,6 +126,9 @@ export function validateProps(props: RotatingApiKeysProps, install: InstallConte
     }
     if (extension?.maxGrace !== undefined && (!wholeHours(extension.maxGrace) || extension.maxGrace.toHours({ integral: false }) > 24 * 366)) {
       fail(`extendWhileInUse.maxGrace of client "${client.clientId}" must be whole hours, from 1 hour to 366 days; got ${extension.maxGrace.toHumanString()}`);
+    }
+    if (client.deliveryPublicKey !== undefined && !DELIVERY_PUBLIC_KEY_PATTERN.test(client.deliveryPublicKey)) {
+      fail(`deliveryPublicKey of client "${client.clientId}" must be an X25519 public key, 43 base64url characters (generateDeliveryKeyPair() of keyroll/client makes one)`);
     }
     for (const scope of client.scopes ?? []) {
       if (!SCOPE_PATTERN.test(scope)) fail(`scope "${scope}" of client "${client.clientId}" must be 1 to 64 letters, digits, ":", ".", "_", "/" or "-"`);

@@ -2,6 +2,7 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
 import { CreateQueueCommand, DeleteMessageBatchCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { Duration } from 'aws-cdk-lib';
+import { DeliveryKeySource, generateDeliveryKeyPair } from '../client/delivery-key-source';
 import { KeyProvider } from '../client/key-provider';
 import { notificationOfSqsBody } from '../client/notifications';
 import { SecretsManagerKeySource } from '../client/secrets-manager-key-source';
@@ -13,7 +14,7 @@ import { localDynamoDbClient } from './dynalite-server';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, startLocalKeyroll, type LocalKeyroll } from './keyroll-local';
 
 /** How each demo client follows rotations. */
-export type ClientBehaviour = 'switches-at-once' | 'switches-late' | 'never-switches';
+export type ClientBehaviour = 'switches-at-once' | 'switches-late' | 'never-switches' | 'outside-aws';
 
 export interface DemoOptions {
   readonly durationMs: number;
@@ -41,6 +42,8 @@ export interface ClientState {
   /** Requests answered in the last few seconds: [time, ok]. */
   readonly recent: [number, boolean][];
   readonly notifications: Record<string, number>;
+  /** Every key version the client sent. */
+  readonly versionsUsed: Set<string>;
   /** When the first key this client kept using stopped being valid, and when it was first refused after that. */
   keptKeyEndedAtMs?: number;
   firstRefusedAfterEndMs?: number;
@@ -70,6 +73,7 @@ export interface DemoSummary {
   readonly refusalBoundMs: number;
   /** For the client that never switches: how long after its key's end its first refusal came. */
   readonly neverSwitchingRefusedAfterMs: number | null;
+  readonly perClient: readonly { readonly clientId: string; readonly behaviour: ClientBehaviour; readonly requests: number; readonly refusedInWindow: number; readonly refusedAfterWindow: number; readonly keyVersionsUsed: number }[];
 }
 
 const DEMO_CLIENTS: readonly (ApiClientProps & { readonly behaviour: ClientBehaviour })[] = [
@@ -77,6 +81,8 @@ const DEMO_CLIENTS: readonly (ApiClientProps & { readonly behaviour: ClientBehav
   { clientId: 'globex', scopes: ['read', 'write'], behaviour: 'switches-at-once' },
   { clientId: 'initech', scopes: ['read'], behaviour: 'switches-late' },
   { clientId: 'umbrella', scopes: ['read'], behaviour: 'never-switches' },
+  // Outside AWS: no secret access, no notifications; it fetches its next key from the delivery route.
+  { clientId: 'hooli', scopes: ['read'], behaviour: 'outside-aws' },
 ];
 
 /**
@@ -85,14 +91,17 @@ const DEMO_CLIENTS: readonly (ApiClientProps & { readonly behaviour: ClientBehav
  * window (a failure of keyroll) or not.
  */
 export async function runDemo(options: DemoOptions, processStartMs: number): Promise<DemoSummary> {
+  const deliveryKeys = await generateDeliveryKeyPair();
   const keyroll = await startLocalKeyroll(
     {
-      clients: DEMO_CLIENTS.map(({ behaviour: _behaviour, ...client }) => client),
+      clients: DEMO_CLIENTS.map(({ behaviour, ...client }) => (behaviour === 'outside-aws' ? { ...client, deliveryPublicKey: deliveryKeys.publicKey } : client)),
       gracePeriod: options.gracePeriod,
       authorizerResultsCacheTtl: options.cacheTtl,
       authorizerCacheTtl: options.cacheTtl,
       authorizerNegativeCacheTtl: Duration.seconds(1),
       routeScopes: { 'POST /orders': 'write' },
+      // Compressed time: the client outside AWS asks every third of a grace period, far more often than in AWS.
+      deliveriesPerMinute: 120,
     },
     { logDirectory: options.logDirectory },
   );
@@ -114,7 +123,7 @@ export async function runDemo(options: DemoOptions, processStartMs: number): Pro
   const timers: NodeJS.Timeout[] = [];
   try {
     for (const [index, demo] of DEMO_CLIENTS.entries()) {
-      const client: ClientState = { clientId: demo.clientId, behaviour: demo.behaviour, versionId: undefined, ok: 0, refusedInWindow: 0, refusedAfterWindow: 0, recent: [], notifications: {} };
+      const client: ClientState = { clientId: demo.clientId, behaviour: demo.behaviour, versionId: undefined, ok: 0, refusedInWindow: 0, refusedAfterWindow: 0, recent: [], notifications: {}, versionsUsed: new Set() };
       (state.clients as ClientState[]).push(client);
       const queueUrl = await subscribe(keyroll, sns, sqs, demo.clientId);
       const sent: { key: string; status: number; atMs: number }[] = [];
@@ -124,15 +133,20 @@ export async function runDemo(options: DemoOptions, processStartMs: number): Pro
         sent.push({ key, status: response.status, atMs: Date.now() });
         return response;
       };
-      const source = new SecretsManagerKeySource({ secretId: keyroll.secretArns.get(demo.clientId) ?? demo.clientId, client: secretsManager });
+      const secretSource = new SecretsManagerKeySource({ secretId: keyroll.secretArns.get(demo.clientId) ?? demo.clientId, client: secretsManager });
+      // The operator hands the client outside AWS its first key; from then on it asks the delivery route.
+      const source =
+        demo.behaviour === 'outside-aws'
+          ? new DeliveryKeySource({ url: keyroll.deliveryUrl ?? '', clientId: demo.clientId, privateKey: deliveryKeys.privateKey, initialKey: (await secretSource.currentKey()).key })
+          : secretSource;
       const provider = new KeyProvider({
         source,
         clientId: demo.clientId,
         fetch: recordingFetch,
-        // The late client has no notifications and looks again at half the grace period: late, but in time.
-        refreshIntervalMs: demo.behaviour === 'switches-late' ? options.gracePeriod.toMilliseconds() / 2 : 5 * 60_000,
+        // Clients without notifications look again at a fraction of the grace period: late, but in time.
+        refreshIntervalMs: demo.behaviour === 'switches-late' ? options.gracePeriod.toMilliseconds() / 2 : demo.behaviour === 'outside-aws' ? options.gracePeriod.toMilliseconds() / 3 : 5 * 60_000,
       });
-      const keptKey = demo.behaviour === 'never-switches' ? await source.currentKey() : undefined;
+      const keptKey = demo.behaviour === 'never-switches' ? await secretSource.currentKey() : undefined;
 
       loops.push(
         (async () => {
@@ -155,6 +169,7 @@ export async function runDemo(options: DemoOptions, processStartMs: number): Pro
             if (keptKey !== undefined) await recordingFetch(`${keyroll.api.url}${path}`, { method, headers: { 'x-api-key': keptKey.key } });
             else await provider.fetch(`${keyroll.api.url}${path}`, { method, body: method === 'POST' ? '{}' : undefined }).catch(() => undefined);
             client.versionId = keptKey?.versionId ?? (await provider.currentKey().catch(() => undefined))?.versionId;
+            if (client.versionId !== undefined) client.versionsUsed.add(client.versionId);
             for (const attempt of sent.splice(0)) await judge(client, attempt, table);
             await sleep(options.requestIntervalMs);
           }
@@ -208,6 +223,14 @@ export async function runDemo(options: DemoOptions, processStartMs: number): Pro
     refusalBoundMs: boundMs,
     neverSwitchingRefusedAfterMs:
       neverSwitching?.firstRefusedAfterEndMs === undefined || neverSwitching.keptKeyEndedAtMs === undefined ? null : neverSwitching.firstRefusedAfterEndMs - neverSwitching.keptKeyEndedAtMs,
+    perClient: clients.map((c) => ({
+      clientId: c.clientId,
+      behaviour: c.behaviour,
+      requests: c.ok + c.refusedInWindow + c.refusedAfterWindow,
+      refusedInWindow: c.refusedInWindow,
+      refusedAfterWindow: c.refusedAfterWindow,
+      keyVersionsUsed: c.versionsUsed.size,
+    })),
   };
 }
 

@@ -13,8 +13,8 @@ export interface LocalResourceNames {
 
 /** What local mode deploys, read from the synthesized template as CloudFormation would read it. */
 export interface LocalInstall {
-  /** Each keyroll function's environment, exactly as the template sets it, references resolved to local names. */
-  readonly environments: Readonly<Record<FunctionEntry, Record<string, string>>>;
+  /** Each keyroll function the template has, with its environment exactly as the template sets it, references resolved to local names. */
+  readonly environments: Readonly<Partial<Record<FunctionEntry, Record<string, string>>>>;
   readonly secrets: readonly { readonly logicalId: string; readonly name: string; readonly secretString: string; readonly tags: readonly { Key: string; Value: string }[] }[];
   /** Per secret logical id: the rotation schedule's expression and window. */
   readonly rotationSchedules: readonly { readonly secretLogicalId: string; readonly scheduleExpression: string; readonly duration: string }[];
@@ -64,13 +64,14 @@ export function synthesizeLocalInstall(props: RotatingApiKeysProps, names: Local
     usage: logicalIdOf(keys.usageFunction),
     monitor: logicalIdOf(keys.monitorFunction),
     'first-key': Object.keys(resources).find((id) => id.startsWith('ApiKeysFirstKeyFunction')) ?? 'ApiKeysFirstKeyFunction',
+    delivery: keys.deliveryFunction === undefined ? 'none' : logicalIdOf(keys.deliveryFunction),
   };
   const environments = Object.fromEntries(
-    FUNCTION_ENTRIES.map((entry) => {
+    FUNCTION_ENTRIES.filter((entry) => resources[functionIds[entry]] !== undefined).map((entry) => {
       const variables = ((resources[functionIds[entry]]?.Properties?.['Environment'] as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {}) as Record<string, unknown>;
       return [entry, Object.fromEntries(Object.entries(variables).map(([name, value]) => [name, resolve(value, `${entry}.${name}`)]))];
     }),
-  ) as Record<FunctionEntry, Record<string, string>>;
+  ) as Partial<Record<FunctionEntry, Record<string, string>>>;
 
   const ofType = (type: string) => Object.entries(resources).filter(([, resource]) => resource.Type === type);
   const secrets = ofType('AWS::SecretsManager::Secret').map(([logicalId, { Properties = {} }]) => ({

@@ -7,7 +7,7 @@ import type { RotatingApiKeysProps } from '../lib/props';
 import { startLocalApiGateway, type LocalApiGateway } from './api-gateway';
 import { createKeyTable, localDynamoDbClient, startDynalite } from './dynalite-server';
 import { synthesizeLocalInstall, type LocalInstall } from './install';
-import { startLocalFunction, startSnsSqsEmulator, type LocalFunction } from './processes';
+import { startLocalFunction, startLocalFunctionUrl, startSnsSqsEmulator, type LocalFunction } from './processes';
 import type { RotationRun } from './rotation-driver';
 import { SecretsManagerModel } from './secrets-manager-model';
 import { startSecretsManagerServer } from './secrets-manager-server';
@@ -28,13 +28,15 @@ export interface LocalEndpoints {
 export interface LocalKeyroll {
   readonly endpoints: LocalEndpoints;
   readonly api: LocalApiGateway;
+  /** The key delivery function's URL, when a client has key delivery. */
+  readonly deliveryUrl?: string;
   readonly install: LocalInstall;
   readonly keyTableName: string;
   readonly clientTopicArn: string;
   readonly operationsTopicArn: string;
   /** The secret ARN of each client. */
   readonly secretArns: ReadonlyMap<string, string>;
-  readonly functions: Readonly<Record<FunctionEntry, LocalFunction>>;
+  readonly functions: Readonly<Partial<Record<FunctionEntry, LocalFunction>>>;
   /** RotateSecret on a client's secret, as its schedule would; the rotation runs in the background. */
   rotate(clientId: string): Promise<void>;
   /** One scheduled run of the monitor. */
@@ -103,8 +105,9 @@ export async function startLocalKeyroll(props: RotatingApiKeysProps, options: { 
 
     const endpoints: LocalEndpoints = { dynamodb: dynalite.endpoint, secretsManager: secretsManager.endpoint, snsSqs: snsSqs.endpoint };
     const awsEnvironment = localAwsEnvironment(endpoints);
+    const entries = FUNCTION_ENTRIES.filter((entry) => install.environments[entry] !== undefined);
     const started = await Promise.all(
-      FUNCTION_ENTRIES.map((entry) =>
+      entries.map((entry) =>
         startLocalFunction(
           `keyroll-local-${entry}`,
           path.join(bundleDirectory(entry), 'index.js'),
@@ -114,8 +117,13 @@ export async function startLocalKeyroll(props: RotatingApiKeysProps, options: { 
       ),
     );
     for (const fn of started) stops.push(() => fn.stop());
-    const functions = Object.fromEntries(FUNCTION_ENTRIES.map((entry, i) => [entry, started[i]])) as Record<FunctionEntry, LocalFunction>;
-    rotationFunction = functions.rotation;
+    const functions: Partial<Record<FunctionEntry, LocalFunction>> = Object.fromEntries(entries.map((entry, i) => [entry, started[i]]));
+    const required = (entry: FunctionEntry): LocalFunction => {
+      const fn = functions[entry];
+      if (fn === undefined) throw new Error(`the template has no ${entry} function`);
+      return fn;
+    };
+    rotationFunction = required('rotation');
 
     // What CloudFormation does with the template: the secrets, their rotation schedules (a test run each, as
     // Secrets Manager makes when rotation is turned on), then the first key of each client.
@@ -145,19 +153,22 @@ export async function startLocalKeyroll(props: RotatingApiKeysProps, options: { 
       ),
     );
     await secretsManager.settled();
-    await Promise.all([...secretArns.values()].map((SecretId) => functions['first-key'].invoke({ RequestType: 'Create', ResourceProperties: { SecretId } })));
+    await Promise.all([...secretArns.values()].map((SecretId) => required('first-key').invoke({ RequestType: 'Create', ResourceProperties: { SecretId } })));
 
     const api = await startLocalApiGateway({
-      authorize: (event) => functions.authorizer.invoke(event),
+      authorize: (event) => required('authorizer').invoke(event),
       identityHeader: install.authorizer.identityHeader,
       resultsCacheTtlSeconds: install.authorizer.resultsCacheTtlSeconds,
-      deliverAccessLogs: (delivery) => functions.usage.invoke(delivery),
+      deliverAccessLogs: (delivery) => required('usage').invoke(delivery),
     });
     stops.push(() => api.close());
+    const deliveryFunction = functions.delivery;
+    const deliveryUrl = deliveryFunction === undefined ? undefined : await startLocalFunctionUrl(deliveryFunction, stops);
 
     return {
       endpoints,
       api,
+      ...(deliveryUrl === undefined ? {} : { deliveryUrl }),
       install,
       keyTableName,
       clientTopicArn,
@@ -168,7 +179,7 @@ export async function startLocalKeyroll(props: RotatingApiKeysProps, options: { 
       rotate: async (clientId) => {
         await client.send(new RotateSecretCommand({ SecretId: secretArns.get(clientId) }));
       },
-      runMonitor: () => functions.monitor.invoke({ source: 'aws.events', 'detail-type': 'Scheduled Event', detail: {} }),
+      runMonitor: () => required('monitor').invoke({ source: 'aws.events', 'detail-type': 'Scheduled Event', detail: {} }),
       stop: async () => {
         await secretsManager.settled().catch(() => undefined);
         await stopAll();

@@ -1,5 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 
 /** A Lambda function running in its own process from its bundle; invocations are handled one at a time, as in one execution environment. */
@@ -105,4 +107,37 @@ function stopChild(child: ChildProcess, after?: () => void): Promise<void> {
     if (child.connected) child.disconnect();
     setTimeout(() => child.kill('SIGKILL'), 2_000).unref();
   });
+}
+
+/**
+ * A Lambda function URL in front of a local function: each request becomes a payload 2.0 event, and the
+ * function's `{ statusCode, headers, body }` the response (https://docs.aws.amazon.com/lambda/latest/dg/urls-invocation.html).
+ */
+export async function startLocalFunctionUrl(fn: LocalFunction, stops: (() => Promise<void>)[]): Promise<string> {
+  const server = createServer((request, response) => {
+    request.resume();
+    const headers = Object.fromEntries(Object.entries(request.headers).map(([name, value]) => [name, Array.isArray(value) ? value.join(',') : (value ?? '')]));
+    const [rawPath = '/', rawQueryString = ''] = (request.url ?? '/').split('?');
+    const event = { version: '2.0', rawPath, rawQueryString, headers, requestContext: { http: { method: request.method ?? 'GET', path: rawPath, sourceIp: request.socket.remoteAddress ?? '127.0.0.1' } }, isBase64Encoded: false };
+    fn.invoke(event).then(
+      (result) => {
+        const answer = result as { statusCode?: number; headers?: Record<string, string>; body?: string };
+        response.writeHead(answer.statusCode ?? 200, answer.headers ?? {});
+        response.end(answer.body ?? '');
+      },
+      () => {
+        response.writeHead(502, { 'content-type': 'application/json' });
+        response.end('{"message":"Internal Server Error"}');
+      },
+    );
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  stops.push(
+    () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  );
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
 }

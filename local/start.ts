@@ -66,7 +66,11 @@ function main(): Promise<number> {
     processStartMs,
   ).then((summary) => {
     if (json) console.log(JSON.stringify(summary));
-    else console.log(`\n${Object.entries(summary).map(([name, value]) => `${name.padEnd(30)} ${String(value)}`).join('\n')}`);
+    else {
+      const { perClient, ...totals } = summary;
+      console.log(`\n${Object.entries(totals).map(([name, value]) => `${name.padEnd(30)} ${String(value)}`).join('\n')}`);
+      for (const c of perClient) console.log(`  ${c.clientId.padEnd(9)} ${c.behaviour.padEnd(16)} ${c.requests} requests, ${c.keyVersionsUsed} key versions, refused in window ${c.refusedInWindow}, after ${c.refusedAfterWindow}`);
+    }
     return summary.refusedInWindow > 0 ? 1 : 0;
   });
 }
@@ -77,7 +81,7 @@ function render(state: DemoState): void {
     const ok = c.recent.filter(([, allowed]) => allowed).length;
     const refused = c.recent.length - ok;
     const notes = Object.entries(c.notifications).map(([type, n]) => `${type}×${n}`).join(' ') || '-';
-    return `  ${c.clientId.padEnd(9)} ${c.behaviour.padEnd(17)} key ${(c.versionId ?? '-').slice(0, 8)}  last 5 s: ${String(ok).padStart(3)} ok ${String(refused).padStart(3)} refused   refused in window ${c.refusedInWindow}, after ${c.refusedAfterWindow}   ${notes}`;
+    return `  ${c.clientId.padEnd(9)} ${c.behaviour.padEnd(16)} key ${(c.versionId ?? '-').slice(0, 8)}  last 5 s: ${String(ok).padStart(3)} ok ${String(refused).padStart(3)} refused   refused in window ${c.refusedInWindow}, after ${c.refusedAfterWindow}   ${notes}`;
   });
   const elapsed = Math.round((Date.now() - state.startedAtMs) / 1000);
   process.stdout.write(

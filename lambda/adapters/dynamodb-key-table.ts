@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import {
   GetItemCommand,
   paginateQuery,
@@ -9,7 +10,7 @@ import {
 import { KeyConflictError, KeyTableItemError, KeyVersionNotFoundError } from '../domain/errors';
 import type { KeyVersion } from '../domain/key-version';
 import { parseNotification, type Notification } from '../domain/notifications';
-import type { EventLog, KeyTable, NewKeyVersion, RecordedEvent } from '../domain/ports';
+import type { DeliveryLedger, DeliveryRecord, EventLog, KeyTable, NewKeyVersion, RecordedEvent } from '../domain/ports';
 import { attributeKey, KEY_TABLE_KEYS, KEY_TABLE_SCHEMA } from './key-table-schema';
 
 type Item = Record<string, AttributeValue>;
@@ -23,7 +24,7 @@ const EVENT_RETENTION_SECONDS = 400 * DAY_SECONDS;
  * The key table on DynamoDB. Writes that must not go backwards (registration, window closing, revocation,
  * notification records) are conditional, so retries and races cannot undo them.
  */
-export class DynamoKeyTable implements KeyTable, EventLog {
+export class DynamoKeyTable implements KeyTable, EventLog, DeliveryLedger {
   constructor(
     private readonly client: DynamoDBClient,
     private readonly tableName: string,
@@ -190,6 +191,43 @@ export class DynamoKeyTable implements KeyTable, EventLog {
     );
     if (Attributes === undefined) throw new KeyTableItemError('UpdateItem with ReturnValues ALL_NEW returned no attributes');
     return readNumber(Attributes, 'seenAtMs');
+  }
+
+  async takeDeliveryToken(clientId: string, nowMs: number, perMinute: number): Promise<boolean> {
+    const minute = new Date(nowMs).toISOString().slice(0, 16);
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: attributeKey(KEY_TABLE_KEYS.deliveryCounter(clientId, minute)),
+          UpdateExpression: 'ADD requests :one SET itemType = :type, purgeAt = :purgeAt',
+          ConditionExpression: 'attribute_not_exists(requests) OR requests < :limit',
+          ExpressionAttributeValues: { ':one': number(1), ':limit': number(perMinute), ':type': { S: 'deliveryCounter' }, ':purgeAt': number(Math.ceil(nowMs / 1000) + DAY_SECONDS) },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) return false;
+      throw error;
+    }
+  }
+
+  async recordDelivery(record: DeliveryRecord): Promise<void> {
+    const atIso = new Date(record.atMs).toISOString();
+    await this.client.send(
+      new PutItemCommand({
+        TableName: this.tableName,
+        Item: {
+          ...attributeKey(KEY_TABLE_KEYS.audit(record.clientId, atIso, randomUUID())),
+          itemType: { S: 'audit' },
+          action: { S: 'key.delivered' },
+          versionId: { S: record.deliveredVersionId },
+          presentedVersionId: { S: record.presentedVersionId },
+          atMs: number(record.atMs),
+          purgeAt: number(Math.ceil(record.atMs / 1000) + EVENT_RETENTION_SECONDS),
+        },
+      }),
+    );
   }
 
   async markPublished(notification: Notification, atMs: number): Promise<void> {

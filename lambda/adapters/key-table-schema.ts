@@ -8,6 +8,8 @@
  * | usage counter | `USAGE#<clientId>#<versionId>#<shard>` | `HOUR#<yyyy-mm-ddThh>` | requests and last use per hour          |
  * | usage batch   | `USAGEBATCH#<sha256 of event ids>` | `BATCH`               | marks a delivery as counted             |
  * | pending seen  | `CLIENT#<clientId>`              | `PENDING#<versionId>`      | when the monitor first saw an AWSPENDING |
+ * | deliveries    | `CLIENT#<clientId>`              | `DELIVERY#<yyyy-mm-ddThh:mm>` | key deliveries counted per minute    |
+ * | audit         | `CLIENT#<clientId>`              | `AUDIT#<ISO time>#<id>`    | operator actions and key deliveries     |
  *
  * Only key-version items carry both `clientId` and `notBeforeMs`, so only they appear in `byClient`.
  */
@@ -31,6 +33,8 @@ export const KEY_TABLE_KEYS = {
   pendingSeen: (clientId: string, versionId: string) => ({ pk: `CLIENT#${clientId}`, sk: `PENDING#${versionId}` }),
   usageCounter: (clientId: string, versionId: string, shard: number, hour: string) => ({ pk: `USAGE#${clientId}#${versionId}#${shard}`, sk: `HOUR#${hour}` }),
   usageBatch: (batchId: string) => ({ pk: `USAGEBATCH#${batchId}`, sk: 'BATCH' }),
+  deliveryCounter: (clientId: string, minute: string) => ({ pk: `CLIENT#${clientId}`, sk: `DELIVERY#${minute}` }),
+  audit: (clientId: string, atIso: string, id: string) => ({ pk: `CLIENT#${clientId}`, sk: `AUDIT#${atIso}#${id}` }),
   /** The key-version partition key prefix, to tell a key-version item from others. */
   keyVersionPrefix: 'KEY#',
 } as const;

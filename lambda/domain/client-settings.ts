@@ -20,7 +20,15 @@ export const CLIENT_TAG = {
   extendWhileInUseHours: 'keyroll:extendWhileInUseHours',
   /** The most a replaced key's grace may grow to, in hours from the moment it was replaced. Default: 168. */
   maxGraceHours: 'keyroll:maxGraceHours',
+  /**
+   * Key delivery (clients outside AWS): the client's X25519 public key, base64url (the JWK `x`). The delivery
+   * route encrypts the current key to it. Default: no delivery.
+   */
+  deliveryPublicKey: 'keyroll:deliveryPublicKey',
 } as const;
+
+/** An X25519 public key as a JWK's `x`: 32 bytes, base64url without padding. */
+export const DELIVERY_PUBLIC_KEY_PATTERN = /^[A-Za-z0-9_-]{43}$/;
 
 export const CLIENT_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 export const SCOPE_PATTERN = /^[A-Za-z0-9][A-Za-z0-9:._/-]{0,63}$/;

@@ -127,3 +127,25 @@ export interface RotationControl {
    */
   startRotation(secretId: string): Promise<RotationStart>;
 }
+
+/** A key delivery, as the audit trail keeps it. Never the key. */
+export interface DeliveryRecord {
+  readonly clientId: string;
+  /** The version delivered (the current one). */
+  readonly deliveredVersionId: string;
+  /** The version of the key that authenticated the request. */
+  readonly presentedVersionId: string;
+  readonly atMs: number;
+}
+
+/** Key delivery's state in the key table: a per-client rate limit and the audit trail. */
+export interface DeliveryLedger {
+  /** Counts one delivery request of the client in the current minute; false once `perMinute` are counted. */
+  takeDeliveryToken(clientId: string, nowMs: number, perMinute: number): Promise<boolean>;
+  recordDelivery(record: DeliveryRecord): Promise<void>;
+}
+
+/** Encrypts a payload to a client's public key as a standard envelope (a compact JWE). */
+export interface KeySealer {
+  seal(publicKey: string, payload: Readonly<Record<string, string>>): Promise<string>;
+}

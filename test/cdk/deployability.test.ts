@@ -120,6 +120,40 @@ describe('grantReadKey', () => {
   });
 });
 
+describe('Key delivery in the template', () => {
+  const PUBLIC_KEY = 'pQ2n3mH9r0d6oL4vYx1Zb8s5Kc7Ue2Wf3Jg0Ti9Ra6E';
+
+  it('adds the delivery function behind a function URL only when a client has a delivery key, tags that client\'s secret, and passes cdk-nag', () => {
+    const app = appLikeTheCli();
+    const stack = new Stack(app, 'Delivery', { env });
+    const keys = new RotatingApiKeys(stack, 'ApiKeys', { clients: [{ clientId: 'acme', deliveryPublicKey: PUBLIC_KEY }, { clientId: 'globex' }] });
+    const template = Template.fromStack(stack);
+    expect(keys.deliveryUrl).toBeDefined();
+    template.hasResourceProperties('AWS::Lambda::Url', { AuthType: 'NONE' });
+    // Function URLs created since October 2025 need both permissions (AWS Lambda, urls-auth).
+    template.hasResourceProperties('AWS::Lambda::Permission', { Action: 'lambda:InvokeFunctionUrl', FunctionUrlAuthType: 'NONE', Principal: '*' });
+    template.hasResourceProperties('AWS::Lambda::Permission', { Action: 'lambda:InvokeFunction', InvokedViaFunctionUrl: true, Principal: '*' });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: Match.stringLikeRegexp('key delivery'),
+      Environment: { Variables: Match.objectLike({ DELIVERIES_PER_MINUTE: '6', SECRET_NAME_PREFIX: 'keyroll/Delivery/ApiKeys/' }) },
+    });
+    template.hasResourceProperties('AWS::SecretsManager::Secret', { Name: 'keyroll/Delivery/ApiKeys/acme', Tags: Match.arrayWith([{ Key: 'keyroll:deliveryPublicKey', Value: PUBLIC_KEY }]) });
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Action: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'] })]) },
+      Roles: [{ Ref: Match.stringLikeRegexp('ApiKeysDeliveryFunction') }],
+    });
+    expect(new AwsSolutionsChecks(app).validateScope(app).violations).toEqual([]);
+
+    const without = Template.fromStack(new ExampleApiStack(appLikeTheCli(), 'NoDelivery', { env }));
+    without.resourceCountIs('AWS::Lambda::Url', 0);
+  });
+
+  it('refuses a delivery key that is not an X25519 public key', () => {
+    const build = () => new RotatingApiKeys(new Stack(appLikeTheCli(), 'Bad', { env }), 'ApiKeys', { clients: [{ clientId: 'acme', deliveryPublicKey: 'not-a-key' }] });
+    expect(build).toThrow('deliveryPublicKey of client "acme" must be an X25519 public key');
+  });
+});
+
 describe('Props validation', () => {
   it('reports every bad prop at once, naming the construct', () => {
     const build = () =>

@@ -20,6 +20,7 @@ interface Summary {
   readonly startupMs: number;
   readonly refusalBoundMs: number;
   readonly neverSwitchingRefusedAfterMs: number | null;
+  readonly perClient: readonly { readonly clientId: string; readonly behaviour: string; readonly requests: number; readonly refusedInWindow: number; readonly keyVersionsUsed: number }[];
 }
 
 function runLocal(args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -42,12 +43,22 @@ describe('npm start (local mode)', () => {
     summary = JSON.parse(result.stdout.trim().split('\n').at(-1) ?? '{}') as Summary;
   }, 120_000);
 
-  it('rotates at least 20 times under traffic from 4 clients and refuses no key inside its window; exits 0', () => {
+  it('rotates at least 20 times under traffic from 5 clients and refuses no key inside its window; exits 0', () => {
     expect({ code: result.code, stderrErrors: result.stderr.split('\n').filter((line) => /error|warning/i.test(line)) }).toEqual({ code: 0, stderrErrors: [] });
-    expect(summary).toMatchObject({ clients: 4, refusedInWindow: 0, rotationsFailed: 0 });
+    expect(summary).toMatchObject({ clients: 5, refusedInWindow: 0, rotationsFailed: 0 });
     expect(summary.rotations).toBeGreaterThanOrEqual(20);
     expect(summary.requests).toBeGreaterThan(400);
     expect(summary.notifications).toBeGreaterThanOrEqual(summary.rotations);
+  });
+
+  it('lets every client but the one that never switches follow its rotations: by notification, by polling, and through key delivery', () => {
+    const byBehaviour = Object.fromEntries(summary.perClient.map((c) => [c.clientId, c]));
+    for (const clientId of ['acme', 'globex', 'initech', 'hooli']) {
+      expect({ clientId, requests: (byBehaviour[clientId]?.requests ?? 0) > 50, refusedInWindow: byBehaviour[clientId]?.refusedInWindow }).toEqual({ clientId, requests: true, refusedInWindow: 0 });
+      expect(byBehaviour[clientId]?.keyVersionsUsed).toBeGreaterThanOrEqual(3);
+    }
+    expect(byBehaviour['hooli']?.behaviour).toBe('outside-aws');
+    expect(byBehaviour['umbrella']?.keyVersionsUsed).toBe(1);
   });
 
   it('refuses the client that never switches once its key\'s window has ended, within the stated bound', () => {

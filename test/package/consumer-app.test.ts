@@ -13,8 +13,8 @@ import { FUNCTION_ENTRIES } from '../../lib/function-bundles';
 
 const REPO = path.join(__dirname, '..', '..');
 const EXAMPLE = path.join(REPO, 'examples', 'consumer-app');
-/** What the app may find in its node_modules besides keyroll: the peer dependencies and what any CDK app has. */
-const APP_DEPENDENCIES = ['aws-cdk-lib', 'constructs', 'cdk-nag', '@types/node'];
+/** What the app may find in its node_modules besides keyroll: its peer dependencies, its one dependency (jose), and what any CDK app has. */
+const APP_DEPENDENCIES = ['aws-cdk-lib', 'constructs', 'cdk-nag', '@types/node', 'jose'];
 
 interface Template {
   readonly Resources: Record<string, { readonly Type: string; readonly Properties?: Record<string, unknown>; readonly Metadata?: Record<string, unknown> }>;
@@ -61,7 +61,7 @@ describe('keyroll installed from its packed tarball into a new CDK app', () => {
     expect(packedFiles.filter((file) => file.endsWith('.ts') && !file.endsWith('.d.ts'))).toEqual([]);
     expect(packedFiles.filter((file) => /^(test|bench|local|examples|scripts)\//.test(file))).toEqual([]);
     const manifest = JSON.parse(readFileSync(path.join(appDir, 'node_modules', 'keyroll', 'package.json'), 'utf8')) as Record<string, unknown>;
-    expect(manifest['dependencies']).toBeUndefined();
+    expect(manifest['dependencies']).toEqual({ jose: expect.any(String) });
     expect(manifest['peerDependencies']).toEqual({ 'aws-cdk-lib': expect.any(String), constructs: expect.any(String), '@aws-sdk/client-secrets-manager': expect.any(String) });
     expect(manifest['peerDependenciesMeta']).toEqual({ '@aws-sdk/client-secrets-manager': { optional: true } });
   });
@@ -69,7 +69,7 @@ describe('keyroll installed from its packed tarball into a new CDK app', () => {
   it('gives API clients keyroll/client, which loads with no AWS SDK installed', () => {
     const script = "const c = require('keyroll/client'); process.stdout.write(JSON.stringify(Object.keys(c).sort()))";
     const exported = JSON.parse(execFileSync(process.execPath, ['-e', script], { cwd: appDir, encoding: 'utf8' })) as string[];
-    expect(exported).toEqual(expect.arrayContaining(['KeyProvider', 'SecretsManagerKeySource', 'verifySnsMessage', 'notificationOfSqsBody']));
+    expect(exported).toEqual(expect.arrayContaining(['KeyProvider', 'SecretsManagerKeySource', 'DeliveryKeySource', 'generateDeliveryKeyPair', 'verifySnsMessage', 'notificationOfSqsBody']));
     expect(() => execFileSync(process.execPath, ['-e', "require('@aws-sdk/client-secrets-manager')"], { cwd: appDir, stdio: 'ignore' })).toThrow();
   });
 
