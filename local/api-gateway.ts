@@ -32,6 +32,8 @@ export interface LocalApiGateway {
 }
 
 const STAGE_ARN = 'arn:aws:execute-api:us-east-1:000000000000:local0api/prod';
+/** `DELETE` here does locally what FlushStageAuthorizersCache does in AWS. */
+export const FLUSH_PATH = '/_local/authorizer-cache';
 
 /**
  * A REST API stage as API Gateway runs it in front of a Lambda REQUEST authorizer
@@ -69,6 +71,10 @@ export async function startLocalApiGateway(options: LocalApiGatewayOptions): Pro
       pendingLines.push({ message: JSON.stringify(line), timestamp: startedMs });
     };
     request.resume();
+    if (method === 'DELETE' && path === FLUSH_PATH) {
+      cache.clear();
+      return send(response, 202, { flushed: true });
+    }
 
     const identity = request.headers[options.identityHeader];
     const identityValue = Array.isArray(identity) ? identity.join(',') : identity;

@@ -6,6 +6,7 @@ process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] = 'true';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { Duration } from 'aws-cdk-lib';
+import { FLUSH_PATH } from './api-gateway';
 import { localAwsEnvironment, startLocalKeyroll } from './keyroll-local';
 
 async function main(): Promise<void> {
@@ -25,6 +26,7 @@ async function main(): Promise<void> {
   );
   const lines = [
     `API (REST, key header ${keyroll.install.authorizer.identityHeader}):  ${keyroll.api.url}/hello`,
+    `  its authorizer cache is flushed by DELETE ${keyroll.api.url}${FLUSH_PATH}`,
     `DynamoDB:          ${keyroll.endpoints.dynamodb}   (key table ${keyroll.keyTableName})`,
     `Secrets Manager:   ${keyroll.endpoints.secretsManager}`,
     `SNS and SQS:       ${keyroll.endpoints.snsSqs}   (client topic ${keyroll.clientTopicArn})`,
