@@ -1,4 +1,4 @@
-import { ArnFormat, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { ArnFormat, CfnOutput, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import { IdentitySource, RequestAuthorizer } from 'aws-cdk-lib/aws-apigateway';
 import { HttpLambdaAuthorizer, HttpLambdaResponseType } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import type { Alarm, Dashboard } from 'aws-cdk-lib/aws-cloudwatch';
@@ -22,6 +22,7 @@ import { DEFAULT_METRICS_NAMESPACE } from '../lambda/config/shared-settings';
 import { USAGE_VARIABLES } from '../lambda/config/usage-config';
 import { DELIVERY_VARIABLES } from '../lambda/config/delivery-config';
 import { FORBIDDEN_STATUS } from '../lambda/contracts/access-log';
+import { INSTALL_OUTPUT_DESCRIPTION, type InstallDescription } from '../lambda/contracts/install-description';
 import { AWSCURRENT } from '../lambda/domain/ports';
 import { addClientResources } from './client-resources';
 import { InvalidKeyrollPropsError } from '../lambda/domain/errors';
@@ -247,6 +248,19 @@ export class RotatingApiKeys extends Construct {
       this.deliveryUrl = delivery.addFunctionUrl({ authType: FunctionUrlAuthType.NONE }).url;
       this.deliveryFunction = delivery;
     }
+
+    const description: InstallDescription = {
+      version: 1,
+      keyTableName: this.keyTable.tableName,
+      clientTopicArn: this.clientTopic.topicArn,
+      operationsTopicArn: this.operationsTopic.topicArn,
+      secretNamePrefix: settings.secretNamePrefix,
+      rotationFunctionArn: this.rotationFunction.functionArn,
+      keyPrefix: settings.keyPrefix,
+      apiKeyHeader: settings.apiKeyHeader,
+      gracePeriodSeconds: settings.gracePeriod.toSeconds(),
+    };
+    new CfnOutput(this, 'Install', { value: stack.toJsonString(description), description: `${INSTALL_OUTPUT_DESCRIPTION} (${this.node.path})` });
 
     const alarms = createAlarms(this, this.operationsTopic, this.functions(), { refusalAlarmThreshold: settings.refusalAlarmThreshold, monitorInterval: settings.monitorInterval });
     this.rotationErrorsAlarm = alarms.rotationErrors;

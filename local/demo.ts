@@ -26,6 +26,8 @@ export interface DemoOptions {
   readonly monitorEveryMs: number;
   readonly requestIntervalMs: number;
   readonly logDirectory: string;
+  /** Where to describe the running install for `keyroll --local`. */
+  readonly stateFile?: string;
   /** Ends the run early (Ctrl-C). */
   readonly signal?: AbortSignal;
   /** Called about once a second with the state so far (the live view). */
@@ -103,7 +105,7 @@ export async function runDemo(options: DemoOptions, processStartMs: number): Pro
       // Compressed time: the client outside AWS asks every third of a grace period, far more often than in AWS.
       deliveriesPerMinute: 120,
     },
-    { logDirectory: options.logDirectory },
+    { logDirectory: options.logDirectory, ...(options.stateFile === undefined ? {} : { stateFile: options.stateFile }) },
   );
   const startupMs = Date.now() - processStartMs;
   // The schedules' test runs and the first keys happened during start-up; the run counts its own rotations.

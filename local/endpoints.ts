@@ -4,6 +4,7 @@
  */
 process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] = 'true';
 import { tmpdir } from 'node:os';
+import { localStatePath } from '../cli/install-context';
 import * as path from 'node:path';
 import { Duration } from 'aws-cdk-lib';
 import { FLUSH_PATH } from './api-gateway';
@@ -22,7 +23,7 @@ async function main(): Promise<void> {
       authorizerCacheTtl: Duration.seconds(30),
       routeScopes: { 'POST /orders': 'write' },
     },
-    { logDirectory },
+    { logDirectory, stateFile: localStatePath() },
   );
   const lines = [
     `API (REST, key header ${keyroll.install.authorizer.identityHeader}):  ${keyroll.api.url}/hello`,

@@ -1,4 +1,5 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import type { LocalState } from '../cli/install-context';
 import * as path from 'node:path';
 import { CreateSecretCommand, RotateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
@@ -67,7 +68,10 @@ export function localAwsEnvironment(endpoints: LocalEndpoints): Record<string, s
  * every function in its own process from its bundle with the environment the construct's template gives it,
  * the secrets, schedules and first keys created as CloudFormation would, and a local REST API in front.
  */
-export async function startLocalKeyroll(props: RotatingApiKeysProps, options: { readonly logDirectory: string }): Promise<LocalKeyroll> {
+export async function startLocalKeyroll(
+  props: RotatingApiKeysProps,
+  options: { readonly logDirectory: string; /** Where to describe the running install for `keyroll --local`. */ readonly stateFile?: string },
+): Promise<LocalKeyroll> {
   mkdirSync(options.logDirectory, { recursive: true });
   const stops: (() => Promise<void>)[] = [];
   const stopAll = async () => {
@@ -162,6 +166,26 @@ export async function startLocalKeyroll(props: RotatingApiKeysProps, options: { 
       deliverAccessLogs: (delivery) => required('usage').invoke(delivery),
     });
     stops.push(() => api.close());
+    if (options.stateFile !== undefined) {
+      const stateFile = options.stateFile;
+      const rotationEnvironment = install.environments.rotation ?? {};
+      const state: LocalState = {
+        endpoints,
+        description: {
+          version: 1,
+          keyTableName,
+          clientTopicArn,
+          operationsTopicArn,
+          secretNamePrefix: install.environments.monitor?.['SECRET_NAME_PREFIX'] ?? '',
+          rotationFunctionArn: `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:keyroll-local-rotation`,
+          keyPrefix: rotationEnvironment['KEY_PREFIX'] ?? 'kr',
+          apiKeyHeader: rotationEnvironment['API_KEY_HEADER'] ?? 'x-api-key',
+          gracePeriodSeconds: Number(rotationEnvironment['GRACE_PERIOD_SECONDS'] ?? 86_400),
+        },
+      };
+      writeFileSync(stateFile, JSON.stringify(state, null, 2));
+      stops.push(async () => rmSync(stateFile, { force: true }));
+    }
     const deliveryFunction = functions.delivery;
     const deliveryUrl = deliveryFunction === undefined ? undefined : await startLocalFunctionUrl(deliveryFunction, stops);
 

@@ -6,6 +6,7 @@
  */
 process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] = 'true';
 import { tmpdir } from 'node:os';
+import { localStatePath } from '../cli/install-context';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Duration } from 'aws-cdk-lib';
@@ -60,6 +61,7 @@ function main(): Promise<number> {
       monitorEveryMs: 1000 * number('monitor-every', values['monitor-every'], 1),
       requestIntervalMs: number('request-interval', values['request-interval'], 10),
       logDirectory: path.join(tmpdir(), `keyroll-local-${process.pid}`),
+      stateFile: localStatePath(),
       signal: abort.signal,
       onTick: (state) => (json ? progressLine(state) : render(state)),
     },

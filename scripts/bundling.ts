@@ -35,3 +35,24 @@ export function bundleFunction(entry: FunctionEntry, directory: string): string 
 export function bundleAllFunctions(root = path.join(__dirname, '..', 'dist', 'bundles')): void {
   for (const entry of FUNCTION_ENTRIES) bundleFunction(entry, path.join(root, entry));
 }
+
+/**
+ * The `keyroll` CLI as one file (`dist/cli/keyroll.js`), its libraries and the AWS SDK included, so that the
+ * package needs no runtime dependency for it. It runs on the operator's Node.js 20 or later.
+ */
+export function bundleCli(root = path.join(__dirname, '..', 'dist', 'cli')): string {
+  const outfile = path.join(root, 'keyroll.js');
+  buildSync({
+    entryPoints: [path.join(__dirname, '..', 'cli', 'keyroll.ts')],
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    mainFields: ['module', 'main'],
+    minify: true,
+    outfile,
+    logLevel: 'error',
+    legalComments: 'none',
+  });
+  return outfile;
+}

@@ -10,7 +10,7 @@ import {
 import { KeyConflictError, KeyTableItemError, KeyVersionNotFoundError } from '../domain/errors';
 import type { KeyVersion } from '../domain/key-version';
 import { parseNotification, type Notification } from '../domain/notifications';
-import type { DeliveryLedger, DeliveryRecord, EventLog, KeyTable, NewKeyVersion, RecordedEvent } from '../domain/ports';
+import type { AuditTrail, DeliveryLedger, DeliveryRecord, EventLog, KeyTable, NewKeyVersion, OperatorAction, RecordedEvent, TrailEntry } from '../domain/ports';
 import { attributeKey, KEY_TABLE_KEYS, KEY_TABLE_SCHEMA } from './key-table-schema';
 
 type Item = Record<string, AttributeValue>;
@@ -24,7 +24,7 @@ const EVENT_RETENTION_SECONDS = 400 * DAY_SECONDS;
  * The key table on DynamoDB. Writes that must not go backwards (registration, window closing, revocation,
  * notification records) are conditional, so retries and races cannot undo them.
  */
-export class DynamoKeyTable implements KeyTable, EventLog, DeliveryLedger {
+export class DynamoKeyTable implements KeyTable, EventLog, DeliveryLedger, AuditTrail {
   constructor(
     private readonly client: DynamoDBClient,
     private readonly tableName: string,
@@ -213,21 +213,63 @@ export class DynamoKeyTable implements KeyTable, EventLog, DeliveryLedger {
   }
 
   async recordDelivery(record: DeliveryRecord): Promise<void> {
-    const atIso = new Date(record.atMs).toISOString();
+    await this.putAuditItem(record.clientId, record.atMs, {
+      action: { S: 'key.delivered' },
+      versionId: { S: record.deliveredVersionId },
+      presentedVersionId: { S: record.presentedVersionId },
+    });
+  }
+
+  async recordAction(action: OperatorAction): Promise<void> {
+    await this.putAuditItem(action.clientId, action.atMs, {
+      action: { S: action.action },
+      actor: { S: action.actor },
+      reason: { S: action.reason },
+      ...(action.versionId === undefined ? {} : { versionId: { S: action.versionId } }),
+      ...(action.detail === undefined ? {} : { detail: { S: action.detail } }),
+    });
+  }
+
+  /** One entry of a client's audit trail: its own item, never overwritten, kept as long as notification records. */
+  private async putAuditItem(clientId: string, atMs: number, attributes: Item): Promise<void> {
     await this.client.send(
       new PutItemCommand({
         TableName: this.tableName,
         Item: {
-          ...attributeKey(KEY_TABLE_KEYS.audit(record.clientId, atIso, randomUUID())),
+          ...attributeKey(KEY_TABLE_KEYS.audit(clientId, new Date(atMs).toISOString(), randomUUID())),
           itemType: { S: 'audit' },
-          action: { S: 'key.delivered' },
-          versionId: { S: record.deliveredVersionId },
-          presentedVersionId: { S: record.presentedVersionId },
-          atMs: number(record.atMs),
-          purgeAt: number(Math.ceil(record.atMs / 1000) + EVENT_RETENTION_SECONDS),
+          atMs: number(atMs),
+          purgeAt: number(Math.ceil(atMs / 1000) + EVENT_RETENTION_SECONDS),
+          ...attributes,
         },
       }),
     );
+  }
+
+  async trail(clientId: string, sinceMs: number): Promise<TrailEntry[]> {
+    const entries: TrailEntry[] = [];
+    const pages = paginateQuery(
+      { client: this.client },
+      { TableName: this.tableName, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': { S: KEY_TABLE_KEYS.event(clientId, '').pk } }, ConsistentRead: true },
+    );
+    for await (const page of pages) {
+      for (const item of page.Items ?? []) {
+        const type = item['itemType']?.S;
+        if (type === 'event') {
+          const notification = parseNotification(JSON.parse(readString(item, 'body')));
+          entries.push({ atMs: Date.parse(notification.at), kind: 'notification', what: notification.type, versionId: notification.versionId });
+        } else if (type === 'audit') {
+          const action = readString(item, 'action');
+          entries.push({
+            atMs: readNumber(item, 'atMs'),
+            kind: action === 'key.delivered' ? 'delivery' : 'operator',
+            what: action,
+            ...optionalStrings(item, ['versionId', 'actor', 'reason', 'detail']),
+          });
+        }
+      }
+    }
+    return entries.filter((entry) => entry.atMs >= sinceMs).sort((a, b) => a.atMs - b.atMs);
   }
 
   async markPublished(notification: Notification, atMs: number): Promise<void> {
@@ -335,4 +377,8 @@ function readOptionalNumber(item: Item, name: string): number | undefined {
 
 function isConditionalCheckFailed(error: unknown): boolean {
   return error instanceof Error && error.name === 'ConditionalCheckFailedException';
+}
+
+function optionalStrings(item: Item, names: readonly ('versionId' | 'actor' | 'reason' | 'detail')[]): Partial<Record<'versionId' | 'actor' | 'reason' | 'detail', string>> {
+  return Object.fromEntries(names.flatMap((name) => (item[name]?.S === undefined ? [] : [[name, item[name].S]])));
 }

@@ -54,6 +54,16 @@ export class MonitorRunError extends KeyrollError {
   override readonly name: string = 'MonitorRunError';
 }
 
+/** An operator's request names a client or a key version this install does not have. */
+export class UnknownClientOrVersionError extends KeyrollError {
+  override readonly name: string = 'UnknownClientOrVersionError';
+}
+
+/** An operator's request is not allowed as asked (a revoked version extended, a maximum passed without force…). */
+export class OperationRefusedError extends KeyrollError {
+  override readonly name: string = 'OperationRefusedError';
+}
+
 // Keys, scopes and configuration
 
 /** A key prefix that would make keys unparseable or ambiguous. */

@@ -149,3 +149,34 @@ export interface DeliveryLedger {
 export interface KeySealer {
   seal(publicKey: string, payload: Readonly<Record<string, string>>): Promise<string>;
 }
+
+/** An operator's action, as the audit trail keeps it: recorded before the action is taken. */
+export interface OperatorAction {
+  readonly clientId: string;
+  readonly action: 'key.revoke' | 'key.extend' | 'key.rotate';
+  readonly versionId?: string;
+  /** Who asked: the caller's ARN, or `local:<user>` in local mode. */
+  readonly actor: string;
+  readonly reason: string;
+  readonly atMs: number;
+  /** What the action asks for, e.g. the new end of a window (ISO-8601). */
+  readonly detail?: string;
+}
+
+/** One entry of a client's audit trail, oldest first: notifications, deliveries and operator actions. */
+export interface TrailEntry {
+  readonly atMs: number;
+  readonly kind: 'notification' | 'delivery' | 'operator';
+  /** The notification type (`key.rotated`…), `key.delivered`, or the operator action. */
+  readonly what: string;
+  readonly versionId?: string;
+  readonly actor?: string;
+  readonly reason?: string;
+  readonly detail?: string;
+}
+
+export interface AuditTrail {
+  recordAction(action: OperatorAction): Promise<void>;
+  /** The client's trail since `sinceMs`, oldest first. */
+  trail(clientId: string, sinceMs: number): Promise<TrailEntry[]>;
+}

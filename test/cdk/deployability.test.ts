@@ -1,3 +1,4 @@
+import { INSTALL_OUTPUT_DESCRIPTION } from '../../lambda/contracts/install-description';
 import { HttpApi, HttpMethod } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpUrlIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { Duration, Stack } from 'aws-cdk-lib';
@@ -73,6 +74,15 @@ describe('The example stack, as a fresh account needs it', () => {
     const keys = new RotatingApiKeys(plain, 'ApiKeys', { clients: [{ clientId: 'acme' }] });
     new HttpApi(plain, 'Api').addRoutes({ path: '/hello', methods: [HttpMethod.GET], integration: new HttpUrlIntegration('Backend', 'https://example.com'), authorizer: keys.httpAuthorizer });
     Template.fromStack(plain).hasResourceProperties('AWS::ApiGatewayV2::Authorizer', { IdentitySource: ['$request.header.x-api-key'] });
+  });
+
+  it('describes the install in a stack output that the CLI reads (--stack)', () => {
+    const outputs = Object.values(template.toJSON()['Outputs'] as Record<string, { Description?: string; Value: unknown }>).filter((o) => o.Description?.startsWith(INSTALL_OUTPUT_DESCRIPTION));
+    expect(outputs).toHaveLength(1);
+    const rendered = JSON.stringify(outputs[0]?.Value);
+    for (const field of ['"version\\":1', 'keyTableName', 'clientTopicArn', 'operationsTopicArn', 'rotationFunctionArn', '"secretNamePrefix\\":\\"keyroll/Example/ApiKeys/\\"', '"gracePeriodSeconds\\":86400']) {
+      expect(rendered).toContain(field);
+    }
   });
 
   it('passes the AWS Solutions checks, both APIs included', () => {

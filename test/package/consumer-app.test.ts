@@ -73,6 +73,12 @@ describe('keyroll installed from its packed tarball into a new CDK app', () => {
     expect(() => execFileSync(process.execPath, ['-e', "require('@aws-sdk/client-secrets-manager')"], { cwd: appDir, stdio: 'ignore' })).toThrow();
   });
 
+  it('gives operators the keyroll command, bundled: it runs with nothing else installed', () => {
+    const help = execFileSync(process.execPath, [path.join(appDir, 'node_modules', 'keyroll', 'bin', 'keyroll-cli.cjs'), '--help'], { cwd: appDir, encoding: 'utf8' });
+    expect(help).toMatch(/^Usage: keyroll \[options\] \[command\]/);
+    for (const command of ['clients', 'status', 'rotate', 'revoke', 'extend', 'events']) expect(help).toContain(`  ${command}`);
+  });
+
   it('type-checks the app against the packed declarations', () => {
     expect(typeCheck).toEqual({ status: 0, output: '' });
   });

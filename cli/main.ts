@@ -1,0 +1,243 @@
+import { Command, CommanderError, Option } from 'commander';
+import { KeyrollError, OperationRefusedError, UnknownClientOrVersionError } from '../lambda/domain/errors';
+import { AWSCURRENT, AWSPENDING } from '../lambda/domain/ports';
+import type { ClientStatus } from '../lambda/domain/key-operations';
+import { versionWithStage } from '../lambda/domain/secret-labels';
+import { parseDuration, parseInstant, UsageError } from './durations';
+import { InstallNotFoundError, openInstall, type InstallContext, type InstallOptions } from './install-context';
+
+/** Exit statuses, documented in the README. */
+export const EXIT = { ok: 0, refused: 1, usage: 2, install: 3, failed: 4 } as const;
+
+export interface CliIo {
+  readonly stdout: (text: string) => void;
+  readonly stderr: (text: string) => void;
+  readonly env?: NodeJS.ProcessEnv;
+  /** Time between polls while waiting for a rotation. */
+  readonly pollMs?: number;
+}
+
+interface GlobalOptions extends InstallOptions {
+  readonly json?: boolean;
+}
+
+/**
+ * `keyroll`: operate an install from one command. Every command answers in text, or with `--json` in one JSON
+ * document on standard output (errors too: `{"error": {"code", "message"}}`), and exits with a documented status.
+ */
+export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  let exitCode: number = EXIT.ok;
+  let json = false;
+  const program = new Command('keyroll')
+    .description('Operate a keyroll install: its clients, their keys, rotations and audit trail.')
+    .option('--stack <name>', 'the CloudFormation stack that has the RotatingApiKeys construct')
+    .option('--region <region>', 'AWS region of the stack (default: the standard AWS configuration)')
+    .option('--profile <profile>', 'AWS profile to use')
+    .option('--local', 'the install that npm start or npm run local:aws runs on this machine')
+    .option('--json', 'answer with one JSON document on standard output')
+    .exitOverride()
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
+    .showHelpAfterError()
+    .addHelpText(
+      'after',
+      `
+Exit status: ${EXIT.ok} done; ${EXIT.refused} refused (unknown client or version, or not allowed as asked); ${EXIT.usage} the command line is wrong;
+${EXIT.install} the install cannot be found or read; ${EXIT.failed} an AWS call failed.
+
+Examples:
+  keyroll --stack Orders clients list
+  keyroll --stack Orders rotate acme --reason "quarterly"
+  keyroll --local --json status acme`,
+    );
+
+  const withInstall = (action: (install: InstallContext, options: GlobalOptions, ...args: never[]) => Promise<unknown>) =>
+    async (...args: unknown[]) => {
+      const options = program.opts<GlobalOptions>();
+      json = options.json === true;
+      const install = await openInstall(options, io.env);
+      try {
+        const result = await action(install, options, ...(args as never[]));
+        if (json) io.stdout(`${JSON.stringify(result)}\n`);
+      } finally {
+        install.close();
+      }
+    };
+  const say = (text: string) => {
+    if (!json) io.stdout(`${text}\n`);
+  };
+
+  const clients = program.command('clients').description('the install\'s clients');
+  clients
+    .command('list')
+    .description('every client of the install, with its current key version')
+    .action(
+      withInstall(async (install) => {
+        const secrets = await install.secrets.listManagedSecrets(install.description.secretNamePrefix);
+        const list = secrets.map((secret) => ({ clientId: secret.tags.get('keyroll:clientId') ?? '', secretArn: secret.arn, currentVersionId: versionWithStage(secret, AWSCURRENT) ?? null }));
+        for (const c of list) say(`${c.clientId.padEnd(24)} ${c.currentVersionId ?? '(no key yet)'}`);
+        return { clients: list };
+      }),
+    );
+
+  program
+    .command('status')
+    .description('a client\'s key versions and their windows, and any rotation in progress')
+    .argument('<clientId>')
+    .action(
+      withInstall(async (install, _options, clientId: string) => {
+        const status = await install.operations.status(clientId);
+        say(renderStatus(status, Date.now()));
+        return statusJson(status);
+      }),
+    );
+
+  program
+    .command('rotate')
+    .description('rotate a client\'s key now; waits until the new key is current')
+    .argument('<clientId>')
+    .option('--reason <text>', 'why, for the audit trail', 'operator request')
+    .option('--no-wait', 'return once the rotation has started')
+    .addOption(new Option('--timeout <duration>', 'how long to wait for the new key').default('2m'))
+    .action(
+      withInstall(async (install, _options, clientId: string, options: { reason: string; wait: boolean; timeout: string }) => {
+        const timeoutMs = parseDuration(options.timeout, '--timeout');
+        const secretArn = await install.operations.recordRotation({ clientId, reason: options.reason, actor: install.actor });
+        const before = versionWithStage(await install.secrets.describe(secretArn), AWSCURRENT);
+        const start = await install.secrets.startRotation(secretArn);
+        if (start.kind === 'busy') throw new OperationRefusedError(`client "${clientId}" already has a rotation in progress; see keyroll status ${clientId}`);
+        if (!options.wait) {
+          say(`rotation of ${clientId} started: version ${start.versionId}`);
+          return { clientId, previousVersionId: before ?? null, versionId: start.versionId, current: false };
+        }
+        const startedMs = Date.now();
+        for (;;) {
+          const secret = await install.secrets.describe(secretArn);
+          if (versionWithStage(secret, AWSCURRENT) === start.versionId && versionWithStage(secret, AWSPENDING) !== start.versionId) break;
+          if (Date.now() - startedMs > timeoutMs) throw new OperationRefusedError(`the rotation of ${clientId} did not finish within ${options.timeout}; see keyroll status ${clientId} and keyroll events ${clientId}`);
+          if (!json) io.stderr(`\rwaiting for ${clientId}'s new key… ${Math.round((Date.now() - startedMs) / 1000)} s`);
+          await new Promise((resolve) => setTimeout(resolve, io.pollMs ?? 500));
+        }
+        if (!json) io.stderr('\n');
+        say(`${clientId}: version ${start.versionId} is current; ${before ?? 'the previous key'} works until its grace period ends`);
+        return { clientId, previousVersionId: before ?? null, versionId: start.versionId, current: true };
+      }),
+    );
+
+  program
+    .command('revoke')
+    .description('refuse one key version from now on, and tell the client (key.revoked)')
+    .argument('<clientId>')
+    .requiredOption('--version <versionId>', 'the key version to revoke')
+    .requiredOption('--reason <text>', 'why, for the audit trail and the client')
+    .action(
+      withInstall(async (install, _options, clientId: string, options: { version: string; reason: string }) => {
+        const revoked = await install.operations.revoke({ clientId, versionId: options.version, reason: options.reason, actor: install.actor });
+        const at = new Date(revoked.revokedAtMs ?? Date.now()).toISOString();
+        say(`${clientId}: version ${options.version} revoked at ${at}`);
+        return { clientId, versionId: options.version, revokedAt: at, reason: revoked.revokedReason ?? options.reason };
+      }),
+    );
+
+  program
+    .command('extend')
+    .description('give a replaced key version more time (a client that missed its switch)')
+    .argument('<clientId>')
+    .requiredOption('--version <versionId>', 'the key version to extend')
+    .option('--until <time>', 'the new end, ISO-8601')
+    .option('--by <duration>', 'the new end, from now (e.g. 12h)')
+    .requiredOption('--reason <text>', 'why, for the audit trail')
+    .option('--force', 'go past the client\'s maximum grace')
+    .action(
+      withInstall(async (install, _options, clientId: string, options: { version: string; until?: string; by?: string; reason: string; force?: boolean }) => {
+        if ((options.until === undefined) === (options.by === undefined)) throw new UsageError('give exactly one of --until <ISO time> and --by <duration>');
+        const nowMs = Date.now();
+        const untilMs = options.until !== undefined ? parseInstant(options.until, '--until', nowMs, 'future') : nowMs + parseDuration(options.by ?? '', '--by');
+        const extended = await install.operations.extend({ clientId, versionId: options.version, untilMs, reason: options.reason, actor: install.actor, force: options.force === true });
+        const endsAt = extended.notAfterMs === undefined ? null : new Date(extended.notAfterMs).toISOString();
+        say(`${clientId}: version ${options.version} now works until ${endsAt ?? '(no end)'}`);
+        return { clientId, versionId: options.version, endsAt };
+      }),
+    );
+
+  program
+    .command('events')
+    .description('a client\'s audit trail: notifications, deliveries and operator actions, with who and why')
+    .argument('<clientId>')
+    .option('--since <when>', 'a duration ago (e.g. 24h) or an ISO-8601 time', '30d')
+    .action(
+      withInstall(async (install, _options, clientId: string, options: { since: string }) => {
+        const sinceMs = parseInstant(options.since, '--since', Date.now(), 'past');
+        await install.operations.status(clientId);
+        const events = (await install.operations.trail(clientId, sinceMs)).map((entry) => ({
+          at: new Date(entry.atMs).toISOString(),
+          kind: entry.kind,
+          what: entry.what,
+          versionId: entry.versionId ?? null,
+          actor: entry.actor ?? null,
+          reason: entry.reason ?? null,
+          detail: entry.detail ?? null,
+        }));
+        for (const e of events) say(`${e.at}  ${e.kind.padEnd(12)} ${e.what.padEnd(14)} ${e.versionId ?? ''}${e.actor === null ? '' : `  by ${e.actor}`}${e.reason === null ? '' : `: ${e.reason}`}${e.detail === null ? '' : ` (${e.detail})`}`);
+        return { clientId, events };
+      }),
+    );
+
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+  } catch (error) {
+    exitCode = report(error, json, io);
+  }
+  return exitCode;
+}
+
+/** Maps an error to its exit status and says it, in JSON when asked. Never a stack trace. */
+function report(error: unknown, json: boolean, io: CliIo): number {
+  if (error instanceof CommanderError) {
+    return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+  }
+  const [code, status] =
+    error instanceof UsageError
+      ? ['usage', EXIT.usage]
+      : error instanceof InstallNotFoundError
+        ? ['install_not_found', EXIT.install]
+        : error instanceof UnknownClientOrVersionError
+          ? ['not_found', EXIT.refused]
+          : error instanceof OperationRefusedError
+            ? ['refused', EXIT.refused]
+            : error instanceof KeyrollError
+              ? ['refused', EXIT.refused]
+              : ['failed', EXIT.failed];
+  const message = error instanceof Error ? error.message : String(error);
+  if (json) io.stdout(`${JSON.stringify({ error: { code, message } })}\n`);
+  else io.stderr(`keyroll: ${message}\n`);
+  return status;
+}
+
+function statusJson(status: ClientStatus) {
+  const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
+  return {
+    clientId: status.clientId,
+    secretArn: status.secretArn,
+    rotationInProgress: status.rotationInProgress ?? null,
+    versions: status.versions.map(({ version, state, endsAtMs }) => ({
+      versionId: version.versionId,
+      state,
+      key: version.keyDisplay,
+      notBefore: iso(version.notBeforeMs),
+      currentSince: iso(version.currentSinceMs),
+      endsAt: iso(endsAtMs),
+      revokedReason: version.revokedReason ?? null,
+    })),
+  };
+}
+
+/** The versions as a timeline, oldest first. */
+function renderStatus(status: ClientStatus, nowMs: number): string {
+  const lines = [`${status.clientId}  (${status.secretArn})`];
+  for (const { version, state, endsAtMs } of status.versions) {
+    const ends = endsAtMs === undefined ? 'no end' : endsAtMs > nowMs ? `ends in ${Math.round((endsAtMs - nowMs) / 60_000)} min (${new Date(endsAtMs).toISOString()})` : `ended ${new Date(endsAtMs).toISOString()}`;
+    lines.push(`  ${version.versionId.padEnd(38)} ${state.padEnd(13)} ${version.keyDisplay.padEnd(10)} ${ends}${version.revokedReason === undefined ? '' : `, revoked: ${version.revokedReason}`}`);
+  }
+  if (status.rotationInProgress !== undefined) lines.push(`  rotation in progress: ${status.rotationInProgress}`);
+  return lines.join('\n');
+}

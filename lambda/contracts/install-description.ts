@@ -1,0 +1,40 @@
+/**
+ * What the keyroll CLI needs to know about an install, declared once: the construct writes it as a stack output
+ * (`--stack`), local mode as a file (`--local`), and the CLI reads it from either.
+ */
+export interface InstallDescription {
+  readonly version: 1;
+  readonly keyTableName: string;
+  readonly clientTopicArn: string;
+  readonly operationsTopicArn: string;
+  /** The install's secrets are `<secretNamePrefix><clientId>`. */
+  readonly secretNamePrefix: string;
+  readonly rotationFunctionArn: string;
+  readonly keyPrefix: string;
+  readonly apiKeyHeader: string;
+  readonly gracePeriodSeconds: number;
+}
+
+/** The stack output holding an install's description starts with this; the output's value is the JSON. */
+export const INSTALL_OUTPUT_DESCRIPTION = 'keyroll install description, read by the keyroll CLI';
+
+const STRING_FIELDS = ['keyTableName', 'clientTopicArn', 'operationsTopicArn', 'secretNamePrefix', 'rotationFunctionArn', 'keyPrefix', 'apiKeyHeader'] as const;
+
+/** Parses an install description; the error says which field is wrong and never quotes more than the field's name. */
+export function parseInstallDescription(text: string, where: string): InstallDescription {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new TypeError(`${where} is not a keyroll install description (not JSON)`);
+  }
+  if (typeof value !== 'object' || value === null || (value as { version?: unknown }).version !== 1) {
+    throw new TypeError(`${where} is not a keyroll install description (version 1)`);
+  }
+  const fields = value as Record<string, unknown>;
+  for (const name of STRING_FIELDS) {
+    if (typeof fields[name] !== 'string' || fields[name] === '') throw new TypeError(`${where}: the install description has no "${name}"`);
+  }
+  if (typeof fields['gracePeriodSeconds'] !== 'number') throw new TypeError(`${where}: the install description has no "gracePeriodSeconds"`);
+  return value as InstallDescription;
+}

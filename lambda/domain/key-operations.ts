@@ -1,0 +1,148 @@
+import { clientSettingsFromTags } from './client-settings';
+import { OperationRefusedError, UnknownClientOrVersionError } from './errors';
+import { windowEndMs, windowStatus, type KeyVersion } from './key-version';
+import { buildNotification, publishOnce } from './notifications';
+import { AWSCURRENT, AWSPENDING, type AuditTrail, type EventLog, type KeyTable, type Notifier, type SecretDescription, type SecretVersionStore, type TrailEntry } from './ports';
+import { versionWithStage } from './secret-labels';
+
+/** Without a client setting, a replaced key may be extended up to this long after it was replaced. */
+const DEFAULT_MAX_GRACE_MS = 168 * 3600 * 1000;
+
+export interface KeyOperationsDependencies {
+  readonly keys: KeyTable;
+  readonly events: EventLog;
+  readonly audit: AuditTrail;
+  readonly secrets: Pick<SecretVersionStore, 'describe'>;
+  readonly clientNotifier: Notifier;
+  readonly operationsNotifier: Notifier;
+  readonly secretNamePrefix: string;
+  readonly defaultGracePeriodSeconds: number;
+  readonly clock: () => number;
+}
+
+/** How a key version stands now, for `status`. */
+export type VersionState = 'current' | 'pending' | 'in-grace' | 'ended' | 'revoked' | 'never-current';
+
+export interface VersionStatus {
+  readonly version: KeyVersion;
+  readonly state: VersionState;
+  /** When it stops (stopped) being accepted, if it has an end: a revoked version ended when it was revoked. */
+  readonly endsAtMs?: number;
+}
+
+export interface ClientStatus {
+  readonly clientId: string;
+  readonly secretArn: string;
+  readonly versions: readonly VersionStatus[];
+  /** The version AWSPENDING is on, when a rotation is in progress. */
+  readonly rotationInProgress?: string;
+}
+
+/**
+ * What operators do to a client's keys, with the rules that keep the invariants: every action is in the audit
+ * trail before it is taken, with who and why; a revoked version is never extended; an extension past the
+ * client's maximum needs `force`; a revocation tells the client (`key.revoked`) and operations.
+ */
+export class KeyOperations {
+  constructor(private readonly deps: KeyOperationsDependencies) {}
+
+  async status(clientId: string): Promise<ClientStatus> {
+    const secret = await this.secretOf(clientId);
+    const nowMs = this.deps.clock();
+    const currentId = versionWithStage(secret, AWSCURRENT);
+    const pendingId = versionWithStage(secret, AWSPENDING);
+    const versions = (await this.deps.keys.listClientVersions(clientId)).map((version): VersionStatus => {
+      const endsAtMs = version.revokedAtMs ?? windowEndMs(version);
+      return { version, state: stateOf(version, nowMs, currentId, pendingId), ...(endsAtMs === undefined ? {} : { endsAtMs }) };
+    });
+    return { clientId, secretArn: secret.arn, versions, ...(pendingId !== undefined && pendingId !== currentId ? { rotationInProgress: pendingId } : {}) };
+  }
+
+  /** Revokes one version now: the authorizer refuses it from its next read of the table. */
+  async revoke(request: { readonly clientId: string; readonly versionId: string; readonly reason: string; readonly actor: string }): Promise<KeyVersion> {
+    const version = await this.versionOf(request.clientId, request.versionId);
+    const nowMs = this.deps.clock();
+    await this.deps.audit.recordAction({ clientId: request.clientId, action: 'key.revoke', versionId: request.versionId, actor: request.actor, reason: request.reason, atMs: nowMs });
+    const revoked = await this.deps.keys.revoke(version.keyHash, nowMs, request.reason);
+    const notification = buildNotification('key.revoked', { clientId: request.clientId, versionId: request.versionId }, nowMs, { expiresAtMs: revoked.revokedAtMs ?? nowMs });
+    await publishOnce(notification, { events: this.deps.events, notifier: this.deps.clientNotifier, nowMs });
+    await this.deps.operationsNotifier.publish(notification);
+    return revoked;
+  }
+
+  /**
+   * Gives a replaced version more time: the rollback path for a client that missed its switch. Never a revoked
+   * or a current version; past the client's maximum (its hard expiry, or its maximum grace after the
+   * replacement) only with `force`.
+   */
+  async extend(request: { readonly clientId: string; readonly versionId: string; readonly untilMs: number; readonly reason: string; readonly actor: string; readonly force?: boolean }): Promise<KeyVersion> {
+    const secret = await this.secretOf(request.clientId);
+    const versions = await this.deps.keys.listClientVersions(request.clientId);
+    const version = versions.find((candidate) => candidate.versionId === request.versionId);
+    if (version === undefined) throw new UnknownClientOrVersionError(`client "${request.clientId}" has no key version ${request.versionId}`);
+    const nowMs = this.deps.clock();
+    if (version.revokedAtMs !== undefined) throw new OperationRefusedError(`version ${request.versionId} is revoked (${version.revokedReason ?? 'no reason'}); a revoked key is never extended`);
+    if (version.notAfterMs === undefined) throw new OperationRefusedError(`version ${request.versionId} has no end to extend: it is the current key or was never current`);
+    if (request.untilMs <= Math.max(nowMs, version.notAfterMs)) {
+      throw new OperationRefusedError(`the new end ${new Date(request.untilMs).toISOString()} is not later than the current end ${new Date(Math.max(nowMs, version.notAfterMs)).toISOString()}`);
+    }
+    const maximumMs = maximumEndMs(version, versions, secret, this.deps.defaultGracePeriodSeconds);
+    if (request.untilMs > maximumMs && request.force !== true) {
+      throw new OperationRefusedError(`the new end is past this client's maximum, ${new Date(maximumMs).toISOString()}; add --force to go past it`);
+    }
+    await this.deps.audit.recordAction({
+      clientId: request.clientId,
+      action: 'key.extend',
+      versionId: request.versionId,
+      actor: request.actor,
+      reason: request.reason,
+      atMs: nowMs,
+      detail: `until ${new Date(request.untilMs).toISOString()}${request.force === true ? ' (forced)' : ''}`,
+    });
+    return this.deps.keys.extendWindow(version.keyHash, request.untilMs);
+  }
+
+  /** Records a rotation an operator asked for, before the caller starts it. */
+  async recordRotation(request: { readonly clientId: string; readonly reason: string; readonly actor: string }): Promise<string> {
+    const secret = await this.secretOf(request.clientId);
+    await this.deps.audit.recordAction({ clientId: request.clientId, action: 'key.rotate', actor: request.actor, reason: request.reason, atMs: this.deps.clock() });
+    return secret.arn;
+  }
+
+  trail(clientId: string, sinceMs: number): Promise<TrailEntry[]> {
+    return this.deps.audit.trail(clientId, sinceMs);
+  }
+
+  private async versionOf(clientId: string, versionId: string): Promise<KeyVersion> {
+    await this.secretOf(clientId);
+    const version = (await this.deps.keys.listClientVersions(clientId)).find((candidate) => candidate.versionId === versionId);
+    if (version === undefined) throw new UnknownClientOrVersionError(`client "${clientId}" has no key version ${versionId}`);
+    return version;
+  }
+
+  private async secretOf(clientId: string): Promise<SecretDescription> {
+    try {
+      return await this.deps.secrets.describe(`${this.deps.secretNamePrefix}${clientId}`);
+    } catch (error) {
+      if (error instanceof Error && error.name === 'ResourceNotFoundException') throw new UnknownClientOrVersionError(`this install has no client "${clientId}"`);
+      throw error;
+    }
+  }
+}
+
+function stateOf(version: KeyVersion, nowMs: number, currentId: string | undefined, pendingId: string | undefined): VersionState {
+  if (version.revokedAtMs !== undefined) return 'revoked';
+  if (version.versionId === currentId) return 'current';
+  if (version.versionId === pendingId) return 'pending';
+  if (version.currentSinceMs === undefined) return 'never-current';
+  return windowStatus(version, nowMs) === 'valid' ? 'in-grace' : 'ended';
+}
+
+/** The latest end a version may be given without force: its hard expiry, or the client's maximum grace after it was replaced. */
+function maximumEndMs(version: KeyVersion, versions: readonly KeyVersion[], secret: SecretDescription, defaultGracePeriodSeconds: number): number {
+  const settings = clientSettingsFromTags(secret.arn, secret.tags, { gracePeriodSeconds: defaultGracePeriodSeconds });
+  const since = version.currentSinceMs ?? version.notBeforeMs;
+  const replacedAtMs = Math.min(...versions.map((v) => v.currentSinceMs).filter((ms): ms is number => ms !== undefined && ms > since), version.notAfterMs ?? Number.POSITIVE_INFINITY);
+  const graceMaximumMs = replacedAtMs + (settings.extendWhileInUse?.maxGraceMs ?? DEFAULT_MAX_GRACE_MS);
+  return Math.min(graceMaximumMs, version.expiresAtMs ?? Number.POSITIVE_INFINITY);
+}

@@ -1,0 +1,116 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { Duration } from 'aws-cdk-lib';
+import { EXIT, runCli } from '../../cli/main';
+import { startLocalKeyroll, type LocalKeyroll } from '../../local/keyroll-local';
+
+/**
+ * The keyroll CLI against the local machinery (the real functions in their processes, the Secrets Manager
+ * model over its protocol, dynalite, fauxqs), through `--local`; each command's `--json` shape asserted.
+ */
+
+const work = mkdtempSync(path.join(tmpdir(), 'keyroll-cli-'));
+const env = { ...process.env, KEYROLL_LOCAL_STATE: path.join(work, 'local.json') };
+let keyroll: LocalKeyroll;
+
+async function cli(...argv: string[]): Promise<{ code: number; json: Record<string, unknown>; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const code = await runCli(['--local', '--json', ...argv], { stdout: (text) => (stdout += text), stderr: (text) => (stderr += text), env, pollMs: 100 });
+  return { code, json: JSON.parse(stdout) as Record<string, unknown>, stderr };
+}
+
+async function text(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const code = await runCli(['--local', ...argv], { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), env, pollMs: 100 });
+  return { code, stdout, stderr };
+}
+
+beforeAll(async () => {
+  keyroll = await startLocalKeyroll(
+    {
+      clients: [
+        { clientId: 'acme', scopes: ['read'] },
+        { clientId: 'globex', scopes: ['read', 'write'] },
+      ],
+      gracePeriod: Duration.hours(1),
+      authorizerResultsCacheTtl: Duration.seconds(1),
+      authorizerCacheTtl: Duration.seconds(1),
+    },
+    { logDirectory: path.join(work, 'logs'), stateFile: env.KEYROLL_LOCAL_STATE },
+  );
+}, 60_000);
+afterAll(() => keyroll?.stop(), 30_000);
+
+const versionsOf = async (clientId: string) => ((await cli('status', clientId)).json['versions'] as { versionId: string; state: string; endsAt: string | null; revokedReason: string | null }[]);
+
+describe('keyroll CLI (--local)', () => {
+  it('lists the clients with their current key version', async () => {
+    const { code, json } = await cli('clients', 'list');
+    expect(code).toBe(EXIT.ok);
+    expect(json).toEqual({ clients: expect.arrayContaining([expect.objectContaining({ clientId: 'acme', currentVersionId: expect.any(String) }), expect.objectContaining({ clientId: 'globex' })]) });
+  });
+
+  it('rotates a client, waits for the new key, and shows both versions with their windows', async () => {
+    const before = await versionsOf('acme');
+    const { code, json } = await cli('rotate', 'acme', '--reason', 'quarterly rotation');
+    expect(code).toBe(EXIT.ok);
+    expect(json).toEqual({ clientId: 'acme', previousVersionId: before.find((v) => v.state === 'current')?.versionId, versionId: expect.any(String), current: true });
+    const after = await versionsOf('acme');
+    expect(after.find((v) => v.versionId === json['versionId'])).toMatchObject({ state: 'current', endsAt: null });
+    expect(after.find((v) => v.versionId === json['previousVersionId'])).toMatchObject({ state: 'in-grace', endsAt: expect.any(String) });
+  }, 30_000);
+
+  it('extends a replaced version, refuses past the maximum without --force, and never extends a revoked one', async () => {
+    const replaced = (await versionsOf('acme')).find((v) => v.state === 'in-grace');
+    if (replaced === undefined) throw new Error('no replaced version');
+    const extended = await cli('extend', 'acme', '--version', replaced.versionId, '--by', '3h', '--reason', 'client missed its switch');
+    expect(extended.code).toBe(EXIT.ok);
+    expect(Date.parse(String(extended.json['endsAt']))).toBeGreaterThan(Date.now() + 2.9 * 3600_000);
+    const tooFar = await cli('extend', 'acme', '--version', replaced.versionId, '--by', '30d', '--reason', 'too far');
+    expect(tooFar).toMatchObject({ code: EXIT.refused, json: { error: { code: 'refused', message: expect.stringContaining('add --force') } } });
+
+    const revoked = await cli('revoke', 'acme', '--version', replaced.versionId, '--reason', 'leaked in a log');
+    expect(revoked).toMatchObject({ code: EXIT.ok, json: { clientId: 'acme', versionId: replaced.versionId, reason: 'leaked in a log', revokedAt: expect.any(String) } });
+    expect((await versionsOf('acme')).find((v) => v.versionId === replaced.versionId)).toMatchObject({ state: 'revoked', revokedReason: 'leaked in a log' });
+    const afterRevoke = await cli('extend', 'acme', '--version', replaced.versionId, '--by', '1h', '--reason', 'undo', '--force');
+    expect(afterRevoke).toMatchObject({ code: EXIT.refused, json: { error: { message: expect.stringContaining('never extended') } } });
+  }, 30_000);
+
+  it('keeps every action in the audit trail, with who did it and why, before it acts', async () => {
+    const { code, json } = await cli('events', 'acme', '--since', '1h');
+    expect(code).toBe(EXIT.ok);
+    const events = json['events'] as { kind: string; what: string; actor: string | null; reason: string | null }[];
+    const operator = events.filter((e) => e.kind === 'operator').map((e) => [e.what, e.reason]);
+    expect(operator).toEqual([
+      ['key.rotate', 'quarterly rotation'],
+      ['key.extend', 'client missed its switch'],
+      ['key.revoke', 'leaked in a log'],
+    ]);
+    expect(events.filter((e) => e.kind === 'operator').every((e) => e.actor?.startsWith('local:'))).toBe(true);
+    expect(events.map((e) => e.what)).toEqual(expect.arrayContaining(['key.rotated', 'key.revoked']));
+  });
+
+  it.each<[string, string[], number, string]>([
+    ['an unknown client', ['status', 'initech'], EXIT.refused, 'this install has no client "initech"'],
+    ['an unknown version', ['revoke', 'globex', '--version', 'nope', '--reason', 'x'], EXIT.refused, 'client "globex" has no key version nope'],
+    ['a malformed duration', ['extend', 'globex', '--version', 'v', '--by', 'soon', '--reason', 'x'], EXIT.usage, '--by must be a duration like 90s'],
+    ['both --until and --by', ['extend', 'globex', '--version', 'v', '--by', '1h', '--until', '2030-01-01T00:00:00Z', '--reason', 'x'], EXIT.usage, 'exactly one of --until'],
+  ])('refuses %s with a clear error and changes nothing', async (_name, argv, code, message) => {
+    const before = await versionsOf('globex');
+    const result = await cli(...argv);
+    expect(result).toMatchObject({ code, json: { error: { message: expect.stringContaining(message) } } });
+    expect(await versionsOf('globex')).toEqual(before);
+  });
+
+  it('answers in text without --json, and exits 2 on a command line it cannot read', async () => {
+    const status = await text('status', 'globex');
+    expect(status.code).toBe(EXIT.ok);
+    expect(status.stdout).toMatch(/^globex {2}\(arn:aws:secretsmanager:/);
+    expect(status.stdout).toMatch(/current/);
+    expect((await text('revoke', 'globex')).code).toBe(EXIT.usage);
+    expect((await text('status', 'globex')).stdout).not.toMatch(/kr_[0-9A-Za-z]{10}/);
+  });
+});

@@ -1,0 +1,59 @@
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { mockClient } from 'aws-sdk-client-mock';
+import { EXIT, runCli } from '../../cli/main';
+import { INSTALL_OUTPUT_DESCRIPTION } from '../../lambda/contracts/install-description';
+
+/** `--stack`: the install is found from the stack's outputs, as the construct writes them. */
+
+const cloudformation = mockClient(CloudFormationClient);
+const sts = mockClient(STSClient);
+const secretsManager = mockClient(SecretsManagerClient);
+mockClient(DynamoDBClient);
+
+const DESCRIPTION = {
+  version: 1,
+  keyTableName: 'Orders-ApiKeysKeyTable-1',
+  clientTopicArn: 'arn:aws:sns:eu-west-1:111122223333:clients',
+  operationsTopicArn: 'arn:aws:sns:eu-west-1:111122223333:operations',
+  secretNamePrefix: 'keyroll/Orders/ApiKeys/',
+  rotationFunctionArn: 'arn:aws:lambda:eu-west-1:111122223333:function:rotation',
+  keyPrefix: 'kr',
+  apiKeyHeader: 'x-api-key',
+  gracePeriodSeconds: 86400,
+};
+
+async function cli(...argv: string[]) {
+  let stdout = '';
+  const code = await runCli(['--json', ...argv], { stdout: (text) => (stdout += text), stderr: () => undefined, env: { ...process.env } });
+  return { code, json: JSON.parse(stdout) as Record<string, unknown> };
+}
+
+describe('keyroll CLI (--stack)', () => {
+  beforeEach(() => {
+    cloudformation.reset();
+    sts.reset();
+    secretsManager.reset();
+    sts.on(GetCallerIdentityCommand).resolves({ Arn: 'arn:aws:sts::111122223333:assumed-role/oncall/alice' });
+  });
+
+  it('reads the install from the stack output and acts on that install\'s secrets', async () => {
+    cloudformation.on(DescribeStacksCommand, { StackName: 'Orders' }).resolves({
+      Stacks: [{ StackName: 'Orders', CreationTime: new Date(), StackStatus: 'UPDATE_COMPLETE', Outputs: [{ OutputKey: 'ApiKeysInstall1234', OutputValue: JSON.stringify(DESCRIPTION), Description: `${INSTALL_OUTPUT_DESCRIPTION} (Orders/ApiKeys)` }] }],
+    });
+    secretsManager.onAnyCommand().resolves({ SecretList: [] });
+    const { code, json } = await cli('--stack', 'Orders', 'clients', 'list');
+    expect({ code, json }).toEqual({ code: EXIT.ok, json: { clients: [] } });
+    expect(secretsManager.calls()[0]?.args[0].input).toMatchObject({ Filters: expect.arrayContaining([{ Key: 'name', Values: ['keyroll/Orders/ApiKeys/'] }]) });
+  });
+
+  it('says clearly when the stack is not a keyroll install, or does not exist, and exits 3', async () => {
+    cloudformation.on(DescribeStacksCommand, { StackName: 'Website' }).resolves({ Stacks: [{ StackName: 'Website', CreationTime: new Date(), StackStatus: 'CREATE_COMPLETE', Outputs: [{ OutputKey: 'Url', OutputValue: 'https://example.com' }] }] });
+    await expect(cli('--stack', 'Website', 'clients', 'list')).resolves.toEqual({ code: EXIT.install, json: { error: { code: 'install_not_found', message: expect.stringContaining('stack "Website" has no keyroll install') } } });
+    cloudformation.on(DescribeStacksCommand, { StackName: 'Nope' }).rejects(Object.assign(new Error('Stack with id Nope does not exist'), { name: 'ValidationError' }));
+    await expect(cli('--stack', 'Nope', 'clients', 'list')).resolves.toEqual({ code: EXIT.install, json: { error: { code: 'install_not_found', message: expect.stringContaining('check --stack, --region and --profile') } } });
+    await expect(cli('clients', 'list')).resolves.toEqual({ code: EXIT.install, json: { error: { code: 'install_not_found', message: expect.stringContaining('--stack <stack name>') } } });
+  });
+});
