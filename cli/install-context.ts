@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import * as path from 'node:path';
-import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { APIGatewayClient, FlushStageAuthorizersCacheCommand, GetStagesCommand } from '@aws-sdk/client-api-gateway';
+import { ApiGatewayV2Client, GetStagesCommand as GetApiStagesCommand, ResetAuthorizersCacheCommand } from '@aws-sdk/client-apigatewayv2';
+import { CloudFormationClient, DescribeStacksCommand, paginateListStackResources } from '@aws-sdk/client-cloudformation';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SNSClient } from '@aws-sdk/client-sns';
@@ -12,6 +14,7 @@ import { SnsNotifier } from '../lambda/adapters/sns-notifier';
 import { INSTALL_OUTPUT_DESCRIPTION, parseInstallDescription, type InstallDescription } from '../lambda/contracts/install-description';
 import { KeyrollError } from '../lambda/domain/errors';
 import { KeyOperations } from '../lambda/domain/key-operations';
+import { FLUSH_PATH } from '../local/api-gateway';
 
 /** The install could not be found or read. Says what to do. */
 export class InstallNotFoundError extends KeyrollError {
@@ -26,6 +29,8 @@ export function localStatePath(env: NodeJS.ProcessEnv = process.env): string {
 /** What `npm start` and `npm run local:aws` write for the CLI. */
 export interface LocalState {
   readonly description: InstallDescription;
+  /** The local API Gateway, whose authorizer cache `rotate --emergency` flushes. */
+  readonly apiUrl: string;
   readonly endpoints: { readonly dynamodb: string; readonly secretsManager: string; readonly snsSqs: string };
 }
 
@@ -43,6 +48,8 @@ export interface InstallContext {
   readonly secrets: SecretsManagerVersionStore;
   /** Who acts: the caller's ARN, or `local:<user>`. */
   readonly actor: string;
+  /** Flushes API Gateway's authorizer cache on every stage of the install's stack; returns what it flushed. */
+  flushAuthorizerCaches(): Promise<string[]>;
   close(): void;
 }
 
@@ -66,7 +73,45 @@ export async function openInstall(options: InstallOptions, env: NodeJS.ProcessEn
   const description = parseInstallDescription(installs[0]?.OutputValue ?? '', `the output of stack "${options.stack}"`);
   const sts = new STSClient(region);
   const actor = (await sts.send(new GetCallerIdentityCommand({})).finally(() => sts.destroy())).Arn ?? 'unknown';
-  return connect(description, actor, { ...region });
+  const stackName = options.stack;
+  return connect(description, actor, { ...region }, () => flushStackStages(stackName, region));
+}
+
+/**
+ * FlushStageAuthorizersCache on every stage of each REST API in the stack, ResetAuthorizersCache on every stage of
+ * each HTTP API (https://docs.aws.amazon.com/apigateway/latest/api/API_FlushStageAuthorizersCache.html,
+ * https://docs.aws.amazon.com/apigatewayv2/latest/api-reference/apis-apiid-stages-stagename-cache-authorizers.html).
+ * APIs in other stacks are not found here; flush them by hand.
+ */
+async function flushStackStages(stackName: string, region: { region?: string }): Promise<string[]> {
+  const cloudformation = new CloudFormationClient(region);
+  const rest = new APIGatewayClient(region);
+  const http = new ApiGatewayV2Client(region);
+  const flushed: string[] = [];
+  try {
+    for await (const page of paginateListStackResources({ client: cloudformation }, { StackName: stackName })) {
+      for (const resource of page.StackResourceSummaries ?? []) {
+        const apiId = resource.PhysicalResourceId;
+        if (apiId === undefined) continue;
+        if (resource.ResourceType === 'AWS::ApiGateway::RestApi') {
+          for (const stage of (await rest.send(new GetStagesCommand({ restApiId: apiId }))).item ?? []) {
+            await rest.send(new FlushStageAuthorizersCacheCommand({ restApiId: apiId, stageName: stage.stageName }));
+            flushed.push(`rest:${apiId}/${stage.stageName ?? ''}`);
+          }
+        } else if (resource.ResourceType === 'AWS::ApiGatewayV2::Api') {
+          for (const stage of (await http.send(new GetApiStagesCommand({ ApiId: apiId }))).Items ?? []) {
+            await http.send(new ResetAuthorizersCacheCommand({ ApiId: apiId, StageName: stage.StageName }));
+            flushed.push(`http:${apiId}/${stage.StageName ?? ''}`);
+          }
+        }
+      }
+    }
+  } finally {
+    cloudformation.destroy();
+    rest.destroy();
+    http.destroy();
+  }
+  return flushed;
 }
 
 function openLocal(env: NodeJS.ProcessEnv): InstallContext {
@@ -79,10 +124,21 @@ function openLocal(env: NodeJS.ProcessEnv): InstallContext {
   }
   const description = parseInstallDescription(JSON.stringify(state.description), file);
   const common = { region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } };
-  return connect(description, `local:${userInfo().username}`, common, state.endpoints);
+  const flushLocal = async () => {
+    const response = await fetch(`${state.apiUrl}${FLUSH_PATH}`, { method: 'DELETE' });
+    if (!response.ok) throw new Error(`the local API Gateway answered ${response.status} to the cache flush`);
+    return [`local:${state.apiUrl}`];
+  };
+  return connect(description, `local:${userInfo().username}`, common, flushLocal, state.endpoints);
 }
 
-function connect(description: InstallDescription, actor: string, common: Record<string, unknown>, endpoints?: LocalState['endpoints']): InstallContext {
+function connect(
+  description: InstallDescription,
+  actor: string,
+  common: Record<string, unknown>,
+  flushAuthorizerCaches: () => Promise<string[]>,
+  endpoints?: LocalState['endpoints'],
+): InstallContext {
   const dynamodb = new DynamoDBClient({ ...common, ...(endpoints === undefined ? {} : { endpoint: endpoints.dynamodb }) });
   const secretsManager = new SecretsManagerClient({ ...common, ...(endpoints === undefined ? {} : { endpoint: endpoints.secretsManager }) });
   const sns = new SNSClient({ ...common, ...(endpoints === undefined ? {} : { endpoint: endpoints.snsSqs }) });
@@ -92,10 +148,12 @@ function connect(description: InstallDescription, actor: string, common: Record<
     description,
     secrets,
     actor,
+    flushAuthorizerCaches,
     operations: new KeyOperations({
       keys: table,
       events: table,
       audit: table,
+      revocations: table,
       secrets,
       clientNotifier: new SnsNotifier(sns, description.clientTopicArn),
       operationsNotifier: new SnsNotifier(sns, description.operationsTopicArn),

@@ -6,6 +6,9 @@ import { versionWithStage } from '../lambda/domain/secret-labels';
 import { parseDuration, parseInstant, UsageError } from './durations';
 import { InstallNotFoundError, openInstall, type InstallContext, type InstallOptions } from './install-context';
 
+/** Beyond the containers' poll interval: a poll takes a moment, and clocks differ. */
+const REVOCATION_MARGIN_MS = 500;
+
 /** Exit statuses, documented in the README. */
 export const EXIT = { ok: 0, refused: 1, usage: 2, install: 3, failed: 4 } as const;
 
@@ -93,15 +96,20 @@ Examples:
 
   program
     .command('rotate')
-    .description('rotate a client\'s key now; waits until the new key is current')
+    .description('rotate a client\'s key now; waits until the new key is current. --emergency also ends the old key now')
     .argument('<clientId>')
-    .option('--reason <text>', 'why, for the audit trail', 'operator request')
-    .option('--no-wait', 'return once the rotation has started')
+    .option('--reason <text>', 'why, for the audit trail (required with --emergency)')
+    .option('--emergency', 'refuse the old key at once: revoke it, tell the client (key.revoked), flush API Gateway\'s authorizer caches')
+    .option('--no-wait', 'return once the rotation has started (not with --emergency)')
     .addOption(new Option('--timeout <duration>', 'how long to wait for the new key').default('2m'))
     .action(
-      withInstall(async (install, _options, clientId: string, options: { reason: string; wait: boolean; timeout: string }) => {
+      withInstall(async (install, _options, clientId: string, options: { reason?: string; emergency?: boolean; wait: boolean; timeout: string }) => {
+        const emergency = options.emergency === true;
+        if (emergency && (options.reason === undefined || options.reason.trim() === '')) throw new UsageError('--emergency needs --reason <text>: the client and the audit trail are told why');
+        if (emergency && !options.wait) throw new UsageError('--emergency waits for the new key: it cannot be combined with --no-wait');
         const timeoutMs = parseDuration(options.timeout, '--timeout');
-        const secretArn = await install.operations.recordRotation({ clientId, reason: options.reason, actor: install.actor });
+        const reason = options.reason ?? 'operator request';
+        const secretArn = await install.operations.recordRotation({ clientId, reason: emergency ? `emergency: ${reason}` : reason, actor: install.actor });
         const before = versionWithStage(await install.secrets.describe(secretArn), AWSCURRENT);
         const start = await install.secrets.startRotation(secretArn);
         if (start.kind === 'busy') throw new OperationRefusedError(`client "${clientId}" already has a rotation in progress; see keyroll status ${clientId}`);
@@ -118,8 +126,20 @@ Examples:
           await new Promise((resolve) => setTimeout(resolve, io.pollMs ?? 500));
         }
         if (!json) io.stderr('\n');
-        say(`${clientId}: version ${start.versionId} is current; ${before ?? 'the previous key'} works until its grace period ends`);
-        return { clientId, previousVersionId: before ?? null, versionId: start.versionId, current: true };
+        if (!emergency || before === undefined) {
+          say(`${clientId}: version ${start.versionId} is current; ${before ?? 'the previous key'} works until its grace period ends`);
+          return { clientId, previousVersionId: before ?? null, versionId: start.versionId, current: true };
+        }
+        const revoked = await install.operations.revoke({ clientId, versionId: before, reason: `emergency: ${reason}`, actor: install.actor });
+        // API Gateway's cache is flushed only once every authorizer container has read the revocation: a flush
+        // before that would let a container that still has the key cached answer Allow, and API Gateway would
+        // cache that answer again for its whole TTL.
+        if (!json) io.stderr(`waiting ${install.description.revocationPollMs + REVOCATION_MARGIN_MS} ms for every authorizer container to read the revocation…\n`);
+        await new Promise((resolve) => setTimeout(resolve, install.description.revocationPollMs + REVOCATION_MARGIN_MS));
+        const flushed = await install.flushAuthorizerCaches();
+        const revokedAt = new Date(revoked.revokedAtMs ?? Date.now()).toISOString();
+        say(`${clientId}: version ${start.versionId} is current; ${before} revoked at ${revokedAt}; authorizer caches flushed: ${flushed.join(', ') || 'none found'}`);
+        return { clientId, previousVersionId: before, versionId: start.versionId, current: true, emergency: true, revokedAt, flushed };
       }),
     );
 

@@ -146,6 +146,13 @@ export interface RotatingApiKeysProps {
    */
   readonly rotationStuckAfter?: Duration;
   /**
+   * How often each authorizer container reads the keys revoked since its last look and drops them from its
+   * cache: one small DynamoDB read per container per interval. `Duration.seconds(0)` turns it off (a revoked
+   * key then works until the cache TTLs pass).
+   * @default Duration.seconds(1)
+   */
+  readonly revocationPollInterval?: Duration;
+  /**
    * Key deliveries per client per minute (clients with a `deliveryPublicKey`); more get 429.
    * @default 6
    */
@@ -168,4 +175,5 @@ export const DEFAULTS = {
   reminderLeadTimes: [Duration.hours(24), Duration.hours(1)],
   rotationStuckAfter: Duration.hours(1),
   deliveriesPerMinute: 6,
+  revocationPollInterval: Duration.seconds(1),
 } as const;

@@ -115,8 +115,10 @@ export class RotatingApiKeys extends Construct {
       memorySize: 512,
       logRetention: props.logRetention,
     })
-      .useKeyTable(this.keyTable, ['dynamodb:GetItem'])
+      // Query reads the revocation feed: one small read per container per poll interval.
+      .useKeyTable(this.keyTable, ['dynamodb:GetItem', 'dynamodb:Query'])
       .configure(AUTHORIZER_VARIABLES, {
+        revocationPollMs: settings.revocationPollInterval.toMilliseconds(),
         keyPrefix: settings.keyPrefix,
         apiKeyHeader: settings.apiKeyHeader,
         cacheTtlSeconds: settings.cacheTtl.toSeconds(),
@@ -259,6 +261,7 @@ export class RotatingApiKeys extends Construct {
       keyPrefix: settings.keyPrefix,
       apiKeyHeader: settings.apiKeyHeader,
       gracePeriodSeconds: settings.gracePeriod.toSeconds(),
+      revocationPollMs: settings.revocationPollInterval.toMilliseconds(),
     };
     new CfnOutput(this, 'Install', { value: stack.toJsonString(description), description: `${INSTALL_OUTPUT_DESCRIPTION} (${this.node.path})` });
 

@@ -25,6 +25,7 @@ export interface ValidSettings {
   readonly reminderLeadTimes: readonly Duration[];
   readonly rotationStuckAfter: Duration;
   readonly deliveriesPerMinute: number;
+  readonly revocationPollInterval: Duration;
 }
 
 /** What the construct's place in the app says: the install's own secret name prefix and the stack's region. */
@@ -63,7 +64,9 @@ export function validateProps(props: RotatingApiKeysProps, install: InstallConte
     reminderLeadTimes: props.reminderLeadTimes ?? DEFAULTS.reminderLeadTimes,
     rotationStuckAfter: props.rotationStuckAfter ?? DEFAULTS.rotationStuckAfter,
     deliveriesPerMinute: props.deliveriesPerMinute ?? DEFAULTS.deliveriesPerMinute,
+    revocationPollInterval: props.revocationPollInterval ?? DEFAULTS.revocationPollInterval,
   };
+  if (settings.revocationPollInterval.toMilliseconds() > 60_000) fail(`revocationPollInterval must be at most 1 minute; got ${settings.revocationPollInterval.toHumanString()}`);
   if (!Number.isInteger(settings.deliveriesPerMinute) || settings.deliveriesPerMinute < 1 || settings.deliveriesPerMinute > 600) {
     fail(`deliveriesPerMinute must be a whole number from 1 to 600; got ${settings.deliveriesPerMinute}`);
   }

@@ -171,6 +171,7 @@ export async function startLocalKeyroll(
       const rotationEnvironment = install.environments.rotation ?? {};
       const state: LocalState = {
         endpoints,
+        apiUrl: api.url,
         description: {
           version: 1,
           keyTableName,
@@ -181,6 +182,7 @@ export async function startLocalKeyroll(
           keyPrefix: rotationEnvironment['KEY_PREFIX'] ?? 'kr',
           apiKeyHeader: rotationEnvironment['API_KEY_HEADER'] ?? 'x-api-key',
           gracePeriodSeconds: Number(rotationEnvironment['GRACE_PERIOD_SECONDS'] ?? 86_400),
+          revocationPollMs: Number(install.environments.authorizer?.['REVOCATION_POLL_MS'] ?? 1_000),
         },
       };
       writeFileSync(stateFile, JSON.stringify(state, null, 2));

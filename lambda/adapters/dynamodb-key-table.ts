@@ -3,6 +3,7 @@ import {
   GetItemCommand,
   paginateQuery,
   PutItemCommand,
+  QueryCommand,
   UpdateItemCommand,
   type AttributeValue,
   type DynamoDBClient,
@@ -10,7 +11,7 @@ import {
 import { KeyConflictError, KeyTableItemError, KeyVersionNotFoundError } from '../domain/errors';
 import type { KeyVersion } from '../domain/key-version';
 import { parseNotification, type Notification } from '../domain/notifications';
-import type { AuditTrail, DeliveryLedger, DeliveryRecord, EventLog, KeyTable, NewKeyVersion, OperatorAction, RecordedEvent, TrailEntry } from '../domain/ports';
+import type { AuditTrail, DeliveryLedger, DeliveryRecord, EventLog, KeyTable, NewKeyVersion, OperatorAction, RecordedEvent, RevocationFeed, TrailEntry } from '../domain/ports';
 import { attributeKey, KEY_TABLE_KEYS, KEY_TABLE_SCHEMA } from './key-table-schema';
 
 type Item = Record<string, AttributeValue>;
@@ -24,7 +25,7 @@ const EVENT_RETENTION_SECONDS = 400 * DAY_SECONDS;
  * The key table on DynamoDB. Writes that must not go backwards (registration, window closing, revocation,
  * notification records) are conditional, so retries and races cannot undo them.
  */
-export class DynamoKeyTable implements KeyTable, EventLog, DeliveryLedger, AuditTrail {
+export class DynamoKeyTable implements KeyTable, EventLog, DeliveryLedger, AuditTrail, RevocationFeed {
   constructor(
     private readonly client: DynamoDBClient,
     private readonly tableName: string,
@@ -270,6 +271,40 @@ export class DynamoKeyTable implements KeyTable, EventLog, DeliveryLedger, Audit
       }
     }
     return entries.filter((entry) => entry.atMs >= sinceMs).sort((a, b) => a.atMs - b.atMs);
+  }
+
+  async announce(keyHash: string, atMs: number): Promise<void> {
+    const minute = new Date(atMs).toISOString().slice(0, 16);
+    await this.client.send(
+      new UpdateItemCommand({
+        TableName: this.tableName,
+        Key: attributeKey(KEY_TABLE_KEYS.revocations(minute)),
+        UpdateExpression: 'SET revoked = list_append(if_not_exists(revoked, :empty), :entry), itemType = :type, purgeAt = :purgeAt',
+        ExpressionAttributeValues: {
+          ':empty': { L: [] },
+          ':entry': { L: [{ M: { keyHash: { S: keyHash }, atMs: number(atMs) } }] },
+          ':type': { S: 'revocations' },
+          ':purgeAt': number(Math.ceil(atMs / 1000) + DAY_SECONDS),
+        },
+      }),
+    );
+  }
+
+  async revokedSince(sinceMs: number): Promise<string[]> {
+    // One small Query: the minute buckets from the one holding `sinceMs` on, eventually consistent (a replica
+    // behind by a moment only delays the drop to the next poll).
+    const { Items = [] } = await this.client.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk AND sk >= :from',
+        ExpressionAttributeValues: { ':pk': { S: KEY_TABLE_KEYS.revocations('').pk }, ':from': { S: KEY_TABLE_KEYS.revocations(new Date(sinceMs).toISOString().slice(0, 16)).sk } },
+      }),
+    );
+    return Items.flatMap((item) => item['revoked']?.L ?? [])
+      .map((entry) => entry.M ?? {})
+      .filter((entry) => Number(entry['atMs']?.N ?? 0) >= sinceMs)
+      .map((entry) => entry['keyHash']?.S ?? '')
+      .filter((hash) => hash !== '');
   }
 
   async markPublished(notification: Notification, atMs: number): Promise<void> {

@@ -10,6 +10,7 @@
  * | pending seen  | `CLIENT#<clientId>`              | `PENDING#<versionId>`      | when the monitor first saw an AWSPENDING |
  * | deliveries    | `CLIENT#<clientId>`              | `DELIVERY#<yyyy-mm-ddThh:mm>` | key deliveries counted per minute    |
  * | audit         | `CLIENT#<clientId>`              | `AUDIT#<ISO time>#<id>`    | operator actions and key deliveries     |
+ * | revocations   | `REVOCATIONS`                    | `MINUTE#<yyyy-mm-ddThh:mm>` | key hashes revoked in that minute, polled by authorizers |
  *
  * Only key-version items carry both `clientId` and `notBeforeMs`, so only they appear in `byClient`.
  */
@@ -35,6 +36,7 @@ export const KEY_TABLE_KEYS = {
   usageBatch: (batchId: string) => ({ pk: `USAGEBATCH#${batchId}`, sk: 'BATCH' }),
   deliveryCounter: (clientId: string, minute: string) => ({ pk: `CLIENT#${clientId}`, sk: `DELIVERY#${minute}` }),
   audit: (clientId: string, atIso: string, id: string) => ({ pk: `CLIENT#${clientId}`, sk: `AUDIT#${atIso}#${id}` }),
+  revocations: (minute: string) => ({ pk: 'REVOCATIONS', sk: `MINUTE#${minute}` }),
   /** The key-version partition key prefix, to tell a key-version item from others. */
   keyVersionPrefix: 'KEY#',
 } as const;

@@ -15,6 +15,8 @@ export const AUTHORIZER_VARIABLES = {
   cacheMaxEntries: wholeNumberVariable('CACHE_MAX_ENTRIES', 10_000, { min: 1, max: 1_000_000 }),
   /** Table reads per second, per source IP, for keys the table does not know (charged on "not found" only). */
   unknownKeysPerSourcePerSecond: wholeNumberVariable('UNKNOWN_KEYS_PER_SOURCE_PER_SECOND', 10, { min: 1, max: 10_000 }),
+  /** How often a container reads the keys revoked since its last look, in milliseconds; 0 turns it off. */
+  revocationPollMs: wholeNumberVariable('REVOCATION_POLL_MS', 1_000, { min: 0, max: 60_000 }),
   routeScopes: parsedVariable('ROUTE_SCOPES', (json) => RouteScopes.parse(json), (routes) => routes.serialize(), '{}'),
   /** HTTP API authorizers answer `{isAuthorized}` (simple responses) or an IAM policy. */
   httpApiSimpleResponses: booleanVariable('HTTP_API_SIMPLE_RESPONSES', true),
@@ -29,6 +31,8 @@ export interface AuthorizerConfig {
   /** Lower case: header names are compared case-insensitively. */
   readonly apiKeyHeader: string;
   readonly cache: KeyCacheSettings;
+  /** 0: no polling of revocations. */
+  readonly revocationPollMs: number;
   readonly routeScopes: RouteScopes;
   readonly httpApiSimpleResponses: boolean;
   readonly metricsFlushIntervalMs: number;
@@ -48,6 +52,7 @@ export function readAuthorizerConfig(env: Environment): AuthorizerConfig {
       maxEntries: settings.cacheMaxEntries,
       unknownKeysPerSourcePerSecond: settings.unknownKeysPerSourcePerSecond,
     },
+    revocationPollMs: settings.revocationPollMs,
     routeScopes: settings.routeScopes,
     httpApiSimpleResponses: settings.httpApiSimpleResponses,
     metricsFlushIntervalMs: 1000 * settings.metricsFlushIntervalSeconds,

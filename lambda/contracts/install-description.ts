@@ -13,6 +13,8 @@ export interface InstallDescription {
   readonly keyPrefix: string;
   readonly apiKeyHeader: string;
   readonly gracePeriodSeconds: number;
+  /** How often authorizer containers read recent revocations; an emergency waits this long before flushing API Gateway's cache. */
+  readonly revocationPollMs: number;
 }
 
 /** The stack output holding an install's description starts with this; the output's value is the JSON. */
@@ -35,6 +37,8 @@ export function parseInstallDescription(text: string, where: string): InstallDes
   for (const name of STRING_FIELDS) {
     if (typeof fields[name] !== 'string' || fields[name] === '') throw new TypeError(`${where}: the install description has no "${name}"`);
   }
-  if (typeof fields['gracePeriodSeconds'] !== 'number') throw new TypeError(`${where}: the install description has no "gracePeriodSeconds"`);
+  for (const name of ['gracePeriodSeconds', 'revocationPollMs']) {
+    if (typeof fields[name] !== 'number') throw new TypeError(`${where}: the install description has no "${name}"`);
+  }
   return value as InstallDescription;
 }

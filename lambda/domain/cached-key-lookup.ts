@@ -80,6 +80,11 @@ export class CachedKeyLookup {
     return { kind: 'found', version, source: 'table' };
   }
 
+  /** Drops what this container knows of a key, so that its next use reads the table (a revocation was announced). */
+  forget(keyHash: string): void {
+    this.found.delete(keyHash);
+  }
+
   private spendUnknownKeyBudget(source: string, budget: TokenBucket | undefined, nowMs: number): void {
     if (budget !== undefined) {
       budget.tryTake(nowMs);

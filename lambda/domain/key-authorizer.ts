@@ -1,5 +1,6 @@
 import { acceptKey, type KeyRefusal, type LookupSource } from './accept-key';
 import type { CachedKeyLookup } from './cached-key-lookup';
+import type { RevocationWatch } from './revocation-watch';
 import type { KeyVersion } from './key-version';
 import type { Permissions, RouteScopes } from './route-scopes';
 
@@ -49,7 +50,7 @@ export type AuthorizationDecision =
  */
 export class KeyAuthorizer {
   constructor(
-    private readonly deps: { readonly lookup: CachedKeyLookup; readonly routes: RouteScopes; readonly keyPrefix: string },
+    private readonly deps: { readonly lookup: CachedKeyLookup; readonly routes: RouteScopes; readonly keyPrefix: string; readonly revocations?: RevocationWatch },
   ) {}
 
   /** `source` is the caller's address, which bounds what its unknown keys may cost. */
@@ -57,6 +58,7 @@ export class KeyAuthorizer {
     const candidate = singleKey(presentedKeys);
     if (candidate === undefined) return { outcome: 'unauthorized', reason: 'missing', presented: 'no key' };
     if (candidate === AMBIGUOUS) return { outcome: 'unauthorized', reason: 'ambiguous', presented: `${new Set(presentedKeys).size} different keys` };
+    await this.deps.revocations?.catchUp(nowMs);
     const acceptance = await acceptKey(candidate, {
       prefix: this.deps.keyPrefix,
       lookup: (keyHash) => this.deps.lookup.lookup(keyHash, nowMs, source),

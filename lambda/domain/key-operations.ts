@@ -2,7 +2,7 @@ import { clientSettingsFromTags } from './client-settings';
 import { OperationRefusedError, UnknownClientOrVersionError } from './errors';
 import { windowEndMs, windowStatus, type KeyVersion } from './key-version';
 import { buildNotification, publishOnce } from './notifications';
-import { AWSCURRENT, AWSPENDING, type AuditTrail, type EventLog, type KeyTable, type Notifier, type SecretDescription, type SecretVersionStore, type TrailEntry } from './ports';
+import { AWSCURRENT, AWSPENDING, type AuditTrail, type EventLog, type KeyTable, type Notifier, type RevocationFeed, type SecretDescription, type SecretVersionStore, type TrailEntry } from './ports';
 import { versionWithStage } from './secret-labels';
 
 /** Without a client setting, a replaced key may be extended up to this long after it was replaced. */
@@ -12,6 +12,8 @@ export interface KeyOperationsDependencies {
   readonly keys: KeyTable;
   readonly events: EventLog;
   readonly audit: AuditTrail;
+  /** Where revocations are announced to authorizer containers. */
+  readonly revocations: RevocationFeed;
   readonly secrets: Pick<SecretVersionStore, 'describe'>;
   readonly clientNotifier: Notifier;
   readonly operationsNotifier: Notifier;
@@ -64,6 +66,7 @@ export class KeyOperations {
     const nowMs = this.deps.clock();
     await this.deps.audit.recordAction({ clientId: request.clientId, action: 'key.revoke', versionId: request.versionId, actor: request.actor, reason: request.reason, atMs: nowMs });
     const revoked = await this.deps.keys.revoke(version.keyHash, nowMs, request.reason);
+    await this.deps.revocations.announce(version.keyHash, nowMs);
     const notification = buildNotification('key.revoked', { clientId: request.clientId, versionId: request.versionId }, nowMs, { expiresAtMs: revoked.revokedAtMs ?? nowMs });
     await publishOnce(notification, { events: this.deps.events, notifier: this.deps.clientNotifier, nowMs });
     await this.deps.operationsNotifier.publish(notification);

@@ -180,3 +180,13 @@ export interface AuditTrail {
   /** The client's trail since `sinceMs`, oldest first. */
   trail(clientId: string, sinceMs: number): Promise<TrailEntry[]>;
 }
+
+/**
+ * Recent revocations, for authorizer containers to drop what they cached: written by whoever revokes, read by
+ * each container at most once per poll interval.
+ */
+export interface RevocationFeed {
+  announce(keyHash: string, atMs: number): Promise<void>;
+  /** The hashes of keys revoked at or after `sinceMs`. */
+  revokedSince(sinceMs: number): Promise<string[]>;
+}

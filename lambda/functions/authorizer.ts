@@ -10,6 +10,7 @@ import { EmfDecisionMetrics } from '../adapters/emf-decision-metrics';
 import { readAuthorizerConfig } from '../config/authorizer-config';
 import { CachedKeyLookup } from '../domain/cached-key-lookup';
 import { KeyAuthorizer } from '../domain/key-authorizer';
+import { RevocationWatch } from '../domain/revocation-watch';
 import { createAuthorizerHandler } from '../handlers/authorizer-handler';
 
 const config = readAuthorizerConfig(process.env);
@@ -20,11 +21,14 @@ const keyTable = new DynamoKeyTable(
 );
 const startedAtMs = Date.now();
 
+const lookup = new CachedKeyLookup((keyHash) => keyTable.findByHash(keyHash), config.cache);
+
 export const handler = createAuthorizerHandler({
   authorizer: new KeyAuthorizer({
-    lookup: new CachedKeyLookup((keyHash) => keyTable.findByHash(keyHash), config.cache),
+    lookup,
     routes: config.routeScopes,
     keyPrefix: config.keyPrefix,
+    ...(config.revocationPollMs === 0 ? {} : { revocations: new RevocationWatch((sinceMs) => keyTable.revokedSince(sinceMs), lookup, config.revocationPollMs, startedAtMs) }),
   }),
   keyHeader: config.apiKeyHeader,
   httpApiSimpleResponses: config.httpApiSimpleResponses,

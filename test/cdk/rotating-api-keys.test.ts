@@ -246,9 +246,10 @@ describe('RotatingApiKeys in the example stack', () => {
     expect(everywhere).toEqual([expect.objectContaining({ Action: 'secretsmanager:ListSecrets' })]);
   });
 
-  it('lets the authorizer read one table item at a time and nothing else: no write, no Secrets Manager', () => {
+  it('lets the authorizer read the table (items, and the revocation feed by Query) and nothing else: no write, no Secrets Manager', () => {
     const roleId = roleOf(authorizerFunctionId);
-    expect(new Set(actionsOf(roleId))).toEqual(new Set(['logs:CreateLogStream', 'logs:PutLogEvents', 'dynamodb:GetItem', 'kms:Decrypt']));
+    expect(new Set(actionsOf(roleId))).toEqual(new Set(['logs:CreateLogStream', 'logs:PutLogEvents', 'dynamodb:GetItem', 'dynamodb:Query', 'kms:Decrypt']));
+    template.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ REVOCATION_POLL_MS: '1000' }) } });
     for (const statement of statementsOf(roleId)) expect(statement.Resource).not.toEqual('*');
   });
 

@@ -23,6 +23,7 @@ const DESCRIPTION = {
   keyPrefix: 'kr',
   apiKeyHeader: 'x-api-key',
   gracePeriodSeconds: 86400,
+  revocationPollMs: 1000,
 };
 
 async function cli(...argv: string[]) {

@@ -1,4 +1,4 @@
-import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, GetItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { DynamoKeyTable } from '../../lambda/adapters/dynamodb-key-table';
@@ -50,12 +50,14 @@ describe('The authorizer Lambda entry point', () => {
       stdout.mockRestore();
       sent.mockRestore();
     }
-    // One read for the known key (then its cache entry), one for the unknown key; nothing else, ever.
-    expect(commands).toHaveLength(2);
-    for (const command of commands) {
-      expect(command).toBeInstanceOf(GetItemCommand);
-      expect(command).toMatchObject({ input: { TableName: tableName, ConsistentRead: true } });
-    }
+    // One read for the known key (then its cache entry), one for the unknown key; besides them only the
+    // revocation feed's Query, at most once a second. Nothing else, ever.
+    const reads = commands.filter((command) => command instanceof GetItemCommand);
+    const polls = commands.filter((command) => command instanceof QueryCommand);
+    expect(reads).toHaveLength(2);
+    for (const command of reads) expect(command).toMatchObject({ input: { TableName: tableName, ConsistentRead: true } });
+    for (const command of polls) expect(command).toMatchObject({ input: { TableName: tableName, ExpressionAttributeValues: { ':pk': { S: 'REVOCATIONS' } } } });
+    expect(commands).toHaveLength(reads.length + polls.length);
     expect(secretsManager.calls()).toHaveLength(0);
   });
 });

@@ -131,3 +131,16 @@ describe('Key table on DynamoDB (dynalite)', () => {
 function notification(eventId: string): Notification {
   return { version: 1, type: 'key.rotated', clientId: 'acme', versionId: 'v2', previousVersionId: 'v1', eventId, at: '2026-11-22T12:00:00.000Z' };
 }
+
+describe('Revocation feed (dynalite)', () => {
+  it('returns the hashes revoked at or after an instant, across minute buckets', async () => {
+    const tableName = await dynamo.newTable();
+    const table = new DynamoKeyTable(dynamo.client(), tableName);
+    const t0 = Date.UTC(2026, 11, 2, 10, 0, 59);
+    await table.announce('a'.repeat(64), t0 - 30_000);
+    await table.announce('b'.repeat(64), t0);
+    await table.announce('c'.repeat(64), t0 + 2_000); // the next minute
+    await expect(table.revokedSince(t0 - 1)).resolves.toEqual(['b'.repeat(64), 'c'.repeat(64)]);
+    await expect(table.revokedSince(t0 + 1_000)).resolves.toEqual(['c'.repeat(64)]);
+  });
+});
