@@ -13,7 +13,9 @@ import { SecretsManagerVersionStore } from '../lambda/adapters/secrets-manager-v
 import { SnsNotifier } from '../lambda/adapters/sns-notifier';
 import { INSTALL_OUTPUT_DESCRIPTION, parseInstallDescription, type InstallDescription } from '../lambda/contracts/install-description';
 import { KeyrollError } from '../lambda/domain/errors';
+import { ClientProvisioning } from '../lambda/domain/client-provisioning';
 import { KeyOperations } from '../lambda/domain/key-operations';
+import { SecretsManagerAdministration } from '../lambda/adapters/secrets-manager-administration';
 import { FLUSH_PATH } from '../local/api-gateway';
 
 /** The install could not be found or read. Says what to do. */
@@ -45,6 +47,7 @@ export interface InstallOptions {
 export interface InstallContext {
   readonly description: InstallDescription;
   readonly operations: KeyOperations;
+  readonly provisioning: ClientProvisioning;
   readonly secrets: SecretsManagerVersionStore;
   /** Who acts: the caller's ARN, or `local:<user>`. */
   readonly actor: string;
@@ -144,21 +147,31 @@ function connect(
   const sns = new SNSClient({ ...common, ...(endpoints === undefined ? {} : { endpoint: endpoints.snsSqs }) });
   const table = new DynamoKeyTable(dynamodb, description.keyTableName);
   const secrets = new SecretsManagerVersionStore(secretsManager);
+  const operations = new KeyOperations({
+    keys: table,
+    events: table,
+    audit: table,
+    revocations: table,
+    secrets,
+    clientNotifier: new SnsNotifier(sns, description.clientTopicArn),
+    operationsNotifier: new SnsNotifier(sns, description.operationsTopicArn),
+    secretNamePrefix: description.secretNamePrefix,
+    defaultGracePeriodSeconds: description.gracePeriodSeconds,
+    clock: Date.now,
+  });
   return {
     description,
     secrets,
     actor,
     flushAuthorizerCaches,
-    operations: new KeyOperations({
-      keys: table,
-      events: table,
-      audit: table,
-      revocations: table,
+    operations,
+    provisioning: new ClientProvisioning({
+      administration: new SecretsManagerAdministration(secretsManager),
       secrets,
-      clientNotifier: new SnsNotifier(sns, description.clientTopicArn),
-      operationsNotifier: new SnsNotifier(sns, description.operationsTopicArn),
-      secretNamePrefix: description.secretNamePrefix,
-      defaultGracePeriodSeconds: description.gracePeriodSeconds,
+      keys: table,
+      audit: table,
+      operations,
+      install: description,
       clock: Date.now,
     }),
     close: () => {

@@ -1,8 +1,21 @@
 /** The `keyroll` command. */
 process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
+import { createInterface } from 'node:readline/promises';
 import { runCli } from './main';
 
-runCli(process.argv.slice(2), { stdout: (text) => process.stdout.write(text), stderr: (text) => process.stderr.write(text) }).then(
+/** A yes/no question on the terminal; there is none to ask on when standard input is not a terminal. */
+const confirm = process.stdin.isTTY
+  ? async (question: string) => {
+      const terminal = createInterface({ input: process.stdin, output: process.stderr });
+      try {
+        return /^y(es)?$/i.test((await terminal.question(question)).trim());
+      } finally {
+        terminal.close();
+      }
+    }
+  : undefined;
+
+runCli(process.argv.slice(2), { stdout: (text) => process.stdout.write(text), stderr: (text) => process.stderr.write(text), ...(confirm === undefined ? {} : { confirm }) }).then(
   (code) => {
     process.exitCode = code;
   },

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { KeyrollError, OperationRefusedError, UnknownClientOrVersionError } from '../lambda/domain/errors';
 import { AWSCURRENT, AWSPENDING } from '../lambda/domain/ports';
@@ -18,6 +19,8 @@ export interface CliIo {
   readonly env?: NodeJS.ProcessEnv;
   /** Time between polls while waiting for a rotation. */
   readonly pollMs?: number;
+  /** Asks the operator a yes/no question; absent when there is no terminal to ask on. */
+  readonly confirm?: (question: string) => Promise<boolean>;
 }
 
 interface GlobalOptions extends InstallOptions {
@@ -82,6 +85,70 @@ Examples:
       }),
     );
 
+  clients
+    .command('add')
+    .description('add a client at run time, no deploy: its secret, tags, resource policy and rotation, then its first key')
+    .argument('<clientId>')
+    .option('--scopes <list>', 'comma-separated scopes, e.g. orders:read,orders:write')
+    .option('--grace <duration>', 'how long its replaced key stays accepted (default: the install\'s)')
+    .option('--schedule <expression>', 'a Secrets Manager schedule, e.g. "rate(30 days)" (default: the install\'s)')
+    .option('--max-key-age <days>', 'a hard end for each key version, in whole days')
+    .option('--public-key <file>', 'turn on key delivery: the client\'s X25519 public key (base64url, or a JWK with "x")')
+    .option('--reason <text>', 'why, for the audit trail', 'new client')
+    .option('--no-wait', 'return once the first rotation has started')
+    .addOption(new Option('--timeout <duration>', 'how long to wait for the first key').default('2m'))
+    .action(
+      withInstall(async (install, _options, clientId: string, options: { scopes?: string; grace?: string; schedule?: string; maxKeyAge?: string; publicKey?: string; reason: string; wait: boolean; timeout: string }) => {
+        const maxKeyAgeDays = options.maxKeyAge === undefined ? undefined : Number(options.maxKeyAge);
+        if (maxKeyAgeDays !== undefined && !Number.isInteger(maxKeyAgeDays)) throw new UsageError(`--max-key-age must be whole days; got "${options.maxKeyAge}"`);
+        const added = await install.provisioning.add({
+          clientId,
+          reason: options.reason,
+          actor: install.actor,
+          ...(options.scopes === undefined ? {} : { scopes: options.scopes.split(',').map((scope) => scope.trim()).filter((scope) => scope !== '') }),
+          ...(options.grace === undefined ? {} : { gracePeriodSeconds: Math.round(parseDuration(options.grace, '--grace') / 1000) }),
+          ...(options.schedule === undefined ? {} : { scheduleExpression: options.schedule }),
+          ...(maxKeyAgeDays === undefined ? {} : { maxKeyAgeDays }),
+          ...(options.publicKey === undefined ? {} : { deliveryPublicKey: readPublicKey(options.publicKey) }),
+        });
+        if (options.wait) await waitUntilCurrent(install, added.secretArn, added.firstVersionId, parseDuration(options.timeout, '--timeout'), clientId);
+        say(`${clientId}: added (${added.secretArn}); first key ${options.wait ? 'is current' : 'is being issued'}: version ${added.firstVersionId}`);
+        return { clientId, secretArn: added.secretArn, versionId: added.firstVersionId, current: options.wait };
+      }),
+    );
+
+  clients
+    .command('remove')
+    .description('revoke every key of a client, then delete its secret (restorable for 7 days); asks first unless --yes')
+    .argument('<clientId>')
+    .requiredOption('--reason <text>', 'why, for the audit trail and the client')
+    .option('--yes', 'do not ask')
+    .action(
+      withInstall(async (install, _options, clientId: string, options: { reason: string; yes?: boolean }) => {
+        if (options.yes !== true) {
+          const question = `Revoke every key of ${clientId} and delete its secret? Its requests will be refused. [y/N] `;
+          if (io.confirm === undefined) throw new UsageError(`removing ${clientId} revokes every key it has; there is no terminal to ask on, so add --yes`);
+          if (!(await io.confirm(question))) throw new OperationRefusedError(`${clientId} was not removed`);
+        }
+        const removed = await install.provisioning.remove({ clientId, reason: options.reason, actor: install.actor });
+        say(`${clientId}: removed; revoked ${removed.revokedVersionIds.length} key version(s); its secret can be restored for 7 days`);
+        return { clientId, revokedVersionIds: removed.revokedVersionIds, recoveryWindowDays: 7 };
+      }),
+    );
+
+  /** Polls until `versionId` holds AWSCURRENT and no longer AWSPENDING, saying how long it has waited. */
+  const waitUntilCurrent = async (install: InstallContext, secretArn: string, versionId: string, timeoutMs: number, clientId: string): Promise<void> => {
+    const startedMs = Date.now();
+    for (;;) {
+      const secret = await install.secrets.describe(secretArn);
+      if (versionWithStage(secret, AWSCURRENT) === versionId && versionWithStage(secret, AWSPENDING) !== versionId) break;
+      if (Date.now() - startedMs > timeoutMs) throw new OperationRefusedError(`the rotation of ${clientId} did not finish within ${Math.round(timeoutMs / 1000)} s; see keyroll status ${clientId} and keyroll events ${clientId}`);
+      if (!json) io.stderr(`\rwaiting for ${clientId}'s new key… ${Math.round((Date.now() - startedMs) / 1000)} s`);
+      await new Promise((resolve) => setTimeout(resolve, io.pollMs ?? 500));
+    }
+    if (!json) io.stderr('\n');
+  };
+
   program
     .command('status')
     .description('a client\'s key versions and their windows, and any rotation in progress')
@@ -117,15 +184,7 @@ Examples:
           say(`rotation of ${clientId} started: version ${start.versionId}`);
           return { clientId, previousVersionId: before ?? null, versionId: start.versionId, current: false };
         }
-        const startedMs = Date.now();
-        for (;;) {
-          const secret = await install.secrets.describe(secretArn);
-          if (versionWithStage(secret, AWSCURRENT) === start.versionId && versionWithStage(secret, AWSPENDING) !== start.versionId) break;
-          if (Date.now() - startedMs > timeoutMs) throw new OperationRefusedError(`the rotation of ${clientId} did not finish within ${options.timeout}; see keyroll status ${clientId} and keyroll events ${clientId}`);
-          if (!json) io.stderr(`\rwaiting for ${clientId}'s new key… ${Math.round((Date.now() - startedMs) / 1000)} s`);
-          await new Promise((resolve) => setTimeout(resolve, io.pollMs ?? 500));
-        }
-        if (!json) io.stderr('\n');
+        await waitUntilCurrent(install, secretArn, start.versionId, timeoutMs, clientId);
         if (!emergency || before === undefined) {
           say(`${clientId}: version ${start.versionId} is current; ${before ?? 'the previous key'} works until its grace period ends`);
           return { clientId, previousVersionId: before ?? null, versionId: start.versionId, current: true };
@@ -208,6 +267,24 @@ Examples:
     exitCode = report(error, json, io);
   }
   return exitCode;
+}
+
+/** A public key for key delivery, from a file: the base64url `x` alone, or a JWK holding it. */
+function readPublicKey(file: string): string {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8').trim();
+  } catch {
+    throw new UsageError(`--public-key: cannot read ${file}`);
+  }
+  if (!text.startsWith('{')) return text;
+  try {
+    const x = (JSON.parse(text) as { x?: unknown }).x;
+    if (typeof x === 'string') return x;
+  } catch {
+    // Reported below with the other shapes it is not.
+  }
+  throw new UsageError(`--public-key: ${file} holds neither a base64url public key nor a JWK with "x"`);
 }
 
 /** Maps an error to its exit status and says it, in JSON when asked. Never a stack trace. */

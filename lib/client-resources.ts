@@ -1,10 +1,11 @@
 import { CustomResource, DefaultStackSynthesizer, Fn, SecretValue, Stack, Tags } from 'aws-cdk-lib';
-import { AnyPrincipal, Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import type { CfnPermission } from 'aws-cdk-lib/aws-lambda';
 import { CfnRotationSchedule, Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Provider } from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
+import { writeGuardStatements } from '../lambda/contracts/write-guard';
 import { CLIENT_TAG } from '../lambda/domain/client-settings';
 import type { KeyrollFunction } from './keyroll-function';
 import type { ApiClientProps } from './props';
@@ -70,29 +71,7 @@ export function addClientResources(scope: Construct, client: ApiClientProps, con
  * operators' recovery, and a label can only point at a version the rotation function wrote.
  */
 function writeGuard(secret: Secret, rotationFunction: KeyrollFunction): PolicyStatement[] {
-  const rotationRole = rotationFunction.executionRole.roleArn;
-  const statements = [
-    new PolicyStatement({
-      sid: 'OnlyKeyrollRotationWritesKeyVersions',
-      effect: Effect.DENY,
-      principals: [new AnyPrincipal()],
-      actions: ['secretsmanager:PutSecretValue'],
-      resources: ['*'],
-      conditions: { ArnNotEquals: { 'aws:PrincipalArn': rotationRole } },
-    }),
-  ];
   const synthesizer = Stack.of(secret).synthesizer;
-  if (synthesizer instanceof DefaultStackSynthesizer) {
-    statements.push(
-      new PolicyStatement({
-        sid: 'OnlyKeyrollRotationAndDeploymentsUpdateTheSecret',
-        effect: Effect.DENY,
-        principals: [new AnyPrincipal()],
-        actions: ['secretsmanager:UpdateSecret'],
-        resources: ['*'],
-        conditions: { ArnNotEquals: { 'aws:PrincipalArn': [rotationRole, Fn.sub(synthesizer.cloudFormationExecutionRoleArn)] } },
-      }),
-    );
-  }
-  return statements;
+  const deployer = synthesizer instanceof DefaultStackSynthesizer ? [Fn.sub(synthesizer.cloudFormationExecutionRoleArn)] : undefined;
+  return writeGuardStatements(rotationFunction.executionRole.roleArn, deployer).map((statement) => PolicyStatement.fromJson(statement));
 }

@@ -262,6 +262,10 @@ export class RotatingApiKeys extends Construct {
       apiKeyHeader: settings.apiKeyHeader,
       gracePeriodSeconds: settings.gracePeriod.toSeconds(),
       revocationPollMs: settings.revocationPollInterval.toMilliseconds(),
+      rotationRoleArn: this.rotationFunction.executionRole.roleArn,
+      kmsKeyArn: this.encryptionKey.keyArn,
+      rotationScheduleExpression: settings.rotationSchedule.expression,
+      rotationWindow: settings.rotationSchedule.window ?? '',
     };
     new CfnOutput(this, 'Install', { value: stack.toJsonString(description), description: `${INSTALL_OUTPUT_DESCRIPTION} (${this.node.path})` });
 

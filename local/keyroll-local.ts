@@ -183,6 +183,10 @@ export async function startLocalKeyroll(
           apiKeyHeader: rotationEnvironment['API_KEY_HEADER'] ?? 'x-api-key',
           gracePeriodSeconds: Number(rotationEnvironment['GRACE_PERIOD_SECONDS'] ?? 86_400),
           revocationPollMs: Number(install.environments.authorizer?.['REVOCATION_POLL_MS'] ?? 1_000),
+          rotationRoleArn: `arn:aws:iam::${LOCAL_ACCOUNT}:role/keyroll-local-rotation`,
+          kmsKeyArn: `arn:aws:kms:${LOCAL_REGION}:${LOCAL_ACCOUNT}:key/local`,
+          rotationScheduleExpression: install.rotationSchedules[0]?.scheduleExpression ?? 'rate(30 days)',
+          rotationWindow: install.rotationSchedules[0]?.duration ?? '',
         },
       };
       writeFileSync(stateFile, JSON.stringify(state, null, 2));

@@ -5,6 +5,12 @@ import {
   ResourceExistsException,
   ResourceNotFoundException,
   type CreateSecretRequest,
+  type DeleteSecretRequest,
+  type DeleteSecretResponse,
+  type GetResourcePolicyRequest,
+  type GetResourcePolicyResponse,
+  type PutResourcePolicyRequest,
+  type PutResourcePolicyResponse,
   type CreateSecretResponse,
   type DescribeSecretRequest,
   type DescribeSecretResponse,
@@ -91,6 +97,7 @@ export class SecretsManagerModel {
       LastRotatedDate: secret.lastRotatedMs === undefined ? undefined : new Date(secret.lastRotatedMs),
       LastChangedDate: secret.lastChangedMs === undefined ? undefined : new Date(secret.lastChangedMs),
       CreatedDate: new Date(secret.createdAtMs),
+      ...(secret.deletedAtMs === undefined ? {} : { DeletedDate: new Date(secret.deletedAtMs) }),
       Tags: [...secret.tags].map(([Key, Value]) => ({ Key, Value })),
       VersionIdsToStages: versionIdsToStages,
     };
@@ -98,6 +105,7 @@ export class SecretsManagerModel {
 
   getSecretValue(input: GetSecretValueRequest): GetSecretValueResponse {
     const secret = this.find(input.SecretId);
+    this.refuseIfDeleted(secret);
     const stage = input.VersionStage ?? (input.VersionId === undefined ? 'AWSCURRENT' : undefined);
     const version =
       input.VersionId !== undefined ? secret.versions.get(input.VersionId) : [...secret.versions.values()].find((v) => stage !== undefined && v.stages.has(stage));
@@ -202,7 +210,7 @@ export class SecretsManagerModel {
         throw new InvalidParameterException({ message: `The model does not support the filter ${Key}.`, $metadata: {} });
       });
     return {
-      SecretList: [...this.secrets.values()].filter(matches).map((secret) => {
+      SecretList: [...this.secrets.values()].filter((secret) => secret.deletedAtMs === undefined && matches(secret)).map((secret) => {
         const { ARN, Name, RotationEnabled, Tags, VersionIdsToStages, LastRotatedDate, LastChangedDate, CreatedDate } = this.describeSecret({ SecretId: secret.arn });
         return { ARN, Name, RotationEnabled, Tags, SecretVersionsToStages: VersionIdsToStages, LastRotatedDate, LastChangedDate, CreatedDate };
       }),
@@ -219,8 +227,28 @@ export class SecretsManagerModel {
    * Configures rotation and starts one, as far as Secrets Manager's state goes: the new version labelled
    * AWSPENDING. The steps themselves are invoked by the caller (see `rotation-driver.ts`).
    */
+  putResourcePolicy(input: PutResourcePolicyRequest): PutResourcePolicyResponse {
+    const secret = this.find(input.SecretId);
+    secret.resourcePolicy = required(input.ResourcePolicy, 'ResourcePolicy');
+    return { ARN: secret.arn, Name: secret.name };
+  }
+
+  getResourcePolicy(input: GetResourcePolicyRequest): GetResourcePolicyResponse {
+    const secret = this.find(input.SecretId);
+    return { ARN: secret.arn, Name: secret.name, ...(secret.resourcePolicy === undefined ? {} : { ResourcePolicy: secret.resourcePolicy }) };
+  }
+
+  /** Without ForceDeleteWithoutRecovery the secret is kept, marked for deletion: unreadable, unlisted, never rotated. */
+  deleteSecret(input: DeleteSecretRequest): DeleteSecretResponse {
+    const secret = this.find(input.SecretId);
+    if (input.ForceDeleteWithoutRecovery === true) this.secrets.delete(secret.arn);
+    else secret.deletedAtMs ??= this.now();
+    return { ARN: secret.arn, Name: secret.name, DeletionDate: new Date(this.now() + 1000 * 86_400 * (input.RecoveryWindowInDays ?? 30)) };
+  }
+
   rotateSecret(input: RotateSecretRequest): RotateSecretResponse {
     const secret = this.find(input.SecretId);
+    this.refuseIfDeleted(secret);
     const current = this.versionWithStage(secret, 'AWSCURRENT');
     const pending = this.versionWithStage(secret, 'AWSPENDING');
     if (pending !== undefined && pending !== current) {
@@ -260,6 +288,12 @@ export class SecretsManagerModel {
       secret.lastRotatedMs = this.now();
     }
     secret.rotationInProgress = undefined;
+  }
+
+  private refuseIfDeleted(secret: ModelSecret): void {
+    if (secret.deletedAtMs !== undefined) {
+      throw new InvalidRequestException({ message: "You can't perform this operation on the secret because it was marked for deletion.", $metadata: {} });
+    }
   }
 
   private find(secretId: string | undefined): ModelSecret {
@@ -325,6 +359,9 @@ interface ModelSecret {
   readonly description?: string;
   readonly kmsKeyId?: string;
   readonly tags: Map<string, string>;
+  resourcePolicy?: string;
+  /** Set by DeleteSecret with a recovery window: the secret stays, but cannot be read or rotated. */
+  deletedAtMs?: number;
   rotationEnabled: boolean;
   rotationLambdaArn?: string;
   rotationRules?: RotationRulesType;

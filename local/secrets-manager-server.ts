@@ -21,6 +21,9 @@ const OPERATIONS = {
   ListSecrets: (model, input) => model.listSecrets(input),
   TagResource: (model, input) => model.tagResource(input),
   RotateSecret: (model, input) => model.rotateSecret(input),
+  PutResourcePolicy: (model, input) => model.putResourcePolicy(input),
+  GetResourcePolicy: (model, input) => model.getResourcePolicy(input),
+  DeleteSecret: (model, input) => model.deleteSecret(input),
 } satisfies Record<string, (model: SecretsManagerModel, input: never) => unknown>;
 
 /**

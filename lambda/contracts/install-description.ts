@@ -15,12 +15,18 @@ export interface InstallDescription {
   readonly gracePeriodSeconds: number;
   /** How often authorizer containers read recent revocations; an emergency waits this long before flushing API Gateway's cache. */
   readonly revocationPollMs: number;
+  /** What `keyroll clients add` gives a client created at run time, as the construct gives the declared ones. */
+  readonly rotationRoleArn: string;
+  readonly kmsKeyArn: string;
+  readonly rotationScheduleExpression: string;
+  /** The RotationRules Duration (`4h`), or empty. */
+  readonly rotationWindow: string;
 }
 
 /** The stack output holding an install's description starts with this; the output's value is the JSON. */
 export const INSTALL_OUTPUT_DESCRIPTION = 'keyroll install description, read by the keyroll CLI';
 
-const STRING_FIELDS = ['keyTableName', 'clientTopicArn', 'operationsTopicArn', 'secretNamePrefix', 'rotationFunctionArn', 'keyPrefix', 'apiKeyHeader'] as const;
+const STRING_FIELDS = ['keyTableName', 'clientTopicArn', 'operationsTopicArn', 'secretNamePrefix', 'rotationFunctionArn', 'keyPrefix', 'apiKeyHeader', 'rotationRoleArn', 'kmsKeyArn', 'rotationScheduleExpression'] as const;
 
 /** Parses an install description; the error says which field is wrong and never quotes more than the field's name. */
 export function parseInstallDescription(text: string, where: string): InstallDescription {
@@ -37,6 +43,7 @@ export function parseInstallDescription(text: string, where: string): InstallDes
   for (const name of STRING_FIELDS) {
     if (typeof fields[name] !== 'string' || fields[name] === '') throw new TypeError(`${where}: the install description has no "${name}"`);
   }
+  if (typeof fields['rotationWindow'] !== 'string') throw new TypeError(`${where}: the install description has no "rotationWindow"`);
   for (const name of ['gracePeriodSeconds', 'revocationPollMs']) {
     if (typeof fields[name] !== 'number') throw new TypeError(`${where}: the install description has no "${name}"`);
   }

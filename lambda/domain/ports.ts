@@ -153,7 +153,7 @@ export interface KeySealer {
 /** An operator's action, as the audit trail keeps it: recorded before the action is taken. */
 export interface OperatorAction {
   readonly clientId: string;
-  readonly action: 'key.revoke' | 'key.extend' | 'key.rotate';
+  readonly action: 'key.revoke' | 'key.extend' | 'key.rotate' | 'client.add' | 'client.remove';
   readonly versionId?: string;
   /** Who asked: the caller's ARN, or `local:<user>` in local mode. */
   readonly actor: string;
@@ -189,4 +189,15 @@ export interface RevocationFeed {
   announce(keyHash: string, atMs: number): Promise<void>;
   /** The hashes of keys revoked at or after `sinceMs`. */
   revokedSince(sinceMs: number): Promise<string[]>;
+}
+
+/** Creating and deleting client secrets at run time (`keyroll clients add/remove`). */
+export interface SecretAdministration {
+  /** CreateSecret; returns the ARN. */
+  createSecret(request: { readonly name: string; readonly kmsKeyId: string; readonly secretString: string; readonly tags: Readonly<Record<string, string>> }): Promise<string>;
+  putResourcePolicy(secretId: string, policy: string): Promise<void>;
+  /** RotateSecret with the rotation function and schedule: turns rotation on and starts the first rotation. */
+  enableRotation(secretId: string, rotation: { readonly rotationLambdaArn: string; readonly scheduleExpression: string; readonly duration?: string }): Promise<string>;
+  /** DeleteSecret with a recovery window, during which an administrator can restore it. */
+  deleteSecret(secretId: string, recoveryWindowDays: number): Promise<void>;
 }

@@ -1,7 +1,9 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { DescribeSecretCommand, GetResourcePolicyCommand, GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { Duration } from 'aws-cdk-lib';
+import { generateDeliveryKeyPair } from '../../client/delivery-key-source';
 import { EXIT, runCli } from '../../cli/main';
 import { startLocalKeyroll, type LocalKeyroll } from '../../local/keyroll-local';
 
@@ -93,8 +95,54 @@ describe('keyroll CLI (--local)', () => {
     expect(events.map((e) => e.what)).toEqual(expect.arrayContaining(['key.rotated', 'key.revoked']));
   });
 
+  it('adds a client at run time, no deploy: its key works at the API like a declared client\'s, with the same policy and tags', async () => {
+    const pair = await generateDeliveryKeyPair();
+    const publicKeyFile = path.join(work, 'initech.pub');
+    writeFileSync(publicKeyFile, `${pair.publicKey}\n`);
+    const added = await cli('clients', 'add', 'initech', '--scopes', 'read,reports', '--grace', '2h', '--public-key', publicKeyFile, '--reason', 'signed the contract');
+    expect(added).toMatchObject({ code: EXIT.ok, json: { clientId: 'initech', secretArn: expect.stringContaining(':secret:keyroll/KeyrollLocal/ApiKeys/initech-'), versionId: expect.any(String), current: true } });
+    expect(((await cli('clients', 'list')).json['clients'] as { clientId: string }[]).map((c) => c.clientId).sort()).toEqual(['acme', 'globex', 'initech']);
+
+    const secrets = new SecretsManagerClient({ endpoint: keyroll.endpoints.secretsManager, region: 'us-east-1', credentials: { accessKeyId: 'l', secretAccessKey: 'l' } });
+    const secretArn = String(added.json['secretArn']);
+    const { SecretString } = await secrets.send(new GetSecretValueCommand({ SecretId: secretArn }));
+    const { Tags = [] } = await secrets.send(new DescribeSecretCommand({ SecretId: secretArn }));
+    const { ResourcePolicy } = await secrets.send(new GetResourcePolicyCommand({ SecretId: secretArn }));
+    secrets.destroy();
+    expect(Object.fromEntries(Tags.map((t) => [t.Key, t.Value]))).toEqual({ 'keyroll:clientId': 'initech', 'keyroll:scopes': 'read reports', 'keyroll:gracePeriodSeconds': '7200', 'keyroll:deliveryPublicKey': pair.publicKey });
+    expect(JSON.parse(ResourcePolicy ?? '{}')).toMatchObject({ Statement: [expect.objectContaining({ Sid: 'OnlyKeyrollRotationWritesKeyVersions', Effect: 'Deny', Action: 'secretsmanager:PutSecretValue' })] });
+    const key = (JSON.parse(SecretString ?? '{}') as { apiKey: string }).apiKey;
+    expect((await fetch(`${keyroll.api.url}/hello`, { headers: { 'x-api-key': key } })).status).toBe(200);
+
+    const again = await cli('clients', 'add', 'initech', '--reason', 'twice');
+    expect(again).toMatchObject({ code: EXIT.refused, json: { error: { message: expect.stringContaining('client "initech" already exists') } } });
+    const bad = await cli('clients', 'add', 'bad client', '--reason', 'x');
+    expect(bad).toMatchObject({ code: EXIT.refused, json: { error: { message: expect.stringContaining('the client id must be') } } });
+    expect(((await cli('clients', 'list')).json['clients'] as unknown[]).length).toBe(3);
+  }, 30_000);
+
+  it('removes a client only when told to: every key revoked, the API refusing it, the secret gone from the install', async () => {
+    const secrets = new SecretsManagerClient({ endpoint: keyroll.endpoints.secretsManager, region: 'us-east-1', credentials: { accessKeyId: 'l', secretAccessKey: 'l' } });
+    const { SecretString } = await secrets.send(new GetSecretValueCommand({ SecretId: 'keyroll/KeyrollLocal/ApiKeys/initech' }));
+    secrets.destroy();
+    const key = (JSON.parse(SecretString ?? '{}') as { apiKey: string }).apiKey;
+
+    const unasked = await cli('clients', 'remove', 'initech', '--reason', 'contract ended');
+    expect(unasked).toMatchObject({ code: EXIT.usage, json: { error: { message: expect.stringContaining('add --yes') } } });
+    expect((await versionsOf('initech')).every((v) => v.state !== 'revoked')).toBe(true);
+
+    const removed = await cli('clients', 'remove', 'initech', '--reason', 'contract ended', '--yes');
+    expect(removed).toMatchObject({ code: EXIT.ok, json: { clientId: 'initech', revokedVersionIds: [expect.any(String)], recoveryWindowDays: 7 } });
+    await new Promise((resolve) => setTimeout(resolve, 2_500)); // the local caches' TTLs (1 s each) and the feed's poll
+    expect((await fetch(`${keyroll.api.url}/hello`, { headers: { 'x-api-key': key } })).status).toBe(401);
+    expect(((await cli('clients', 'list')).json['clients'] as { clientId: string }[]).map((c) => c.clientId).sort()).toEqual(['acme', 'globex']);
+    // The audit trail outlives the client: its secret is only marked for deletion, for 7 days.
+    const trail = (await cli('events', 'initech', '--since', '1h')).json['events'] as { what: string; reason: string | null }[];
+    expect(trail.map((e) => e.what)).toEqual(['client.add', 'key.rotated', 'client.remove', 'key.revoke', 'key.revoked']);
+  }, 30_000);
+
   it.each<[string, string[], number, string]>([
-    ['an unknown client', ['status', 'initech'], EXIT.refused, 'this install has no client "initech"'],
+    ['an unknown client', ['status', 'nobody'], EXIT.refused, 'this install has no client "nobody"'],
     ['an unknown version', ['revoke', 'globex', '--version', 'nope', '--reason', 'x'], EXIT.refused, 'client "globex" has no key version nope'],
     ['a malformed duration', ['extend', 'globex', '--version', 'v', '--by', 'soon', '--reason', 'x'], EXIT.usage, '--by must be a duration like 90s'],
     ['both --until and --by', ['extend', 'globex', '--version', 'v', '--by', '1h', '--until', '2030-01-01T00:00:00Z', '--reason', 'x'], EXIT.usage, 'exactly one of --until'],

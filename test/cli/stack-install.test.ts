@@ -24,6 +24,10 @@ const DESCRIPTION = {
   apiKeyHeader: 'x-api-key',
   gracePeriodSeconds: 86400,
   revocationPollMs: 1000,
+  rotationRoleArn: 'arn:aws:iam::111122223333:role/rotation',
+  kmsKeyArn: 'arn:aws:kms:eu-west-1:111122223333:key/1234',
+  rotationScheduleExpression: 'rate(30 days)',
+  rotationWindow: '4h',
 };
 
 async function cli(...argv: string[]) {

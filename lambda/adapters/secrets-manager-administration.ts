@@ -1,0 +1,40 @@
+import { CreateSecretCommand, DeleteSecretCommand, PutResourcePolicyCommand, RotateSecretCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { SecretAdministration } from '../domain/ports';
+
+/** Creating and deleting client secrets, for the CLI; kept apart so that no function bundle carries it. */
+export class SecretsManagerAdministration implements SecretAdministration {
+  constructor(private readonly client: SecretsManagerClient) {}
+
+  async createSecret(request: { readonly name: string; readonly kmsKeyId: string; readonly secretString: string; readonly tags: Readonly<Record<string, string>> }): Promise<string> {
+    const { ARN } = await this.client.send(
+      new CreateSecretCommand({
+        Name: request.name,
+        KmsKeyId: request.kmsKeyId,
+        SecretString: request.secretString,
+        Tags: Object.entries(request.tags).map(([Key, Value]) => ({ Key, Value })),
+      }),
+    );
+    if (ARN === undefined) throw new Error(`CreateSecret returned no ARN for ${request.name}`);
+    return ARN;
+  }
+
+  async putResourcePolicy(secretId: string, policy: string): Promise<void> {
+    await this.client.send(new PutResourcePolicyCommand({ SecretId: secretId, ResourcePolicy: policy, BlockPublicPolicy: true }));
+  }
+
+  async enableRotation(secretId: string, rotation: { readonly rotationLambdaArn: string; readonly scheduleExpression: string; readonly duration?: string }): Promise<string> {
+    const { VersionId } = await this.client.send(
+      new RotateSecretCommand({
+        SecretId: secretId,
+        RotationLambdaARN: rotation.rotationLambdaArn,
+        RotationRules: { ScheduleExpression: rotation.scheduleExpression, ...(rotation.duration === undefined || rotation.duration === '' ? {} : { Duration: rotation.duration }) },
+      }),
+    );
+    if (VersionId === undefined) throw new Error(`RotateSecret returned no VersionId for ${secretId}`);
+    return VersionId;
+  }
+
+  async deleteSecret(secretId: string, recoveryWindowDays: number): Promise<void> {
+    await this.client.send(new DeleteSecretCommand({ SecretId: secretId, RecoveryWindowInDays: recoveryWindowDays }));
+  }
+}
