@@ -10,11 +10,11 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { DynamoKeyTable } from '../lambda/adapters/dynamodb-key-table';
 import { SecretsManagerVersionStore } from '../lambda/adapters/secrets-manager-version-store';
-import { SnsNotifier } from '../lambda/adapters/sns-notifier';
 import { INSTALL_OUTPUT_DESCRIPTION, parseInstallDescription, type InstallDescription } from '../lambda/contracts/install-description';
 import { KeyrollError } from '../lambda/domain/errors';
 import { ClientProvisioning } from '../lambda/domain/client-provisioning';
-import { KeyOperations } from '../lambda/domain/key-operations';
+import { keyOperationsOnAws } from '../lambda/adapters/key-operations-on-aws';
+import type { KeyOperations } from '../lambda/domain/key-operations';
 import { SecretsManagerAdministration } from '../lambda/adapters/secrets-manager-administration';
 import { FLUSH_PATH } from '../local/api-gateway';
 
@@ -147,16 +147,11 @@ function connect(
   const sns = new SNSClient({ ...common, ...(endpoints === undefined ? {} : { endpoint: endpoints.snsSqs }) });
   const table = new DynamoKeyTable(dynamodb, description.keyTableName);
   const secrets = new SecretsManagerVersionStore(secretsManager);
-  const operations = new KeyOperations({
-    keys: table,
-    events: table,
-    audit: table,
-    revocations: table,
-    secrets,
-    clientNotifier: new SnsNotifier(sns, description.clientTopicArn),
-    operationsNotifier: new SnsNotifier(sns, description.operationsTopicArn),
-    secretNamePrefix: description.secretNamePrefix,
-    defaultGracePeriodSeconds: description.gracePeriodSeconds,
+  const operations = keyOperationsOnAws({
+    table,
+    secretsManager,
+    sns,
+    install: { ...description, defaultGracePeriodSeconds: description.gracePeriodSeconds },
     clock: Date.now,
   });
   return {

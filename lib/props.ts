@@ -153,6 +153,13 @@ export interface RotatingApiKeysProps {
    */
   readonly revocationPollInterval?: Duration;
   /**
+   * Leaked keys handled by themselves: an endpoint for GitHub's secret scanning partner program (its URL is
+   * `leakReportUrl`). Each reported keyroll key is revoked (`action: 'revoke'`), or revoked and its client
+   * rotated at once (`'rotate'`).
+   * @default - off
+   */
+  readonly leakedKeyReports?: { readonly action?: 'revoke' | 'rotate' };
+  /**
    * Key deliveries per client per minute (clients with a `deliveryPublicKey`); more get 429.
    * @default 6
    */

@@ -21,6 +21,7 @@ import { ROTATION_VARIABLES } from '../lambda/config/rotation-config';
 import { DEFAULT_METRICS_NAMESPACE } from '../lambda/config/shared-settings';
 import { USAGE_VARIABLES } from '../lambda/config/usage-config';
 import { DELIVERY_VARIABLES } from '../lambda/config/delivery-config';
+import { LEAK_REPORT_VARIABLES } from '../lambda/config/leak-report-config';
 import { FORBIDDEN_STATUS } from '../lambda/contracts/access-log';
 import { INSTALL_OUTPUT_DESCRIPTION, type InstallDescription } from '../lambda/contracts/install-description';
 import { AWSCURRENT } from '../lambda/domain/ports';
@@ -54,6 +55,9 @@ export class RotatingApiKeys extends Construct {
   readonly deliveryFunction?: KeyrollFunction;
   /** `GET <deliveryUrl>v1/clients/<clientId>/key`, with a key of that client in the key header. */
   readonly deliveryUrl?: string;
+  /** With `leakedKeyReports`: the function that handles GitHub secret scanning reports, and its URL. */
+  readonly leakReportFunction?: KeyrollFunction;
+  readonly leakReportUrl?: string;
   /** Each client's secret, by client id. */
   readonly clientSecrets: ReadonlyMap<string, Secret>;
   /** The prefix of every client secret's name: what makes a secret this install's. */
@@ -249,6 +253,37 @@ export class RotatingApiKeys extends Construct {
       // which function URLs need since October 2025: https://docs.aws.amazon.com/lambda/latest/dg/urls-auth.html
       this.deliveryUrl = delivery.addFunctionUrl({ authType: FunctionUrlAuthType.NONE }).url;
       this.deliveryFunction = delivery;
+    }
+
+    if (props.leakedKeyReports !== undefined) {
+      const reports = new KeyrollFunction(this, 'LeakReportFunction', {
+        entry: 'leak-report',
+        description: 'GitHub secret scanning partner endpoint: revokes keys found in public',
+        timeout: Duration.seconds(30),
+        logRetention: props.logRetention,
+      })
+        .useKeyTable(this.keyTable, ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query'], ['dynamodb:Query'])
+        .configure(LEAK_REPORT_VARIABLES, {
+          clientTopicArn: this.clientTopic.topicArn,
+          operationsTopicArn: this.operationsTopic.topicArn,
+          defaultGracePeriodSeconds: settings.gracePeriod.toSeconds(),
+          secretNamePrefix: settings.secretNamePrefix,
+          keyPrefix: settings.keyPrefix,
+          leakAction: props.leakedKeyReports.action ?? 'rotate',
+        });
+      this.allowKey(reports, ['kms:Decrypt', 'kms:GenerateDataKey']);
+      reports.addToRolePolicy(new PolicyStatement({ actions: ['sns:Publish'], resources: [this.clientTopic.topicArn, this.operationsTopic.topicArn] }));
+      reports.addToRolePolicy(new PolicyStatement({ actions: ['secretsmanager:DescribeSecret', 'secretsmanager:RotateSecret'], resources: [installSecrets] }));
+      // RotateSecret needs the caller to be allowed to invoke the rotation function.
+      reports.addToRolePolicy(new PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [this.rotationFunction.functionArn] }));
+      Validations.of(reports.executionRole).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::${iamFindingResource(this, installSecrets)}]`,
+        reason: 'The secrets of this install, by their name prefix: the client of each reported key',
+      });
+      // GitHub signs each report; the function checks the signature, so the URL takes no IAM auth
+      // (https://docs.aws.amazon.com/lambda/latest/dg/urls-auth.html).
+      this.leakReportUrl = reports.addFunctionUrl({ authType: FunctionUrlAuthType.NONE }).url;
+      this.leakReportFunction = reports;
     }
 
     const description: InstallDescription = {

@@ -65,6 +65,7 @@ export function synthesizeLocalInstall(props: RotatingApiKeysProps, names: Local
     monitor: logicalIdOf(keys.monitorFunction),
     'first-key': Object.keys(resources).find((id) => id.startsWith('ApiKeysFirstKeyFunction')) ?? 'ApiKeysFirstKeyFunction',
     delivery: keys.deliveryFunction === undefined ? 'none' : logicalIdOf(keys.deliveryFunction),
+    'leak-report': keys.leakReportFunction === undefined ? 'none' : logicalIdOf(keys.leakReportFunction),
   };
   const environments = Object.fromEntries(
     FUNCTION_ENTRIES.filter((entry) => resources[functionIds[entry]] !== undefined).map((entry) => {

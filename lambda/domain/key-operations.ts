@@ -67,7 +67,8 @@ export class KeyOperations {
     await this.deps.audit.recordAction({ clientId: request.clientId, action: 'key.revoke', versionId: request.versionId, actor: request.actor, reason: request.reason, atMs: nowMs });
     const revoked = await this.deps.keys.revoke(version.keyHash, nowMs, request.reason);
     await this.deps.revocations.announce(version.keyHash, nowMs);
-    const notification = buildNotification('key.revoked', { clientId: request.clientId, versionId: request.versionId }, nowMs, { expiresAtMs: revoked.revokedAtMs ?? nowMs });
+    // The schema of `key.revoked` has no expiresAt: the message's own time is when the key stopped working.
+    const notification = buildNotification('key.revoked', { clientId: request.clientId, versionId: request.versionId }, revoked.revokedAtMs ?? nowMs);
     await publishOnce(notification, { events: this.deps.events, notifier: this.deps.clientNotifier, nowMs });
     await this.deps.operationsNotifier.publish(notification);
     return revoked;

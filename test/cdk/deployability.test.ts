@@ -130,7 +130,7 @@ describe('grantReadKey', () => {
   });
 });
 
-describe('Key delivery in the template', () => {
+describe('Key delivery and leaked-key reports in the template', () => {
   const PUBLIC_KEY = 'pQ2n3mH9r0d6oL4vYx1Zb8s5Kc7Ue2Wf3Jg0Ti9Ra6E';
 
   it('adds the delivery function behind a function URL only when a client has a delivery key, tags that client\'s secret, and passes cdk-nag', () => {
@@ -156,6 +156,27 @@ describe('Key delivery in the template', () => {
 
     const without = Template.fromStack(new ExampleApiStack(appLikeTheCli(), 'NoDelivery', { env }));
     without.resourceCountIs('AWS::Lambda::Url', 0);
+  });
+
+  it('adds the GitHub secret scanning endpoint only when asked, allowed to revoke and rotate this install\'s keys, and passes cdk-nag', () => {
+    const app = appLikeTheCli();
+    const stack = new Stack(app, 'Leaks', { env });
+    const keys = new RotatingApiKeys(stack, 'ApiKeys', { clients: [{ clientId: 'acme' }], leakedKeyReports: { action: 'revoke' } });
+    const template = Template.fromStack(stack);
+    expect(keys.leakReportUrl).toBeDefined();
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: Match.stringLikeRegexp('secret scanning'),
+      Environment: { Variables: Match.objectLike({ LEAK_ACTION: 'revoke', SECRET_NAME_PREFIX: 'keyroll/Leaks/ApiKeys/' }) },
+    });
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Action: ['secretsmanager:DescribeSecret', 'secretsmanager:RotateSecret'] })]) },
+      Roles: [{ Ref: Match.stringLikeRegexp('ApiKeysLeakReportFunction') }],
+    });
+    template.resourcePropertiesCountIs('AWS::Lambda::Url', { AuthType: 'NONE' }, 1);
+    expect(new AwsSolutionsChecks(app).validateScope(app).violations).toEqual([]);
+    const without = new Stack(appLikeTheCli(), 'NoLeaks', { env });
+    new RotatingApiKeys(without, 'ApiKeys', { clients: [{ clientId: 'acme' }] });
+    Template.fromStack(without).resourceCountIs('AWS::Lambda::Url', 0);
   });
 
   it('refuses a delivery key that is not an X25519 public key', () => {

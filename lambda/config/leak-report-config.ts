@@ -1,0 +1,34 @@
+import { ConfigurationError } from '../domain/errors';
+import type { LeakAction } from '../domain/leak-reports';
+import type { Environment } from './env';
+import { MONITOR_VARIABLES } from './monitor-config';
+import { parsedVariable, readVariables, stringVariableWithDefault, type SettingsOf } from './variables';
+import { GITHUB_SECRET_SCANNING_KEYS_URL } from '../adapters/github-secret-scanning';
+import { KEY_PREFIX } from './shared-settings';
+
+/** The leaked-key report function's environment, declared once for the function and the construct. */
+export const LEAK_REPORT_VARIABLES = {
+  keyTableName: MONITOR_VARIABLES.keyTableName,
+  clientTopicArn: MONITOR_VARIABLES.clientTopicArn,
+  operationsTopicArn: MONITOR_VARIABLES.operationsTopicArn,
+  defaultGracePeriodSeconds: MONITOR_VARIABLES.defaultGracePeriodSeconds,
+  secretNamePrefix: MONITOR_VARIABLES.secretNamePrefix,
+  keyPrefix: KEY_PREFIX,
+  /** `revoke`: the reported key is revoked; `rotate`: the client is also rotated at once. */
+  leakAction: parsedVariable<LeakAction>(
+    'LEAK_ACTION',
+    (text = 'rotate') => {
+      if (text !== 'revoke' && text !== 'rotate') throw new ConfigurationError(`environment variable LEAK_ACTION must be "revoke" or "rotate"; got "${text}"`);
+      return text;
+    },
+    (action) => action,
+    'rotate',
+  ),
+  githubKeysUrl: stringVariableWithDefault('GITHUB_KEYS_URL', GITHUB_SECRET_SCANNING_KEYS_URL, (v) => /^https?:\/\/\S+$/.test(v), 'an http(s) URL'),
+} as const;
+
+export type LeakReportConfig = SettingsOf<typeof LEAK_REPORT_VARIABLES>;
+
+export function readLeakReportConfig(env: Environment): LeakReportConfig {
+  return readVariables(LEAK_REPORT_VARIABLES, env);
+}

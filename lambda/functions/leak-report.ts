@@ -1,0 +1,29 @@
+/** The leaked-key report endpoint's entry point: GitHub secret scanning reports keyroll keys found in public. */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { DynamoKeyTable } from '../adapters/dynamodb-key-table';
+import { fetchGitHubKeys, GitHubReportVerifier } from '../adapters/github-secret-scanning';
+import { SecretsManagerVersionStore } from '../adapters/secrets-manager-version-store';
+import { keyOperationsOnAws } from '../adapters/key-operations-on-aws';
+import { readLeakReportConfig } from '../config/leak-report-config';
+import { createLeakReportHandler } from '../handlers/leak-report-handler';
+
+const config = readLeakReportConfig(process.env);
+const clientOptions = { requestHandler: { connectionTimeout: 2_000, requestTimeout: 5_000 } };
+const table = new DynamoKeyTable(new DynamoDBClient(clientOptions), config.keyTableName);
+const secretsManager = new SecretsManagerClient(clientOptions);
+
+export const handler = createLeakReportHandler({
+  verifier: new GitHubReportVerifier(fetchGitHubKeys(config.githubKeysUrl)),
+  report: {
+    keys: table,
+    operations: keyOperationsOnAws({ table, secretsManager, sns: new SNSClient(clientOptions), install: config, clock: Date.now }),
+    rotation: new SecretsManagerVersionStore(secretsManager),
+    keyPrefix: config.keyPrefix,
+    secretNamePrefix: config.secretNamePrefix,
+    action: config.leakAction,
+  },
+  logger: new Logger({ serviceName: 'keyroll-leak-report' }),
+});

@@ -1,0 +1,143 @@
+import { generateKeyPairSync, sign } from 'node:crypto';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { mockClient } from 'aws-sdk-client-mock';
+import { DynamoKeyTable } from '../../lambda/adapters/dynamodb-key-table';
+import { GitHubReportVerifier } from '../../lambda/adapters/github-secret-scanning';
+import { SecretsManagerVersionStore } from '../../lambda/adapters/secrets-manager-version-store';
+import { keyOperationsOnAws } from '../../lambda/adapters/key-operations-on-aws';
+import { generateApiKey, hashApiKey } from '../../lambda/domain/api-key';
+import type { LeakAction } from '../../lambda/domain/leak-reports';
+import { createLeakReportHandler } from '../../lambda/handlers/leak-report-handler';
+import { localDynamoDbClient } from '../../local/dynalite-server';
+import { useDynalite } from '../support/dynamodb';
+import { CLIENT_TOPIC_ARN, OPERATIONS_TOPIC_ARN } from '../support/rotation-fixture';
+import { RotationHarness } from '../support/rotation-harness';
+
+/**
+ * The GitHub secret scanning partner endpoint on the real adapters (the key table on dynalite, Secrets Manager as
+ * the model): reports signed with a generated P-256 key standing in for GitHub's published one; no network.
+ */
+
+const secretsManager = mockClient(SecretsManagerClient);
+const sns = mockClient(SNSClient);
+const dynamo = useDynalite();
+const github = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+const KEY_ID = 'bcb53661c06b4728e59d897fb6165d5c9cda0fd9cdf9d09ead458168deb7518c';
+const keyFetches: number[] = [];
+const publishedKeys = async () => {
+  keyFetches.push(1);
+  return [{ key_identifier: KEY_ID, key: github.publicKey.export({ type: 'spki', format: 'pem' }).toString() }];
+};
+
+function signedRequest(body: string, options: { keyId?: string; signWith?: typeof github.privateKey; signature?: string } = {}) {
+  const signature = options.signature ?? sign('sha256', Buffer.from(body), options.signWith ?? github.privateKey).toString('base64');
+  return {
+    version: '2.0',
+    rawPath: '/',
+    requestContext: { http: { method: 'POST', path: '/' } },
+    headers: { 'content-type': 'application/json', 'github-public-key-identifier': options.keyId ?? KEY_ID, 'github-public-key-signature': signature },
+    body,
+    isBase64Encoded: false,
+  };
+}
+
+async function endpoint(action: LeakAction) {
+  secretsManager.reset();
+  sns.reset();
+  const tableName = await dynamo.newTable();
+  const h = new RotationHarness({ secretsManager, sns, dynamodbEndpoint: dynamo.endpoint(), tableName });
+  const acme = h.newClient('acme');
+  await h.rotate(acme, { token: 'a1' });
+  const table = new DynamoKeyTable(localDynamoDbClient(dynamo.endpoint()), tableName);
+  const secrets = new SecretsManagerVersionStore(new SecretsManagerClient({}));
+  const logLines: string[] = [];
+  const logger = new Logger({ serviceName: 'keyroll-leak-report-test', logLevel: 'INFO' });
+  const handler = createLeakReportHandler({
+    verifier: new GitHubReportVerifier(publishedKeys),
+    report: {
+      keys: table,
+      operations: keyOperationsOnAws({
+        table,
+        secretsManager: new SecretsManagerClient({}),
+        sns: new SNSClient({}),
+        install: { clientTopicArn: CLIENT_TOPIC_ARN, operationsTopicArn: OPERATIONS_TOPIC_ARN, secretNamePrefix: 'keyroll/clients/', defaultGracePeriodSeconds: 3600 },
+        clock: h.clock.now,
+      }),
+      rotation: secrets,
+      keyPrefix: 'kr',
+      secretNamePrefix: 'keyroll/clients/',
+      action,
+    },
+    logger,
+  });
+  const call = async (event: unknown) => {
+    const write = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => (logLines.push(String(chunk)), true));
+    try {
+      const response = await handler(event);
+      return { status: response.statusCode, body: JSON.parse(response.body) as unknown };
+    } finally {
+      write.mockRestore();
+    }
+  };
+  return { h, acme, table, call, logLines };
+}
+
+const report = (...tokens: string[]) => JSON.stringify(tokens.map((token) => ({ token, type: 'keyroll_api_key', url: 'https://github.com/octocat/app/blob/abc/config.js', source: 'content' })));
+
+describe('Leaked key reports (GitHub secret scanning)', () => {
+  it('revokes a reported key, rotates its client, tells it and operations, and answers with hashes only', async () => {
+    const { h, acme, table, call, logLines } = await endpoint('rotate');
+    const leaked = h.keyOf(acme, 'a1');
+    const unknown = generateApiKey();
+    const { status, body } = await call(signedRequest(report(leaked, unknown)));
+    expect(status).toBe(200);
+    expect(body).toEqual([
+      { token_hash: hashApiKey(leaked), token_type: 'keyroll_api_key', label: 'true_positive' },
+      { token_hash: hashApiKey(unknown), token_type: 'keyroll_api_key', label: 'false_positive' },
+    ]);
+    expect(await table.findByHash(hashApiKey(leaked))).toMatchObject({ revokedReason: 'leaked: reported by GitHub secret scanning (content)' });
+    expect(await h.verify(leaked)).toMatchObject({ status: 'revoked' });
+    expect(h.model.rotationInProgress(acme)).toBeDefined();
+    expect(h.published.filter((n) => n.type === 'key.revoked').map((n) => n.versionId)).toEqual(['a1']);
+    expect(h.operations.filter((n) => n.type === 'key.revoked').map((n) => n.versionId)).toEqual(['a1']);
+    expect((await table.trail('acme', 0)).filter((e) => e.kind === 'operator')).toEqual([expect.objectContaining({ what: 'key.revoke', actor: 'github-secret-scanning' })]);
+    const logged = logLines.join('');
+    for (const secret of [leaked, unknown, hashApiKey(leaked), 'octocat']) expect(logged).not.toContain(secret);
+  });
+
+  it('changes nothing on a replayed report', async () => {
+    const { h, acme, table, call } = await endpoint('revoke');
+    const request = signedRequest(report(h.keyOf(acme, 'a1')));
+    await call(request);
+    const first = await table.findByHash(hashApiKey(h.keyOf(acme, 'a1')));
+    h.clock.advance(60_000);
+    expect((await call(request)).status).toBe(200);
+    expect(await table.findByHash(hashApiKey(h.keyOf(acme, 'a1')))).toEqual(first);
+    expect((await table.trail('acme', 0)).filter((e) => e.kind === 'operator')).toHaveLength(1);
+    expect(h.published.filter((n) => n.type === 'key.revoked')).toHaveLength(1);
+  });
+
+  it.each<[string, (body: string) => unknown]>([
+    ['a forged body', (body) => ({ ...signedRequest(body), body: body.replace('content', 'commit') })],
+    ['a signature by another key', (body) => signedRequest(body, { signWith: generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey })],
+    ['a key GitHub does not publish', (body) => signedRequest(body, { keyId: 'f'.repeat(64) })],
+    ['no signature', (body) => signedRequest(body, { signature: '' })],
+    ['a signature that is not DER', (body) => signedRequest(body, { signature: 'bm90IGEgc2lnbmF0dXJl' })],
+    ['a signed body that is not JSON', () => signedRequest('token=kr_x')],
+    ['a signed body that is not a list of matches', () => signedRequest('{"token":"x"}')],
+  ])('rejects %s with 401 and revokes nothing', async (_name, forge) => {
+    const { h, acme, table, call } = await endpoint('rotate');
+    const { status, body } = await call(forge(report(h.keyOf(acme, 'a1'))));
+    expect(status).toBe(401);
+    expect(body).toMatchObject({ error: 'rejected' });
+    expect(await table.findByHash(hashApiKey(h.keyOf(acme, 'a1')))).toMatchObject({ versionId: 'a1', revokedAtMs: undefined });
+    expect(h.model.rotationInProgress(acme)).toBeUndefined();
+  });
+
+  it('answers 404 to anything but a POST', async () => {
+    const { call } = await endpoint('revoke');
+    expect((await call({ version: '2.0', requestContext: { http: { method: 'GET' } }, headers: {} })).status).toBe(404);
+  });
+});
