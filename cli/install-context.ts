@@ -1,18 +1,19 @@
 import { readFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import * as path from 'node:path';
-import { APIGatewayClient, FlushStageAuthorizersCacheCommand, GetStagesCommand } from '@aws-sdk/client-api-gateway';
+import { APIGatewayClient, FlushStageAuthorizersCacheCommand, GetAccountCommand, GetStagesCommand } from '@aws-sdk/client-api-gateway';
 import { ApiGatewayV2Client, GetStagesCommand as GetApiStagesCommand, ResetAuthorizersCacheCommand } from '@aws-sdk/client-apigatewayv2';
 import { CloudFormationClient, DescribeStacksCommand, paginateListStackResources } from '@aws-sdk/client-cloudformation';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { SNSClient } from '@aws-sdk/client-sns';
+import { GetTopicAttributesCommand, SNSClient } from '@aws-sdk/client-sns';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { DynamoKeyTable } from '../lambda/adapters/dynamodb-key-table';
 import { SecretsManagerVersionStore } from '../lambda/adapters/secrets-manager-version-store';
 import { INSTALL_OUTPUT_DESCRIPTION, parseInstallDescription, type InstallDescription } from '../lambda/contracts/install-description';
 import { KeyrollError } from '../lambda/domain/errors';
 import { ClientProvisioning } from '../lambda/domain/client-provisioning';
+import type { CheckResult } from '../lambda/domain/install-checks';
 import { keyOperationsOnAws } from '../lambda/adapters/key-operations-on-aws';
 import type { KeyOperations } from '../lambda/domain/key-operations';
 import { SecretsManagerAdministration } from '../lambda/adapters/secrets-manager-administration';
@@ -53,6 +54,10 @@ export interface InstallContext {
   readonly actor: string;
   /** Flushes API Gateway's authorizer cache on every stage of the install's stack; returns what it flushed. */
   flushAuthorizerCaches(): Promise<string[]>;
+  /** The install's clients and their versions, for `doctor`. */
+  readonly keys: DynamoKeyTable;
+  /** Checks of the account around the install (AWS only): API Gateway's logging role, the topic policies. */
+  accountChecks(): Promise<CheckResult[]>;
   close(): void;
 }
 
@@ -77,7 +82,39 @@ export async function openInstall(options: InstallOptions, env: NodeJS.ProcessEn
   const sts = new STSClient(region);
   const actor = (await sts.send(new GetCallerIdentityCommand({})).finally(() => sts.destroy())).Arn ?? 'unknown';
   const stackName = options.stack;
-  return connect(description, actor, { ...region }, () => flushStackStages(stackName, region));
+  return connect(description, actor, { ...region }, () => flushStackStages(stackName, region), undefined, () => checkAccount(description, region));
+}
+
+/**
+ * What a fresh account lacks most often: API Gateway's CloudWatch Logs role (stages that log fail to deploy
+ * without it: https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-logging.html), and a topic policy
+ * that lets CloudWatch alarms publish to the operations topic.
+ */
+async function checkAccount(description: InstallDescription, region: { region?: string }): Promise<CheckResult[]> {
+  const rest = new APIGatewayClient(region);
+  const sns = new SNSClient(region);
+  try {
+    const { cloudwatchRoleArn } = await rest.send(new GetAccountCommand({}));
+    const { Attributes } = await sns.send(new GetTopicAttributesCommand({ TopicArn: description.operationsTopicArn }));
+    const alarmsMayPublish = (Attributes?.['Policy'] ?? '').includes('cloudwatch.amazonaws.com');
+    return [
+      {
+        check: 'API Gateway logging role',
+        ok: cloudwatchRoleArn !== undefined,
+        detail: cloudwatchRoleArn === undefined ? 'the account has no API Gateway CloudWatch Logs role' : `role ${cloudwatchRoleArn}`,
+        fix: cloudwatchRoleArn === undefined ? 'set cloudWatchRole: true on one RestApi of the account, or set the role with aws apigateway update-account' : '',
+      },
+      {
+        check: 'alarms reach the operations topic',
+        ok: alarmsMayPublish,
+        detail: alarmsMayPublish ? 'the topic policy lets CloudWatch alarms publish' : 'the operations topic policy does not let cloudwatch.amazonaws.com publish',
+        fix: alarmsMayPublish ? '' : 'redeploy the stack with this version of keyroll, which writes that policy',
+      },
+    ];
+  } finally {
+    rest.destroy();
+    sns.destroy();
+  }
 }
 
 /**
@@ -141,6 +178,7 @@ function connect(
   common: Record<string, unknown>,
   flushAuthorizerCaches: () => Promise<string[]>,
   endpoints?: LocalState['endpoints'],
+  accountChecks: () => Promise<CheckResult[]> = async () => [],
 ): InstallContext {
   const dynamodb = new DynamoDBClient({ ...common, ...(endpoints === undefined ? {} : { endpoint: endpoints.dynamodb }) });
   const secretsManager = new SecretsManagerClient({ ...common, ...(endpoints === undefined ? {} : { endpoint: endpoints.secretsManager }) });
@@ -148,7 +186,8 @@ function connect(
   const table = new DynamoKeyTable(dynamodb, description.keyTableName);
   const secrets = new SecretsManagerVersionStore(secretsManager);
   const operations = keyOperationsOnAws({
-    table,
+    dynamodb,
+    keyTableName: description.keyTableName,
     secretsManager,
     sns,
     install: { ...description, defaultGracePeriodSeconds: description.gracePeriodSeconds },
@@ -159,6 +198,8 @@ function connect(
     secrets,
     actor,
     flushAuthorizerCaches,
+    keys: table,
+    accountChecks,
     operations,
     provisioning: new ClientProvisioning({
       administration: new SecretsManagerAdministration(secretsManager),

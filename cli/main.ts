@@ -3,6 +3,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { KeyrollError, OperationRefusedError, UnknownClientOrVersionError } from '../lambda/domain/errors';
 import { AWSCURRENT, AWSPENDING } from '../lambda/domain/ports';
 import type { ClientStatus } from '../lambda/domain/key-operations';
+import { checkClients } from '../lambda/domain/install-checks';
 import { versionWithStage } from '../lambda/domain/secret-labels';
 import { parseDuration, parseInstant, UsageError } from './durations';
 import { InstallNotFoundError, openInstall, type InstallContext, type InstallOptions } from './install-context';
@@ -261,6 +262,24 @@ Examples:
       }),
     );
 
+  program
+    .command('doctor')
+    .description('check the install and say what is wrong and how to fix it; exits 1 if anything is')
+    .action(
+      withInstall(async (install) => {
+        const results = [
+          { check: 'install found', ok: true, detail: `key table ${install.description.keyTableName}, secrets ${install.description.secretNamePrefix}*`, fix: '' },
+          { check: 'caller', ok: true, detail: install.actor, fix: '' },
+          ...(await install.accountChecks()),
+          ...(await checkClients({ secrets: install.secrets, keys: install.keys, secretNamePrefix: install.description.secretNamePrefix, nowMs: Date.now() })),
+        ];
+        for (const r of results) say(`${r.ok ? 'ok  ' : 'FAIL'}  ${r.check}: ${r.detail}${r.fix === '' ? '' : `\n      fix: ${r.fix}`}`);
+        const failed = results.filter((r) => !r.ok).length;
+        if (failed > 0) exitCode = EXIT.refused;
+        return { ok: failed === 0, checks: results };
+      }),
+    );
+
   try {
     await program.parseAsync([...argv], { from: 'user' });
   } catch (error) {
@@ -316,7 +335,7 @@ function statusJson(status: ClientStatus) {
     clientId: status.clientId,
     secretArn: status.secretArn,
     rotationInProgress: status.rotationInProgress ?? null,
-    versions: status.versions.map(({ version, state, endsAtMs }) => ({
+    versions: status.versions.map(({ version, state, endsAtMs, usage, stillUsedBeforeItsEnd }) => ({
       versionId: version.versionId,
       state,
       key: version.keyDisplay,
@@ -324,16 +343,33 @@ function statusJson(status: ClientStatus) {
       currentSince: iso(version.currentSinceMs),
       endsAt: iso(endsAtMs),
       revokedReason: version.revokedReason ?? null,
+      lastUsed: iso(usage?.lastUsedMs),
+      requestsLast24h: usage === undefined ? null : usage.perHour.reduce((sum, hour) => sum + hour.requests, 0),
+      requestsPerHour: usage?.perHour ?? [],
+      stillUsedBeforeItsEnd: stillUsedBeforeItsEnd === true,
     })),
   };
+}
+
+/** Counts as a one-line chart, one character per value. */
+function sparkline(values: readonly number[]): string {
+  const bars = ' ▁▂▃▄▅▆▇█';
+  const max = Math.max(...values, 1);
+  return values.map((value) => bars[value === 0 ? 0 : Math.max(1, Math.round((value / max) * 8))] ?? ' ').join('');
 }
 
 /** The versions as a timeline, oldest first. */
 function renderStatus(status: ClientStatus, nowMs: number): string {
   const lines = [`${status.clientId}  (${status.secretArn})`];
-  for (const { version, state, endsAtMs } of status.versions) {
+  for (const { version, state, endsAtMs, usage, stillUsedBeforeItsEnd } of status.versions) {
     const ends = endsAtMs === undefined ? 'no end' : endsAtMs > nowMs ? `ends in ${Math.round((endsAtMs - nowMs) / 60_000)} min (${new Date(endsAtMs).toISOString()})` : `ended ${new Date(endsAtMs).toISOString()}`;
     lines.push(`  ${version.versionId.padEnd(38)} ${state.padEnd(13)} ${version.keyDisplay.padEnd(10)} ${ends}${version.revokedReason === undefined ? '' : `, revoked: ${version.revokedReason}`}`);
+    if (usage !== undefined) {
+      const total = usage.perHour.reduce((sum, hour) => sum + hour.requests, 0);
+      const last = usage.lastUsedMs === undefined ? 'not used in 24 h' : `last used ${new Date(usage.lastUsedMs).toISOString()}`;
+      lines.push(`    requests per hour, last 24 h: ${sparkline(usage.perHour.map((hour) => hour.requests))}  ${total} in all, ${last}`);
+    }
+    if (stillUsedBeforeItsEnd === true) lines.push('    ! still in use, and its window ends within a day: the client has not switched (keyroll extend gives it time)');
   }
   if (status.rotationInProgress !== undefined) lines.push(`  rotation in progress: ${status.rotationInProgress}`);
   return lines.join('\n');

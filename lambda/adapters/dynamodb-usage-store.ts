@@ -1,5 +1,5 @@
 import { GetItemCommand, paginateQuery, PutItemCommand, UpdateItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { UsageStore, UsageSummary } from '../domain/ports';
+import type { UsageHistory, UsageStore, UsageSummary } from '../domain/ports';
 import { hourStartMs, type UsageCount } from '../domain/usage';
 import { attributeKey, KEY_TABLE_KEYS, KEY_TABLE_SCHEMA } from './key-table-schema';
 
@@ -11,7 +11,7 @@ const BATCH_MARKER_RETENTION_SECONDS = 2 * DAY_SECONDS;
 const WRITE_CONCURRENCY = 16;
 
 /** Usage counters and delivery markers in the key table. */
-export class DynamoUsageStore implements UsageStore {
+export class DynamoUsageStore implements UsageStore, UsageHistory {
   constructor(
     private readonly client: DynamoDBClient,
     private readonly tableName: string,
@@ -50,6 +50,19 @@ export class DynamoUsageStore implements UsageStore {
       if (Number.isFinite(last) && (lastUsedMs === undefined || last > lastUsedMs)) lastUsedMs = last;
     }
     return lastUsedMs === undefined ? { requests } : { requests, lastUsedMs };
+  }
+
+  async hourlyUsage(clientId: string, versionId: string, fromHour: string, toHour: string): Promise<Readonly<Record<string, number>>> {
+    const shards = await Promise.all(
+      Array.from({ length: KEY_TABLE_SCHEMA.usageShards }, (_, shard) => this.readShard(clientId, versionId, shard, fromHour, toHour)),
+    );
+    const byHour: Record<string, number> = {};
+    const hourOfSk = KEY_TABLE_KEYS.usageCounter(clientId, versionId, 0, '').sk;
+    for (const item of shards.flat()) {
+      const hour = (item['sk']?.S ?? '').slice(hourOfSk.length);
+      byHour[hour] = (byHour[hour] ?? 0) + Number(item['requests']?.N ?? 0);
+    }
+    return byHour;
   }
 
   private async readShard(clientId: string, versionId: string, shard: number, fromHour: string, toHour: string): Promise<Record<string, AttributeValue>[]> {

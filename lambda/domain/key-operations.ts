@@ -2,11 +2,14 @@ import { clientSettingsFromTags } from './client-settings';
 import { OperationRefusedError, UnknownClientOrVersionError } from './errors';
 import { windowEndMs, windowStatus, type KeyVersion } from './key-version';
 import { buildNotification, publishOnce } from './notifications';
-import { AWSCURRENT, AWSPENDING, type AuditTrail, type EventLog, type KeyTable, type Notifier, type RevocationFeed, type SecretDescription, type SecretVersionStore, type TrailEntry } from './ports';
+import { AWSCURRENT, AWSPENDING, type AuditTrail, type EventLog, type KeyTable, type Notifier, type RevocationFeed, type SecretDescription, type SecretVersionStore, type TrailEntry, type UsageHistory, type UsageStore } from './ports';
 import { versionWithStage } from './secret-labels';
+import { hourOf } from './usage';
 
+const HOUR_MS = 3600 * 1000;
+const DAY_MS = 24 * HOUR_MS;
 /** Without a client setting, a replaced key may be extended up to this long after it was replaced. */
-const DEFAULT_MAX_GRACE_MS = 168 * 3600 * 1000;
+const DEFAULT_MAX_GRACE_MS = 168 * HOUR_MS;
 
 export interface KeyOperationsDependencies {
   readonly keys: KeyTable;
@@ -14,6 +17,8 @@ export interface KeyOperationsDependencies {
   readonly audit: AuditTrail;
   /** Where revocations are announced to authorizer containers. */
   readonly revocations: RevocationFeed;
+  /** Requests per version and hour, for `status`; without it, status shows no usage. */
+  readonly usage?: UsageStore & UsageHistory;
   readonly secrets: Pick<SecretVersionStore, 'describe'>;
   readonly clientNotifier: Notifier;
   readonly operationsNotifier: Notifier;
@@ -30,6 +35,10 @@ export interface VersionStatus {
   readonly state: VersionState;
   /** When it stops (stopped) being accepted, if it has an end: a revoked version ended when it was revoked. */
   readonly endsAtMs?: number;
+  /** Its requests in the last 24 hours, per hour, oldest first, and when it was last used. */
+  readonly usage?: { readonly perHour: readonly { readonly hour: string; readonly requests: number }[]; readonly lastUsedMs?: number };
+  /** Still used within the last hour, though its window ends within the next day: the client has not switched. */
+  readonly stillUsedBeforeItsEnd?: boolean;
 }
 
 export interface ClientStatus {
@@ -53,10 +62,18 @@ export class KeyOperations {
     const nowMs = this.deps.clock();
     const currentId = versionWithStage(secret, AWSCURRENT);
     const pendingId = versionWithStage(secret, AWSPENDING);
-    const versions = (await this.deps.keys.listClientVersions(clientId)).map((version): VersionStatus => {
-      const endsAtMs = version.revokedAtMs ?? windowEndMs(version);
-      return { version, state: stateOf(version, nowMs, currentId, pendingId), ...(endsAtMs === undefined ? {} : { endsAtMs }) };
-    });
+    const versions = await Promise.all(
+      (await this.deps.keys.listClientVersions(clientId)).map(async (version): Promise<VersionStatus> => {
+        const endsAtMs = version.revokedAtMs ?? windowEndMs(version);
+        const state = stateOf(version, nowMs, currentId, pendingId);
+        const base = { version, state, ...(endsAtMs === undefined ? {} : { endsAtMs }) };
+        if (this.deps.usage === undefined || (endsAtMs !== undefined && endsAtMs < nowMs - DAY_MS)) return base;
+        const usage = await this.usageOf(clientId, version.versionId, nowMs);
+        const stillUsed = usage.lastUsedMs !== undefined && nowMs - usage.lastUsedMs <= HOUR_MS;
+        const endingSoon = state === 'in-grace' && endsAtMs !== undefined && endsAtMs - nowMs <= DAY_MS;
+        return { ...base, usage, ...(stillUsed && endingSoon ? { stillUsedBeforeItsEnd: true } : {}) };
+      }),
+    );
     return { clientId, secretArn: secret.arn, versions, ...(pendingId !== undefined && pendingId !== currentId ? { rotationInProgress: pendingId } : {}) };
   }
 
@@ -115,6 +132,16 @@ export class KeyOperations {
 
   trail(clientId: string, sinceMs: number): Promise<TrailEntry[]> {
     return this.deps.audit.trail(clientId, sinceMs);
+  }
+
+  private async usageOf(clientId: string, versionId: string, nowMs: number): Promise<NonNullable<VersionStatus['usage']>> {
+    const usage = this.deps.usage;
+    if (usage === undefined) return { perHour: [] };
+    const fromHour = hourOf(nowMs - DAY_MS + HOUR_MS);
+    const toHour = hourOf(nowMs);
+    const [byHour, summary] = await Promise.all([usage.hourlyUsage(clientId, versionId, fromHour, toHour), usage.readUsage(clientId, versionId, fromHour, toHour)]);
+    const perHour = Array.from({ length: 24 }, (_, i) => hourOf(nowMs - (23 - i) * HOUR_MS)).map((hour) => ({ hour, requests: byHour[hour] ?? 0 }));
+    return summary.lastUsedMs === undefined ? { perHour } : { perHour, lastUsedMs: summary.lastUsedMs };
   }
 
   private async versionOf(clientId: string, versionId: string): Promise<KeyVersion> {

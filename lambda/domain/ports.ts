@@ -104,6 +104,11 @@ export interface UsageStore {
   readUsage(clientId: string, versionId: string, fromHour: string, toHour: string): Promise<UsageSummary>;
 }
 
+/** A version's requests per UTC hour (`yyyy-mm-ddThh` → requests), hours without requests left out; for `status`. */
+export interface UsageHistory {
+  hourlyUsage(clientId: string, versionId: string, fromHour: string, toHour: string): Promise<Readonly<Record<string, number>>>;
+}
+
 /** The clients' secrets, as the monitor sees them. */
 export interface SecretDirectory {
   /**

@@ -12,14 +12,15 @@ import { createLeakReportHandler } from '../handlers/leak-report-handler';
 
 const config = readLeakReportConfig(process.env);
 const clientOptions = { requestHandler: { connectionTimeout: 2_000, requestTimeout: 5_000 } };
-const table = new DynamoKeyTable(new DynamoDBClient(clientOptions), config.keyTableName);
+const dynamodb = new DynamoDBClient(clientOptions);
+const table = new DynamoKeyTable(dynamodb, config.keyTableName);
 const secretsManager = new SecretsManagerClient(clientOptions);
 
 export const handler = createLeakReportHandler({
   verifier: new GitHubReportVerifier(fetchGitHubKeys(config.githubKeysUrl)),
   report: {
     keys: table,
-    operations: keyOperationsOnAws({ table, secretsManager, sns: new SNSClient(clientOptions), install: config, clock: Date.now }),
+    operations: keyOperationsOnAws({ dynamodb, keyTableName: config.keyTableName, secretsManager, sns: new SNSClient(clientOptions), install: config, clock: Date.now }),
     rotation: new SecretsManagerVersionStore(secretsManager),
     keyPrefix: config.keyPrefix,
     secretNamePrefix: config.secretNamePrefix,

@@ -65,6 +65,21 @@ describe('keyroll CLI (--local)', () => {
     expect(after.find((v) => v.versionId === json['previousVersionId'])).toMatchObject({ state: 'in-grace', endsAt: expect.any(String) });
   }, 30_000);
 
+  it('shows each version\'s requests per hour and last use, from the access logs the usage function counted', async () => {
+    const secrets = new SecretsManagerClient({ endpoint: keyroll.endpoints.secretsManager, region: 'us-east-1', credentials: { accessKeyId: 'l', secretAccessKey: 'l' } });
+    const { SecretString } = await secrets.send(new GetSecretValueCommand({ SecretId: 'keyroll/KeyrollLocal/ApiKeys/globex' }));
+    secrets.destroy();
+    const key = (JSON.parse(SecretString ?? '{}') as { apiKey: string }).apiKey;
+    for (let i = 0; i < 5; i++) expect((await fetch(`${keyroll.api.url}/hello`, { headers: { 'x-api-key': key } })).status).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, 1_500)); // the local gateway hands its access log lines over every second
+    const current = (await cli('status', 'globex')).json['versions'] as { state: string; lastUsed: string | null; requestsLast24h: number; requestsPerHour: { requests: number }[] }[];
+    const version = current.find((v) => v.state === 'current');
+    expect(version).toMatchObject({ requestsLast24h: 5, lastUsed: expect.any(String) });
+    expect(version?.requestsPerHour).toHaveLength(24);
+    expect(version?.requestsPerHour.at(-1)?.requests ?? 0).toBeGreaterThan(0);
+    expect((await text('status', 'globex')).stdout).toMatch(/requests per hour, last 24 h: .*5 in all, last used 20/);
+  }, 30_000);
+
   it('extends a replaced version, refuses past the maximum without --force, and never extends a revoked one', async () => {
     const replaced = (await versionsOf('acme')).find((v) => v.state === 'in-grace');
     if (replaced === undefined) throw new Error('no replaced version');
@@ -161,4 +176,19 @@ describe('keyroll CLI (--local)', () => {
     expect((await text('revoke', 'globex')).code).toBe(EXIT.usage);
     expect((await text('status', 'globex')).stdout).not.toMatch(/kr_[0-9A-Za-z]{10}/);
   });
+
+  it('doctor: finds nothing wrong in a healthy install, then names a client whose current key is refused, with the fix, and exits 1', async () => {
+    const healthy = await cli('doctor');
+    expect(healthy).toMatchObject({ code: EXIT.ok, json: { ok: true } });
+    expect((healthy.json['checks'] as { check: string }[]).map((c) => c.check)).toEqual(expect.arrayContaining(['install found', 'caller', 'clients found', 'acme: rotation on', 'acme: no rotation stuck', 'acme: current key accepted']));
+
+    const current = (await versionsOf('acme')).find((v) => v.state === 'current');
+    await cli('revoke', 'acme', '--version', current?.versionId ?? '', '--reason', 'doctor drill');
+    const sick = await cli('doctor');
+    expect(sick.code).toBe(EXIT.refused);
+    expect(sick.json).toMatchObject({ ok: false, checks: expect.arrayContaining([{ check: 'acme: current key accepted', ok: false, detail: expect.stringContaining('is revoked'), fix: 'rotate the client so that it gets a key the authorizer accepts: keyroll rotate acme' }]) });
+    const rotated = await cli('rotate', 'acme', '--reason', 'after the drill');
+    expect(rotated.code).toBe(EXIT.ok);
+    expect((await cli('doctor')).json).toMatchObject({ ok: true });
+  }, 30_000);
 });

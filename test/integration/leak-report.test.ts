@@ -59,7 +59,8 @@ async function endpoint(action: LeakAction) {
     report: {
       keys: table,
       operations: keyOperationsOnAws({
-        table,
+        dynamodb: localDynamoDbClient(dynamo.endpoint()),
+        keyTableName: tableName,
         secretsManager: new SecretsManagerClient({}),
         sns: new SNSClient({}),
         install: { clientTopicArn: CLIENT_TOPIC_ARN, operationsTopicArn: OPERATIONS_TOPIC_ARN, secretNamePrefix: 'keyroll/clients/', defaultGracePeriodSeconds: 3600 },

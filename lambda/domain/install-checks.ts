@@ -1,0 +1,55 @@
+import { windowStatus } from './key-version';
+import { AWSCURRENT, AWSPENDING, type KeyTable, type SecretDirectory } from './ports';
+import { versionWithStage } from './secret-labels';
+
+/** One finding of `keyroll doctor`: what was checked, whether it holds, and what to do when it does not. */
+export interface CheckResult {
+  readonly check: string;
+  readonly ok: boolean;
+  readonly detail: string;
+  /** What to do about it; empty when ok. */
+  readonly fix: string;
+}
+
+/**
+ * The checks of an install's clients that need no more than the operator's read access: each client's rotation
+ * is on, not stuck, and its current version is in the key table and accepted now. Checks of the account
+ * (API Gateway's logging role, topic policies) live with the CLI, which has those clients.
+ */
+export async function checkClients(deps: { readonly secrets: SecretDirectory; readonly keys: Pick<KeyTable, 'listClientVersions'>; readonly secretNamePrefix: string; readonly nowMs: number }): Promise<CheckResult[]> {
+  const results: CheckResult[] = [];
+  const secrets = await deps.secrets.listManagedSecrets(deps.secretNamePrefix);
+  results.push({
+    check: 'clients found',
+    ok: secrets.length > 0,
+    detail: `${secrets.length} client secret(s) under ${deps.secretNamePrefix}`,
+    fix: secrets.length > 0 ? '' : 'declare clients in the construct, or add one: keyroll clients add <id>',
+  });
+  for (const secret of secrets) {
+    const clientId = secret.tags.get('keyroll:clientId') ?? secret.arn;
+    const currentId = versionWithStage(secret, AWSCURRENT);
+    const pendingId = versionWithStage(secret, AWSPENDING);
+    results.push({
+      check: `${clientId}: rotation on`,
+      ok: secret.rotationEnabled,
+      detail: secret.rotationEnabled ? 'rotation is enabled' : 'rotation is not enabled: the key never changes',
+      fix: secret.rotationEnabled ? '' : `turn it on with the install's rotation function and schedule, or remove and add the client again (keyroll clients remove ${clientId}; keyroll clients add ${clientId})`,
+    });
+    const stuck = pendingId !== undefined && pendingId !== currentId;
+    results.push({
+      check: `${clientId}: no rotation stuck`,
+      ok: !stuck,
+      detail: stuck ? `AWSPENDING sits on ${pendingId}, which is not AWSCURRENT` : 'no rotation in progress',
+      fix: stuck ? 'see the rotation function\'s log for the failing step, fix it, clear AWSPENDING (the runbook\'s rotation.stuck) and rotate again' : '',
+    });
+    const current = currentId === undefined ? undefined : (await deps.keys.listClientVersions(clientId)).find((version) => version.versionId === currentId);
+    const accepted = current !== undefined && windowStatus(current, deps.nowMs) === 'valid';
+    results.push({
+      check: `${clientId}: current key accepted`,
+      ok: accepted,
+      detail: current === undefined ? `the current version ${currentId ?? '(none)'} is not in the key table` : `version ${current.versionId} is ${windowStatus(current, deps.nowMs)}`,
+      fix: accepted ? '' : `rotate the client so that it gets a key the authorizer accepts: keyroll rotate ${clientId}`,
+    });
+  }
+  return results;
+}
