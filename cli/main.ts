@@ -335,6 +335,7 @@ function statusJson(status: ClientStatus) {
     clientId: status.clientId,
     secretArn: status.secretArn,
     rotationInProgress: status.rotationInProgress ?? null,
+    nextRotation: iso(status.nextRotationMs),
     versions: status.versions.map(({ version, state, endsAtMs, usage, stillUsedBeforeItsEnd }) => ({
       versionId: version.versionId,
       state,
@@ -372,5 +373,6 @@ function renderStatus(status: ClientStatus, nowMs: number): string {
     if (stillUsedBeforeItsEnd === true) lines.push('    ! still in use, and its window ends within a day: the client has not switched (keyroll extend gives it time)');
   }
   if (status.rotationInProgress !== undefined) lines.push(`  rotation in progress: ${status.rotationInProgress}`);
+  if (status.nextRotationMs !== undefined) lines.push(`  next scheduled rotation: ${new Date(status.nextRotationMs).toISOString()}`);
   return lines.join('\n');
 }

@@ -95,6 +95,7 @@ export class SecretsManagerModel {
       RotationLambdaARN: secret.rotationLambdaArn,
       RotationRules: secret.rotationRules,
       LastRotatedDate: secret.lastRotatedMs === undefined ? undefined : new Date(secret.lastRotatedMs),
+      ...nextRotation(secret),
       LastChangedDate: secret.lastChangedMs === undefined ? undefined : new Date(secret.lastChangedMs),
       CreatedDate: new Date(secret.createdAtMs),
       ...(secret.deletedAtMs === undefined ? {} : { DeletedDate: new Date(secret.deletedAtMs) }),
@@ -379,4 +380,13 @@ function required<T>(value: T | undefined, name: string): T {
 
 function randomSuffix(): string {
   return randomUUID().replace(/-/g, '').slice(0, 6);
+}
+
+const RATE_DAYS = /^rate\((\d+) days?\)$/;
+
+/** NextRotationDate for `rate(N days)` schedules: the last rotation plus N days (cron schedules are not modelled). */
+function nextRotation(secret: ModelSecret): { NextRotationDate?: Date } {
+  const days = RATE_DAYS.exec(secret.rotationRules?.ScheduleExpression ?? '')?.[1];
+  if (!secret.rotationEnabled || days === undefined || secret.lastRotatedMs === undefined) return {};
+  return { NextRotationDate: new Date(secret.lastRotatedMs + Number(days) * 86_400_000) };
 }

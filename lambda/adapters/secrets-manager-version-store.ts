@@ -20,7 +20,8 @@ export class SecretsManagerVersionStore implements SecretVersionStore, RotationC
   async describe(secretId: string): Promise<SecretDescription> {
     const secret = await this.client.send(new DescribeSecretCommand({ SecretId: secretId }));
     if (secret.ARN === undefined) throw new Error(`DescribeSecret returned no ARN for ${secretId}`);
-    return description(secret.ARN, secret.RotationEnabled, secret.VersionIdsToStages, secret.Tags);
+    const described = description(secret.ARN, secret.RotationEnabled, secret.VersionIdsToStages, secret.Tags);
+    return secret.NextRotationDate === undefined ? described : { ...described, nextRotationMs: secret.NextRotationDate.getTime() };
   }
 
   async listManagedSecrets(namePrefix: string): Promise<SecretDescription[]> {

@@ -47,6 +47,8 @@ export interface ClientStatus {
   readonly versions: readonly VersionStatus[];
   /** The version AWSPENDING is on, when a rotation is in progress. */
   readonly rotationInProgress?: string;
+  /** When Secrets Manager will next rotate the key, when it says. */
+  readonly nextRotationMs?: number;
 }
 
 /**
@@ -74,7 +76,13 @@ export class KeyOperations {
         return { ...base, usage, ...(stillUsed && endingSoon ? { stillUsedBeforeItsEnd: true } : {}) };
       }),
     );
-    return { clientId, secretArn: secret.arn, versions, ...(pendingId !== undefined && pendingId !== currentId ? { rotationInProgress: pendingId } : {}) };
+    return {
+      clientId,
+      secretArn: secret.arn,
+      versions,
+      ...(pendingId !== undefined && pendingId !== currentId ? { rotationInProgress: pendingId } : {}),
+      ...(secret.nextRotationMs === undefined ? {} : { nextRotationMs: secret.nextRotationMs }),
+    };
   }
 
   /** Revokes one version now: the authorizer refuses it from its next read of the table. */

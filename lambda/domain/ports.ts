@@ -15,6 +15,8 @@ export interface SecretDescription {
   /** Labelled versions only: Secrets Manager does not list a version that has lost all its labels. */
   readonly versionStages: ReadonlyMap<string, readonly string[]>;
   readonly tags: ReadonlyMap<string, string>;
+  /** When Secrets Manager will next rotate it, when it says. */
+  readonly nextRotationMs?: number;
 }
 
 /** The key material store: Secrets Manager. */

@@ -62,6 +62,9 @@ describe('keyroll CLI (--local)', () => {
     expect(json).toEqual({ clientId: 'acme', previousVersionId: before.find((v) => v.state === 'current')?.versionId, versionId: expect.any(String), current: true });
     const after = await versionsOf('acme');
     expect(after.find((v) => v.versionId === json['versionId'])).toMatchObject({ state: 'current', endsAt: null });
+    // The install's schedule is rate(30 days): the next rotation is 30 days after this one.
+    const nextRotation = Date.parse(String((await cli('status', 'acme')).json['nextRotation']));
+    expect(Math.abs(nextRotation - (Date.now() + 30 * 86_400_000))).toBeLessThan(60_000);
     expect(after.find((v) => v.versionId === json['previousVersionId'])).toMatchObject({ state: 'in-grace', endsAt: expect.any(String) });
   }, 30_000);
 

@@ -75,11 +75,13 @@ async function endpoint(action: LeakAction) {
   });
   const call = async (event: unknown) => {
     const write = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => (logLines.push(String(chunk)), true));
+    const writeErr = jest.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => (logLines.push(String(chunk)), true));
     try {
       const response = await handler(event);
       return { status: response.statusCode, body: JSON.parse(response.body) as unknown };
     } finally {
       write.mockRestore();
+      writeErr.mockRestore();
     }
   };
   return { h, acme, table, call, logLines };
@@ -105,6 +107,8 @@ describe('Leaked key reports (GitHub secret scanning)', () => {
     expect(h.operations.filter((n) => n.type === 'key.revoked').map((n) => n.versionId)).toEqual(['a1']);
     expect((await table.trail('acme', 0)).filter((e) => e.kind === 'operator')).toEqual([expect.objectContaining({ what: 'key.revoke', actor: 'github-secret-scanning' })]);
     const logged = logLines.join('');
+    expect(logged).toContain('"message":"leak report handled"');
+    expect(logged).toContain('"revoked":1');
     for (const secret of [leaked, unknown, hashApiKey(leaked), 'octocat']) expect(logged).not.toContain(secret);
   });
 
@@ -129,9 +133,11 @@ describe('Leaked key reports (GitHub secret scanning)', () => {
     ['a signed body that is not JSON', () => signedRequest('token=kr_x')],
     ['a signed body that is not a list of matches', () => signedRequest('{"token":"x"}')],
   ])('rejects %s with 401 and revokes nothing', async (_name, forge) => {
-    const { h, acme, table, call } = await endpoint('rotate');
+    const { h, acme, table, call, logLines } = await endpoint('rotate');
     const { status, body } = await call(forge(report(h.keyOf(acme, 'a1'))));
     expect(status).toBe(401);
+    expect(logLines.join('')).toContain('"message":"leak report rejected"');
+    expect(logLines.join('')).not.toContain(h.keyOf(acme, 'a1'));
     expect(body).toMatchObject({ error: 'rejected' });
     expect(await table.findByHash(hashApiKey(h.keyOf(acme, 'a1')))).toMatchObject({ versionId: 'a1', revokedAtMs: undefined });
     expect(h.model.rotationInProgress(acme)).toBeUndefined();
