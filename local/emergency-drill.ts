@@ -9,7 +9,7 @@ import { LOCAL_CREDENTIALS, LOCAL_REGION, startLocalKeyroll } from './keyroll-lo
 
 export interface DrillResult {
   readonly runs: number;
-  /** Per run: from the command's return to the last request the old key got through (0 when none after it). */
+  /** Per run: from the command's return to the sending of the last request the old key got through (0 when none was sent after it). */
   readonly boundsMs: readonly number[];
   readonly p50Ms: number;
   readonly p99Ms: number;
@@ -43,10 +43,12 @@ export async function runEmergencyDrill(options: { readonly runs: number; readon
       let running = true;
       const traffic = (async () => {
         while (running) {
+          // A request counts from when it was sent: one already on its way when the command returns is not after it.
+          const sentAtMs = Date.now();
           const response = await fetch(`${keyroll.api.url}/hello`, { headers: { 'x-api-key': key } });
           await response.arrayBuffer();
           requests++;
-          if (response.status === 200) acceptedAtMs.push(Date.now());
+          if (response.status === 200) acceptedAtMs.push(sentAtMs);
           await new Promise((resolve) => setTimeout(resolve, options.requestIntervalMs));
         }
       })();

@@ -151,7 +151,7 @@ describe('keyroll CLI (--local)', () => {
 
     const removed = await cli('clients', 'remove', 'initech', '--reason', 'contract ended', '--yes');
     expect(removed).toMatchObject({ code: EXIT.ok, json: { clientId: 'initech', revokedVersionIds: [expect.any(String)], recoveryWindowDays: 7 } });
-    await new Promise((resolve) => setTimeout(resolve, 2_500)); // the local caches' TTLs (1 s each) and the feed's poll
+    await new Promise((resolve) => setTimeout(resolve, 3_500)); // the local caches' TTLs (1 s each), the feed's poll, and a margin for a loaded machine
     expect((await fetch(`${keyroll.api.url}/hello`, { headers: { 'x-api-key': key } })).status).toBe(401);
     expect(((await cli('clients', 'list')).json['clients'] as { clientId: string }[]).map((c) => c.clientId).sort()).toEqual(['acme', 'globex']);
     // The audit trail outlives the client: its secret is only marked for deletion, for 7 days.
