@@ -58,6 +58,8 @@ export interface InstallContext {
   readonly keys: DynamoKeyTable;
   /** Checks of the account around the install (AWS only): API Gateway's logging role, the topic policies. */
   accountChecks(): Promise<CheckResult[]>;
+  /** The Secrets Manager endpoint's clock (its HTTP Date header, to the second), to measure this machine's skew. */
+  serviceTimeMs(): Promise<number | undefined>;
   close(): void;
 }
 
@@ -200,6 +202,12 @@ function connect(
     flushAuthorizerCaches,
     keys: table,
     accountChecks,
+    serviceTimeMs: async () => {
+      const url = endpoints?.secretsManager ?? `https://secretsmanager.${await secretsManager.config.region()}.amazonaws.com/`;
+      const response = await fetch(url, { method: 'HEAD' });
+      const date = response.headers.get('date');
+      return date === null ? undefined : Date.parse(date);
+    },
     operations,
     provisioning: new ClientProvisioning({
       administration: new SecretsManagerAdministration(secretsManager),

@@ -3,7 +3,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { KeyrollError, OperationRefusedError, UnknownClientOrVersionError } from '../lambda/domain/errors';
 import { AWSCURRENT, AWSPENDING } from '../lambda/domain/ports';
 import type { ClientStatus } from '../lambda/domain/key-operations';
-import { checkClients } from '../lambda/domain/install-checks';
+import { checkClients, clockSkewCheck, type CheckResult } from '../lambda/domain/install-checks';
 import { versionWithStage } from '../lambda/domain/secret-labels';
 import { parseDuration, parseInstant, UsageError } from './durations';
 import { InstallNotFoundError, openInstall, type InstallContext, type InstallOptions } from './install-context';
@@ -271,6 +271,7 @@ Examples:
           { check: 'install found', ok: true, detail: `key table ${install.description.keyTableName}, secrets ${install.description.secretNamePrefix}*`, fix: '' },
           { check: 'caller', ok: true, detail: install.actor, fix: '' },
           ...(await install.accountChecks()),
+          await clockCheck(install),
           ...(await checkClients({ secrets: install.secrets, keys: install.keys, secretNamePrefix: install.description.secretNamePrefix, nowMs: Date.now() })),
         ];
         for (const r of results) say(`${r.ok ? 'ok  ' : 'FAIL'}  ${r.check}: ${r.detail}${r.fix === '' ? '' : `\n      fix: ${r.fix}`}`);
@@ -350,6 +351,13 @@ function statusJson(status: ClientStatus) {
       stillUsedBeforeItsEnd: stillUsedBeforeItsEnd === true,
     })),
   };
+}
+
+/** This machine's clock against the service's Date header. */
+async function clockCheck(install: InstallContext): Promise<CheckResult> {
+  const beforeMs = Date.now();
+  const serviceMs = await install.serviceTimeMs().catch(() => undefined);
+  return clockSkewCheck((beforeMs + Date.now()) / 2, serviceMs);
 }
 
 /** Counts as a one-line chart, one character per value. */

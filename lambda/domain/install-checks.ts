@@ -53,3 +53,19 @@ export async function checkClients(deps: { readonly secrets: SecretDirectory; re
   }
   return results;
 }
+
+/** Beyond this, the operator's times (`--by`, `--since`, the status timeline) disagree with AWS's. */
+export const CLOCK_SKEW_LIMIT_MS = 5_000;
+
+/** The skew between this machine and a service's Date header, which has one-second resolution: a second is noise. */
+export function clockSkewCheck(localMs: number, serviceMs: number | undefined): CheckResult {
+  if (serviceMs === undefined) return { check: 'clock', ok: true, detail: 'the service sent no Date header; not measured', fix: '' };
+  const skewMs = Math.max(0, Math.abs(localMs - serviceMs) - 1_000);
+  const ok = skewMs <= CLOCK_SKEW_LIMIT_MS;
+  return {
+    check: 'clock',
+    ok,
+    detail: ok ? "this machine's clock agrees with the service's within a few seconds" : `this machine's clock is off by about ${Math.round(skewMs / 1000)} s`,
+    fix: ok ? '' : "synchronize this machine's clock (NTP): keys' windows are decided by AWS's clocks, and the times given to --by and --since by this one",
+  };
+}

@@ -183,7 +183,7 @@ describe('keyroll CLI (--local)', () => {
   it('doctor: finds nothing wrong in a healthy install, then names a client whose current key is refused, with the fix, and exits 1', async () => {
     const healthy = await cli('doctor');
     expect(healthy).toMatchObject({ code: EXIT.ok, json: { ok: true } });
-    expect((healthy.json['checks'] as { check: string }[]).map((c) => c.check)).toEqual(expect.arrayContaining(['install found', 'caller', 'clients found', 'acme: rotation on', 'acme: no rotation stuck', 'acme: current key accepted']));
+    expect((healthy.json['checks'] as { check: string }[]).map((c) => c.check)).toEqual(expect.arrayContaining(['install found', 'caller', 'clock', 'clients found', 'acme: rotation on', 'acme: no rotation stuck', 'acme: current key accepted']));
 
     const current = (await versionsOf('acme')).find((v) => v.state === 'current');
     await cli('revoke', 'acme', '--version', current?.versionId ?? '', '--reason', 'doctor drill');
