@@ -204,7 +204,7 @@ function connect(
     accountChecks,
     serviceTimeMs: async () => {
       const url = endpoints?.secretsManager ?? `https://secretsmanager.${await secretsManager.config.region()}.amazonaws.com/`;
-      const response = await fetch(url, { method: 'HEAD' });
+      const response = await fetch(url, { method: 'HEAD', signal: AbortSignal.timeout(3_000) });
       const date = response.headers.get('date');
       return date === null ? undefined : Date.parse(date);
     },

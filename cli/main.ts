@@ -270,9 +270,9 @@ Examples:
         const results = [
           { check: 'install found', ok: true, detail: `key table ${install.description.keyTableName}, secrets ${install.description.secretNamePrefix}*`, fix: '' },
           { check: 'caller', ok: true, detail: install.actor, fix: '' },
-          ...(await install.accountChecks()),
+          ...(await guarded('account', () => install.accountChecks())),
           await clockCheck(install),
-          ...(await checkClients({ secrets: install.secrets, keys: install.keys, secretNamePrefix: install.description.secretNamePrefix, nowMs: Date.now() })),
+          ...(await guarded('clients', () => checkClients({ secrets: install.secrets, keys: install.keys, secretNamePrefix: install.description.secretNamePrefix, nowMs: Date.now() }))),
         ];
         for (const r of results) say(`${r.ok ? 'ok  ' : 'FAIL'}  ${r.check}: ${r.detail}${r.fix === '' ? '' : `\n      fix: ${r.fix}`}`);
         const failed = results.filter((r) => !r.ok).length;
@@ -351,6 +351,28 @@ function statusJson(status: ClientStatus) {
       stillUsedBeforeItsEnd: stillUsedBeforeItsEnd === true,
     })),
   };
+}
+
+/**
+ * Runs a group of checks; when the caller may not make their calls, that is the finding, with what to grant,
+ * rather than a crash: doctor is how an operator learns which permissions are missing.
+ */
+async function guarded(group: string, checks: () => Promise<CheckResult[]>): Promise<CheckResult[]> {
+  try {
+    return await checks();
+  } catch (error) {
+    const name = error instanceof Error ? error.name : 'Error';
+    const message = error instanceof Error ? error.message : String(error);
+    const denied = /AccessDenied|UnauthorizedOperation|not authorized/i.test(`${name} ${message}`);
+    return [
+      {
+        check: `${group}: permissions of the caller`,
+        ok: false,
+        detail: `${name}: ${message}`,
+        fix: denied ? 'grant the caller the action the message names, on the install\'s resources (the README lists what each command needs)' : 'see the message; run doctor again once it is fixed',
+      },
+    ];
+  }
 }
 
 /** This machine's clock against the service's Date header. */

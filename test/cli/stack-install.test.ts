@@ -1,4 +1,6 @@
+import { APIGatewayClient } from '@aws-sdk/client-api-gateway';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { SNSClient } from '@aws-sdk/client-sns';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
@@ -11,6 +13,8 @@ import { INSTALL_OUTPUT_DESCRIPTION } from '../../lambda/contracts/install-descr
 const cloudformation = mockClient(CloudFormationClient);
 const sts = mockClient(STSClient);
 const secretsManager = mockClient(SecretsManagerClient);
+const apiGateway = mockClient(APIGatewayClient);
+const topics = mockClient(SNSClient);
 mockClient(DynamoDBClient);
 
 const DESCRIPTION = {
@@ -52,6 +56,32 @@ describe('keyroll CLI (--stack)', () => {
     const { code, json } = await cli('--stack', 'Orders', 'clients', 'list');
     expect({ code, json }).toEqual({ code: EXIT.ok, json: { clients: [] } });
     expect(secretsManager.calls()[0]?.args[0].input).toMatchObject({ Filters: expect.arrayContaining([{ Key: 'name', Values: ['keyroll/Orders/ApiKeys/'] }]) });
+  });
+
+  it('doctor: reports what the caller may not read as a failed check with what to grant, rather than failing', async () => {
+    cloudformation.on(DescribeStacksCommand, { StackName: 'Orders' }).resolves({
+      Stacks: [{ StackName: 'Orders', CreationTime: new Date(), StackStatus: 'UPDATE_COMPLETE', Outputs: [{ OutputKey: 'ApiKeysInstall1234', OutputValue: JSON.stringify(DESCRIPTION), Description: `${INSTALL_OUTPUT_DESCRIPTION} (Orders/ApiKeys)` }] }],
+    });
+    const denied = Object.assign(new Error('User: arn:aws:sts::111122223333:assumed-role/oncall/alice is not authorized to perform: secretsmanager:ListSecrets'), { name: 'AccessDeniedException' });
+    secretsManager.onAnyCommand().rejects(denied);
+    apiGateway.onAnyCommand().resolves({ cloudwatchRoleArn: 'arn:aws:iam::111122223333:role/apigw-logs' });
+    topics.onAnyCommand().resolves({ Attributes: { Policy: '{"Statement":[{"Principal":{"Service":"cloudwatch.amazonaws.com"}}]}' } });
+    // The service's clock, as Secrets Manager's endpoint would give it in its Date header: 20 s behind this machine.
+    const serviceClock = jest.spyOn(globalThis, 'fetch').mockResolvedValue(new Response(null, { headers: { date: new Date(Date.now() - 20_000).toUTCString() } }));
+    const { code, json } = await cli('--stack', 'Orders', 'doctor');
+    const clockUrls = serviceClock.mock.calls.map(([url]) => String(url));
+    serviceClock.mockRestore();
+    expect(clockUrls).toEqual(['https://secretsmanager.eu-west-1.amazonaws.com/']); // the region of the standard configuration
+    expect(code).toBe(EXIT.refused);
+    expect(json).toMatchObject({
+      ok: false,
+      checks: expect.arrayContaining([
+        { check: 'API Gateway logging role', ok: true, detail: 'role arn:aws:iam::111122223333:role/apigw-logs', fix: '' },
+        expect.objectContaining({ check: 'alarms reach the operations topic', ok: true }),
+        expect.objectContaining({ check: 'clock', ok: false, detail: expect.stringMatching(/off by about 1[89] s/) }),
+        { check: 'clients: permissions of the caller', ok: false, detail: expect.stringContaining('not authorized to perform: secretsmanager:ListSecrets'), fix: expect.stringContaining('grant the caller') },
+      ]),
+    });
   });
 
   it('says clearly when the stack is not a keyroll install, or does not exist, and exits 3', async () => {
