@@ -3,6 +3,9 @@ import type { LocalState } from '../cli/install-context';
 import * as path from 'node:path';
 import { CreateSecretCommand, RotateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
+import { readAuthorizerConfig } from '../lambda/config/authorizer-config';
+import { readMonitorConfig } from '../lambda/config/monitor-config';
+import { readRotationConfig } from '../lambda/config/rotation-config';
 import { FUNCTION_ENTRIES, bundleDirectory, type FunctionEntry } from '../lib/function-bundles';
 import type { RotatingApiKeysProps } from '../lib/props';
 import { startLocalApiGateway, type LocalApiGateway } from './api-gateway';
@@ -168,7 +171,10 @@ export async function startLocalKeyroll(
     stops.push(() => api.close());
     if (options.stateFile !== undefined) {
       const stateFile = options.stateFile;
-      const rotationEnvironment = install.environments.rotation ?? {};
+      // Read with the functions' own readers, so the description says what the functions were given.
+      const rotation = readRotationConfig(install.environments.rotation ?? {});
+      const monitor = readMonitorConfig(install.environments.monitor ?? {});
+      const authorizer = readAuthorizerConfig(install.environments.authorizer ?? {});
       const state: LocalState = {
         endpoints,
         apiUrl: api.url,
@@ -177,12 +183,12 @@ export async function startLocalKeyroll(
           keyTableName,
           clientTopicArn,
           operationsTopicArn,
-          secretNamePrefix: install.environments.monitor?.['SECRET_NAME_PREFIX'] ?? '',
+          secretNamePrefix: monitor.secretNamePrefix,
           rotationFunctionArn: `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:keyroll-local-rotation`,
-          keyPrefix: rotationEnvironment['KEY_PREFIX'] ?? 'kr',
-          apiKeyHeader: rotationEnvironment['API_KEY_HEADER'] ?? 'x-api-key',
-          gracePeriodSeconds: Number(rotationEnvironment['GRACE_PERIOD_SECONDS'] ?? 86_400),
-          revocationPollMs: Number(install.environments.authorizer?.['REVOCATION_POLL_MS'] ?? 1_000),
+          keyPrefix: rotation.keyPrefix,
+          apiKeyHeader: rotation.apiKeyHeader,
+          gracePeriodSeconds: rotation.gracePeriodSeconds,
+          revocationPollMs: authorizer.revocationPollMs,
           rotationRoleArn: `arn:aws:iam::${LOCAL_ACCOUNT}:role/keyroll-local-rotation`,
           kmsKeyArn: `arn:aws:kms:${LOCAL_REGION}:${LOCAL_ACCOUNT}:key/local`,
           rotationScheduleExpression: install.rotationSchedules[0]?.scheduleExpression ?? 'rate(30 days)',
