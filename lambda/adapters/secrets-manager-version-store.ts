@@ -21,7 +21,12 @@ export class SecretsManagerVersionStore implements SecretVersionStore, RotationC
     const secret = await this.client.send(new DescribeSecretCommand({ SecretId: secretId }));
     if (secret.ARN === undefined) throw new Error(`DescribeSecret returned no ARN for ${secretId}`);
     const described = description(secret.ARN, secret.RotationEnabled, secret.VersionIdsToStages, secret.Tags);
-    return secret.NextRotationDate === undefined ? described : { ...described, nextRotationMs: secret.NextRotationDate.getTime() };
+    const rules = secret.RotationRules;
+    return {
+      ...described,
+      ...(secret.NextRotationDate === undefined ? {} : { nextRotationMs: secret.NextRotationDate.getTime() }),
+      ...(rules?.ScheduleExpression === undefined ? {} : { rotationRules: { scheduleExpression: rules.ScheduleExpression, ...(rules.Duration === undefined ? {} : { duration: rules.Duration }) } }),
+    };
   }
 
   async listManagedSecrets(namePrefix: string): Promise<SecretDescription[]> {

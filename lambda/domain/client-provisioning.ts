@@ -2,6 +2,7 @@ import { writeGuardStatements } from '../contracts/write-guard';
 import { CLIENT_ID_PATTERN, CLIENT_TAG, DELIVERY_PUBLIC_KEY_PATTERN, SCOPE_PATTERN } from './client-settings';
 import { OperationRefusedError, UnknownClientOrVersionError } from './errors';
 import type { KeyOperations } from './key-operations';
+import { checkScheduleExpression, ScheduleError } from './rotation-schedule';
 import type { AuditTrail, KeyTable, SecretAdministration, SecretVersionStore } from './ports';
 
 /** How many days a removed client's secret can still be restored by an administrator. */
@@ -47,7 +48,7 @@ export class ClientProvisioning {
 
   /** Creates the client's secret and starts its first rotation; returns the secret and the version that will hold the first key. */
   async add(client: NewClient): Promise<{ readonly secretArn: string; readonly firstVersionId: string }> {
-    checkNewClient(client);
+    checkNewClient(client, this.deps.install.rotationWindow);
     const name = `${this.deps.install.secretNamePrefix}${client.clientId}`;
     if (await this.exists(name)) throw new OperationRefusedError(`client "${client.clientId}" already exists (secret ${name})`);
     await this.deps.audit.recordAction({ clientId: client.clientId, action: 'client.add', actor: client.actor, reason: client.reason, atMs: this.deps.clock() });
@@ -89,8 +90,16 @@ export class ClientProvisioning {
   }
 }
 
-function checkNewClient(client: NewClient): void {
+function checkNewClient(client: NewClient, rotationWindow: string): void {
   const problems: string[] = [];
+  if (client.scheduleExpression !== undefined) {
+    try {
+      checkScheduleExpression(client.scheduleExpression, rotationWindow);
+    } catch (error) {
+      if (!(error instanceof ScheduleError)) throw error;
+      problems.push(error.message);
+    }
+  }
   if (!CLIENT_ID_PATTERN.test(client.clientId)) problems.push(`the client id must be 1 to 64 letters, digits, ".", "_" or "-"; got "${client.clientId}"`);
   for (const scope of client.scopes ?? []) if (!SCOPE_PATTERN.test(scope)) problems.push(`scope "${scope}" must be 1 to 64 letters, digits, ":", ".", "_", "/" or "-"`);
   if (client.gracePeriodSeconds !== undefined && (!Number.isInteger(client.gracePeriodSeconds) || client.gracePeriodSeconds < 0)) problems.push('the grace period must be whole seconds');

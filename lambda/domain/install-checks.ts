@@ -1,4 +1,5 @@
 import { windowStatus } from './key-version';
+import { checkScheduleExpression, ScheduleError } from './rotation-schedule';
 import { AWSCURRENT, AWSPENDING, type KeyTable, type SecretDirectory } from './ports';
 import { versionWithStage } from './secret-labels';
 
@@ -35,6 +36,13 @@ export async function checkClients(deps: { readonly secrets: SecretDirectory; re
       detail: secret.rotationEnabled ? 'rotation is enabled' : 'rotation is not enabled: the key never changes',
       fix: secret.rotationEnabled ? '' : `turn it on with the install's rotation function and schedule, or remove and add the client again (keyroll clients remove ${clientId}; keyroll clients add ${clientId})`,
     });
+    const schedule = scheduleProblem(secret.rotationRules);
+    results.push({
+      check: `${clientId}: schedule valid`,
+      ok: schedule === undefined,
+      detail: schedule ?? (secret.rotationRules === undefined ? 'no schedule: only operators rotate this key' : `${secret.rotationRules.scheduleExpression}${secret.rotationRules.duration === undefined ? '' : `, window ${secret.rotationRules.duration}`}`),
+      fix: schedule === undefined ? '' : 'set a schedule Secrets Manager accepts (the README\'s configuration), then rotate once',
+    });
     const stuck = pendingId !== undefined && pendingId !== currentId;
     results.push({
       check: `${clientId}: no rotation stuck`,
@@ -52,6 +60,17 @@ export async function checkClients(deps: { readonly secrets: SecretDirectory; re
     });
   }
   return results;
+}
+
+function scheduleProblem(rules: { readonly scheduleExpression: string; readonly duration?: string } | undefined): string | undefined {
+  if (rules === undefined) return undefined;
+  try {
+    checkScheduleExpression(rules.scheduleExpression, rules.duration);
+    return undefined;
+  } catch (error) {
+    if (error instanceof ScheduleError) return error.message;
+    throw error;
+  }
 }
 
 /** Beyond this, the operator's times (`--by`, `--since`, the status timeline) disagree with AWS's. */

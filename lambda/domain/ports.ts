@@ -17,6 +17,8 @@ export interface SecretDescription {
   readonly tags: ReadonlyMap<string, string>;
   /** When Secrets Manager will next rotate it, when it says. */
   readonly nextRotationMs?: number;
+  /** Its rotation schedule, as DescribeSecret gives it. */
+  readonly rotationRules?: { readonly scheduleExpression: string; readonly duration?: string };
 }
 
 /** The key material store: Secrets Manager. */

@@ -134,6 +134,8 @@ describe('keyroll CLI (--local)', () => {
 
     const again = await cli('clients', 'add', 'initech', '--reason', 'twice');
     expect(again).toMatchObject({ code: EXIT.refused, json: { error: { message: expect.stringContaining('client "initech" already exists') } } });
+    const badSchedule = await cli('clients', 'add', 'hooli', '--schedule', 'cron(30 4 ? * MON *)', '--reason', 'x');
+    expect(badSchedule).toMatchObject({ code: EXIT.refused, json: { error: { message: expect.stringContaining('0 in the minutes field') } } });
     const bad = await cli('clients', 'add', 'bad client', '--reason', 'x');
     expect(bad).toMatchObject({ code: EXIT.refused, json: { error: { message: expect.stringContaining('the client id must be') } } });
     expect(((await cli('clients', 'list')).json['clients'] as unknown[]).length).toBe(3);
@@ -183,7 +185,7 @@ describe('keyroll CLI (--local)', () => {
   it('doctor: finds nothing wrong in a healthy install, then names a client whose current key is refused, with the fix, and exits 1', async () => {
     const healthy = await cli('doctor');
     expect(healthy).toMatchObject({ code: EXIT.ok, json: { ok: true } });
-    expect((healthy.json['checks'] as { check: string }[]).map((c) => c.check)).toEqual(expect.arrayContaining(['install found', 'caller', 'clock', 'clients found', 'acme: rotation on', 'acme: no rotation stuck', 'acme: current key accepted']));
+    expect((healthy.json['checks'] as { check: string }[]).map((c) => c.check)).toEqual(expect.arrayContaining(['install found', 'caller', 'clock', 'clients found', 'acme: rotation on', 'acme: schedule valid', 'acme: no rotation stuck', 'acme: current key accepted']));
 
     const current = (await versionsOf('acme')).find((v) => v.state === 'current');
     await cli('revoke', 'acme', '--version', current?.versionId ?? '', '--reason', 'doctor drill');
