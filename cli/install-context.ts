@@ -7,7 +7,9 @@ import { CloudFormationClient, DescribeStacksCommand, paginateListStackResources
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { GetTopicAttributesCommand, SNSClient } from '@aws-sdk/client-sns';
+import { IAMClient } from '@aws-sdk/client-iam';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { checkCallerPermissions } from './permission-checks';
 import { DynamoKeyTable } from '../lambda/adapters/dynamodb-key-table';
 import { SecretsManagerVersionStore } from '../lambda/adapters/secrets-manager-version-store';
 import { INSTALL_OUTPUT_DESCRIPTION, parseInstallDescription, type InstallDescription } from '../lambda/contracts/install-description';
@@ -84,7 +86,7 @@ export async function openInstall(options: InstallOptions, env: NodeJS.ProcessEn
   const sts = new STSClient(region);
   const actor = (await sts.send(new GetCallerIdentityCommand({})).finally(() => sts.destroy())).Arn ?? 'unknown';
   const stackName = options.stack;
-  return connect(description, actor, { ...region }, () => flushStackStages(stackName, region), undefined, () => checkAccount(description, region));
+  return connect(description, actor, { ...region }, () => flushStackStages(stackName, region), undefined, () => checkAccount(description, region, actor));
 }
 
 /**
@@ -92,10 +94,14 @@ export async function openInstall(options: InstallOptions, env: NodeJS.ProcessEn
  * without it: https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-logging.html), and a topic policy
  * that lets CloudWatch alarms publish to the operations topic.
  */
-async function checkAccount(description: InstallDescription, region: { region?: string }): Promise<CheckResult[]> {
+async function checkAccount(description: InstallDescription, region: { region?: string }, callerArn: string): Promise<CheckResult[]> {
   const rest = new APIGatewayClient(region);
   const sns = new SNSClient(region);
+  const iam = new IAMClient(region);
+  const secretsManager = new SecretsManagerClient(region);
   try {
+    const firstSecret = (await new SecretsManagerVersionStore(secretsManager).listManagedSecrets(description.secretNamePrefix).catch(() => []))[0];
+    const permissions = await checkCallerPermissions({ callerArn, description, region: await secretsManager.config.region(), secretArn: firstSecret?.arn, iam });
     const { cloudwatchRoleArn } = await rest.send(new GetAccountCommand({}));
     const { Attributes } = await sns.send(new GetTopicAttributesCommand({ TopicArn: description.operationsTopicArn }));
     const alarmsMayPublish = (Attributes?.['Policy'] ?? '').includes('cloudwatch.amazonaws.com');
@@ -112,10 +118,13 @@ async function checkAccount(description: InstallDescription, region: { region?: 
         detail: alarmsMayPublish ? 'the topic policy lets CloudWatch alarms publish' : 'the operations topic policy does not let cloudwatch.amazonaws.com publish',
         fix: alarmsMayPublish ? '' : 'redeploy the stack with this version of keyroll, which writes that policy',
       },
+      ...permissions,
     ];
   } finally {
     rest.destroy();
     sns.destroy();
+    iam.destroy();
+    secretsManager.destroy();
   }
 }
 

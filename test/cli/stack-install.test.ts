@@ -1,8 +1,9 @@
 import { APIGatewayClient } from '@aws-sdk/client-api-gateway';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { SNSClient } from '@aws-sdk/client-sns';
+import { GetRoleCommand, IAMClient, SimulatePrincipalPolicyCommand } from '@aws-sdk/client-iam';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { ListSecretsCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
 import { EXIT, runCli } from '../../cli/main';
@@ -15,6 +16,7 @@ const sts = mockClient(STSClient);
 const secretsManager = mockClient(SecretsManagerClient);
 const apiGateway = mockClient(APIGatewayClient);
 const topics = mockClient(SNSClient);
+const iam = mockClient(IAMClient);
 mockClient(DynamoDBClient);
 
 const DESCRIPTION = {
@@ -46,6 +48,12 @@ describe('keyroll CLI (--stack)', () => {
     sts.reset();
     secretsManager.reset();
     sts.on(GetCallerIdentityCommand).resolves({ Arn: 'arn:aws:sts::111122223333:assumed-role/oncall/alice' });
+    iam.reset();
+    iam.on(GetRoleCommand, { RoleName: 'oncall' }).resolves({ Role: { Arn: 'arn:aws:iam::111122223333:role/ops/oncall' } as never });
+    // The role may do everything but RotateSecret.
+    iam.on(SimulatePrincipalPolicyCommand).callsFake((input: { ActionNames?: string[] }) => ({
+      EvaluationResults: (input.ActionNames ?? []).map((action) => ({ EvalActionName: action, EvalDecision: action === 'secretsmanager:RotateSecret' ? 'implicitDeny' : 'allowed' })),
+    }));
   });
 
   it('reads the install from the stack output and acts on that install\'s secrets', async () => {
@@ -82,6 +90,30 @@ describe('keyroll CLI (--stack)', () => {
         { check: 'clients: permissions of the caller', ok: false, detail: expect.stringContaining('not authorized to perform: secretsmanager:ListSecrets'), fix: expect.stringContaining('grant the caller') },
       ]),
     });
+  });
+
+  it('doctor: names the write actions the caller\'s role may not take, from IAM\'s policy simulator', async () => {
+    cloudformation.on(DescribeStacksCommand, { StackName: 'Orders' }).resolves({
+      Stacks: [{ StackName: 'Orders', CreationTime: new Date(), StackStatus: 'UPDATE_COMPLETE', Outputs: [{ OutputKey: 'ApiKeysInstall1234', OutputValue: JSON.stringify(DESCRIPTION), Description: `${INSTALL_OUTPUT_DESCRIPTION} (Orders/ApiKeys)` }] }],
+    });
+    const secretArn = 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:keyroll/Orders/ApiKeys/acme-AbCdEf';
+    secretsManager.on(ListSecretsCommand).resolves({ SecretList: [{ ARN: secretArn, Name: 'keyroll/Orders/ApiKeys/acme', Tags: [{ Key: 'keyroll:clientId', Value: 'acme' }] }] });
+    apiGateway.onAnyCommand().resolves({ cloudwatchRoleArn: 'arn:aws:iam::111122223333:role/apigw-logs' });
+    topics.onAnyCommand().resolves({ Attributes: { Policy: 'cloudwatch.amazonaws.com' } });
+    const clock = jest.spyOn(globalThis, 'fetch').mockResolvedValue(new Response(null, { headers: { date: new Date().toUTCString() } }));
+    const { json } = await cli('--stack', 'Orders', 'doctor');
+    clock.mockRestore();
+    expect(json).toMatchObject({
+      checks: expect.arrayContaining([
+        {
+          check: 'permissions of the caller',
+          ok: false,
+          detail: `arn:aws:iam::111122223333:role/ops/oncall may not: secretsmanager:RotateSecret on ${secretArn} (rotate, clients remove, clients add)`,
+          fix: expect.stringContaining('grant those actions'),
+        },
+      ]),
+    });
+    expect(iam.commandCalls(SimulatePrincipalPolicyCommand).map((call) => call.args[0].input.PolicySourceArn)).toEqual(expect.arrayContaining(['arn:aws:iam::111122223333:role/ops/oncall']));
   });
 
   it('says clearly when the stack is not a keyroll install, or does not exist, and exits 3', async () => {
