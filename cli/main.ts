@@ -3,6 +3,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { KeyrollError, OperationRefusedError, UnknownClientOrVersionError } from '../lambda/domain/errors';
 import { AWSCURRENT, AWSPENDING } from '../lambda/domain/ports';
 import type { ClientStatus } from '../lambda/domain/key-operations';
+import { CLIENT_TAG } from '../lambda/domain/client-settings';
 import { checkClients, clockSkewCheck, type CheckResult } from '../lambda/domain/install-checks';
 import { versionWithStage } from '../lambda/domain/secret-labels';
 import { parseDuration, parseInstant, UsageError } from './durations';
@@ -80,7 +81,7 @@ Examples:
     .action(
       withInstall(async (install) => {
         const secrets = await install.secrets.listManagedSecrets(install.description.secretNamePrefix);
-        const list = secrets.map((secret) => ({ clientId: secret.tags.get('keyroll:clientId') ?? '', secretArn: secret.arn, currentVersionId: versionWithStage(secret, AWSCURRENT) ?? null }));
+        const list = secrets.map((secret) => ({ clientId: secret.tags.get(CLIENT_TAG.clientId) ?? '', secretArn: secret.arn, currentVersionId: versionWithStage(secret, AWSCURRENT) ?? null }));
         for (const c of list) say(`${c.clientId.padEnd(24)} ${c.currentVersionId ?? '(no key yet)'}`);
         return { clients: list };
       }),

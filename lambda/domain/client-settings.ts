@@ -34,7 +34,7 @@ export const CLIENT_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 export const SCOPE_PATTERN = /^[A-Za-z0-9][A-Za-z0-9:._/-]{0,63}$/;
 const MAX_GRACE_PERIOD_SECONDS = 366 * 24 * 3600;
 const MAX_KEY_AGE_DAYS = 3650;
-const DEFAULT_MAX_GRACE_HOURS = 168;
+export const DEFAULT_MAX_GRACE_HOURS = 168;
 const HOUR_MS = 3600 * 1000;
 
 export interface ClientSettings {

@@ -1,3 +1,4 @@
+import { CLIENT_TAG } from './client-settings';
 import { windowStatus } from './key-version';
 import { checkScheduleExpression, ScheduleError } from './rotation-schedule';
 import { AWSCURRENT, AWSPENDING, type KeyTable, type SecretDirectory } from './ports';
@@ -27,7 +28,7 @@ export async function checkClients(deps: { readonly secrets: SecretDirectory; re
     fix: secrets.length > 0 ? '' : 'declare clients in the construct, or add one: keyroll clients add <id>',
   });
   for (const secret of secrets) {
-    const clientId = secret.tags.get('keyroll:clientId') ?? secret.arn;
+    const clientId = secret.tags.get(CLIENT_TAG.clientId) ?? secret.arn;
     const currentId = versionWithStage(secret, AWSCURRENT);
     const pendingId = versionWithStage(secret, AWSPENDING);
     results.push({

@@ -1,4 +1,4 @@
-import { clientSettingsFromTags } from './client-settings';
+import { clientSettingsFromTags, DEFAULT_MAX_GRACE_HOURS } from './client-settings';
 import { OperationRefusedError, UnknownClientOrVersionError } from './errors';
 import { windowEndMs, windowStatus, type KeyVersion } from './key-version';
 import { buildNotification, publishOnce } from './notifications';
@@ -9,7 +9,7 @@ import { hourOf } from './usage';
 const HOUR_MS = 3600 * 1000;
 const DAY_MS = 24 * HOUR_MS;
 /** Without a client setting, a replaced key may be extended up to this long after it was replaced. */
-const DEFAULT_MAX_GRACE_MS = 168 * HOUR_MS;
+const DEFAULT_MAX_GRACE_MS = DEFAULT_MAX_GRACE_HOURS * HOUR_MS;
 
 export interface KeyOperationsDependencies {
   readonly keys: KeyTable;
