@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import * as path from 'node:path';
-import { APIGatewayClient, FlushStageAuthorizersCacheCommand, GetAccountCommand, GetStagesCommand } from '@aws-sdk/client-api-gateway';
-import { ApiGatewayV2Client, GetStagesCommand as GetApiStagesCommand, ResetAuthorizersCacheCommand } from '@aws-sdk/client-apigatewayv2';
-import { CloudFormationClient, DescribeStacksCommand, paginateListStackResources } from '@aws-sdk/client-cloudformation';
+import { APIGatewayClient, GetAccountCommand } from '@aws-sdk/client-api-gateway';
+import { ApiGatewayV2Client } from '@aws-sdk/client-apigatewayv2';
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { GetTopicAttributesCommand, SNSClient } from '@aws-sdk/client-sns';
@@ -16,10 +16,11 @@ import { INSTALL_OUTPUT_DESCRIPTION, parseInstallDescription, type InstallDescri
 import { KeyrollError } from '../lambda/domain/errors';
 import { ClientProvisioning } from '../lambda/domain/client-provisioning';
 import type { CheckResult } from '../lambda/domain/install-checks';
+import type { AuthorizerCaches } from '../lambda/domain/ports';
 import { keyOperationsOnAws } from '../lambda/adapters/key-operations-on-aws';
 import type { KeyOperations } from '../lambda/domain/key-operations';
 import { SecretsManagerAdministration } from '../lambda/adapters/secrets-manager-administration';
-import { FLUSH_PATH } from '../local/api-gateway';
+import { ApiGatewayAuthorizerCaches } from '../lambda/adapters/api-gateway-authorizer-caches';
 
 /** The install could not be found or read. Says what to do. */
 export class InstallNotFoundError extends KeyrollError {
@@ -34,9 +35,9 @@ export function localStatePath(env: NodeJS.ProcessEnv = process.env): string {
 /** What `npm start` and `npm run local:aws` write for the CLI. */
 export interface LocalState {
   readonly description: InstallDescription;
-  /** The local API Gateway, whose authorizer cache `rotate --emergency` flushes. */
+  /** The local API Gateway's stage. */
   readonly apiUrl: string;
-  readonly endpoints: { readonly dynamodb: string; readonly secretsManager: string; readonly snsSqs: string };
+  readonly endpoints: { readonly dynamodb: string; readonly secretsManager: string; readonly snsSqs: string; readonly apiGateway: string };
 }
 
 export interface InstallOptions {
@@ -54,8 +55,8 @@ export interface InstallContext {
   readonly secrets: SecretsManagerVersionStore;
   /** Who acts: the caller's ARN, or `local:<user>`. */
   readonly actor: string;
-  /** Flushes API Gateway's authorizer cache on every stage of the install's stack; returns what it flushed. */
-  flushAuthorizerCaches(): Promise<string[]>;
+  /** API Gateway's cached authorizer answers on every stage of the region whose authorizer is the install's. */
+  readonly authorizerCaches: AuthorizerCaches;
   /** The install's clients and their versions, for `doctor`. */
   readonly keys: DynamoKeyTable;
   /** Checks of the account around the install (AWS only): API Gateway's logging role, the topic policies. */
@@ -85,8 +86,7 @@ export async function openInstall(options: InstallOptions, env: NodeJS.ProcessEn
   const description = parseInstallDescription(installs[0]?.OutputValue ?? '', `the output of stack "${options.stack}"`);
   const sts = new STSClient(region);
   const actor = (await sts.send(new GetCallerIdentityCommand({})).finally(() => sts.destroy())).Arn ?? 'unknown';
-  const stackName = options.stack;
-  return connect(description, actor, { ...region }, () => flushStackStages(stackName, region), undefined, () => checkAccount(description, region, actor));
+  return connect(description, actor, { ...region }, undefined, () => checkAccount(description, region, actor));
 }
 
 /**
@@ -128,43 +128,6 @@ async function checkAccount(description: InstallDescription, region: { region?: 
   }
 }
 
-/**
- * FlushStageAuthorizersCache on every stage of each REST API in the stack, ResetAuthorizersCache on every stage of
- * each HTTP API (https://docs.aws.amazon.com/apigateway/latest/api/API_FlushStageAuthorizersCache.html,
- * https://docs.aws.amazon.com/apigatewayv2/latest/api-reference/apis-apiid-stages-stagename-cache-authorizers.html).
- * APIs in other stacks are not found here; flush them by hand.
- */
-async function flushStackStages(stackName: string, region: { region?: string }): Promise<string[]> {
-  const cloudformation = new CloudFormationClient(region);
-  const rest = new APIGatewayClient(region);
-  const http = new ApiGatewayV2Client(region);
-  const flushed: string[] = [];
-  try {
-    for await (const page of paginateListStackResources({ client: cloudformation }, { StackName: stackName })) {
-      for (const resource of page.StackResourceSummaries ?? []) {
-        const apiId = resource.PhysicalResourceId;
-        if (apiId === undefined) continue;
-        if (resource.ResourceType === 'AWS::ApiGateway::RestApi') {
-          for (const stage of (await rest.send(new GetStagesCommand({ restApiId: apiId }))).item ?? []) {
-            await rest.send(new FlushStageAuthorizersCacheCommand({ restApiId: apiId, stageName: stage.stageName }));
-            flushed.push(`rest:${apiId}/${stage.stageName ?? ''}`);
-          }
-        } else if (resource.ResourceType === 'AWS::ApiGatewayV2::Api') {
-          for (const stage of (await http.send(new GetApiStagesCommand({ ApiId: apiId }))).Items ?? []) {
-            await http.send(new ResetAuthorizersCacheCommand({ ApiId: apiId, StageName: stage.StageName }));
-            flushed.push(`http:${apiId}/${stage.StageName ?? ''}`);
-          }
-        }
-      }
-    }
-  } finally {
-    cloudformation.destroy();
-    rest.destroy();
-    http.destroy();
-  }
-  return flushed;
-}
-
 function openLocal(env: NodeJS.ProcessEnv): InstallContext {
   const file = localStatePath(env);
   let state: LocalState;
@@ -175,25 +138,21 @@ function openLocal(env: NodeJS.ProcessEnv): InstallContext {
   }
   const description = parseInstallDescription(JSON.stringify(state.description), file);
   const common = { region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } };
-  const flushLocal = async () => {
-    const response = await fetch(`${state.apiUrl}${FLUSH_PATH}`, { method: 'DELETE' });
-    if (!response.ok) throw new Error(`the local API Gateway answered ${response.status} to the cache flush`);
-    return [`local:${state.apiUrl}`];
-  };
-  return connect(description, `local:${userInfo().username}`, common, flushLocal, state.endpoints);
+  return connect(description, `local:${userInfo().username}`, common, state.endpoints);
 }
 
 function connect(
   description: InstallDescription,
   actor: string,
   common: Record<string, unknown>,
-  flushAuthorizerCaches: () => Promise<string[]>,
   endpoints?: LocalState['endpoints'],
   accountChecks: () => Promise<CheckResult[]> = async () => [],
 ): InstallContext {
   const dynamodb = new DynamoDBClient({ ...common, ...(endpoints === undefined ? {} : { endpoint: endpoints.dynamodb }) });
   const secretsManager = new SecretsManagerClient({ ...common, ...(endpoints === undefined ? {} : { endpoint: endpoints.secretsManager }) });
   const sns = new SNSClient({ ...common, ...(endpoints === undefined ? {} : { endpoint: endpoints.snsSqs }) });
+  const rest = new APIGatewayClient({ ...common, ...(endpoints === undefined ? {} : { endpoint: endpoints.apiGateway }) });
+  const http = new ApiGatewayV2Client({ ...common, ...(endpoints === undefined ? {} : { endpoint: endpoints.apiGateway }) });
   const table = new DynamoKeyTable(dynamodb, description.keyTableName);
   const secrets = new SecretsManagerVersionStore(secretsManager);
   const operations = keyOperationsOnAws({
@@ -208,7 +167,7 @@ function connect(
     description,
     secrets,
     actor,
-    flushAuthorizerCaches,
+    authorizerCaches: new ApiGatewayAuthorizerCaches(rest, http, description.authorizerFunctionArn),
     keys: table,
     accountChecks,
     serviceTimeMs: async () => {
@@ -231,6 +190,8 @@ function connect(
       dynamodb.destroy();
       secretsManager.destroy();
       sns.destroy();
+      rest.destroy();
+      http.destroy();
     },
   };
 }

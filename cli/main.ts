@@ -6,11 +6,11 @@ import type { ClientStatus } from '../lambda/domain/key-operations';
 import { CLIENT_TAG } from '../lambda/domain/client-settings';
 import { checkClients, clockSkewCheck, type CheckResult } from '../lambda/domain/install-checks';
 import { versionWithStage } from '../lambda/domain/secret-labels';
+import { flushOnceRevocationIsSeen, revocationSeenAfterMs } from '../lambda/domain/authorizer-cache-flush';
 import { parseDuration, parseInstant, UsageError } from './durations';
 import { InstallNotFoundError, openInstall, type InstallContext, type InstallOptions } from './install-context';
 
-/** Beyond the containers' poll interval: a poll takes a moment, and clocks differ. */
-const REVOCATION_MARGIN_MS = 500;
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Exit statuses, documented in the README. */
 export const EXIT = { ok: 0, refused: 1, usage: 2, install: 3, failed: 4 } as const;
@@ -192,12 +192,8 @@ Examples:
           return { clientId, previousVersionId: before ?? null, versionId: start.versionId, current: true };
         }
         const revoked = await install.operations.revoke({ clientId, versionId: before, reason: `emergency: ${reason}`, actor: install.actor });
-        // API Gateway's cache is flushed only once every authorizer container has read the revocation: a flush
-        // before that would let a container that still has the key cached answer Allow, and API Gateway would
-        // cache that answer again for its whole TTL.
-        if (!json) io.stderr(`waiting ${install.description.revocationPollMs + REVOCATION_MARGIN_MS} ms for every authorizer container to read the revocation…\n`);
-        await new Promise((resolve) => setTimeout(resolve, install.description.revocationPollMs + REVOCATION_MARGIN_MS));
-        const flushed = await install.flushAuthorizerCaches();
+        if (!json) io.stderr(`waiting ${revocationSeenAfterMs(install.description.revocationPollMs)} ms for every authorizer container to read the revocation…\n`);
+        const flushed = await flushOnceRevocationIsSeen(install.authorizerCaches, install.description.revocationPollMs, sleep);
         const revokedAt = new Date(revoked.revokedAtMs ?? Date.now()).toISOString();
         say(`${clientId}: version ${start.versionId} is current; ${before} revoked at ${revokedAt}; authorizer caches flushed: ${flushed.join(', ') || 'none found'}`);
         return { clientId, previousVersionId: before, versionId: start.versionId, current: true, emergency: true, revokedAt, flushed };
@@ -214,8 +210,10 @@ Examples:
       withInstall(async (install, _options, clientId: string, options: { version: string; reason: string }) => {
         const revoked = await install.operations.revoke({ clientId, versionId: options.version, reason: options.reason, actor: install.actor });
         const at = new Date(revoked.revokedAtMs ?? Date.now()).toISOString();
-        say(`${clientId}: version ${options.version} revoked at ${at}`);
-        return { clientId, versionId: options.version, revokedAt: at, reason: revoked.revokedReason ?? options.reason };
+        if (!json) io.stderr(`waiting ${revocationSeenAfterMs(install.description.revocationPollMs)} ms for every authorizer container to read the revocation…\n`);
+        const flushed = await flushOnceRevocationIsSeen(install.authorizerCaches, install.description.revocationPollMs, sleep);
+        say(`${clientId}: version ${options.version} revoked at ${at}; authorizer caches flushed: ${flushed.join(', ') || 'none found'}`);
+        return { clientId, versionId: options.version, revokedAt: at, reason: revoked.revokedReason ?? options.reason, flushed };
       }),
     );
 

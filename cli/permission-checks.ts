@@ -1,4 +1,5 @@
 import { GetRoleCommand, IAMClient, SimulatePrincipalPolicyCommand } from '@aws-sdk/client-iam';
+import { authorizerCacheFlushPermissions } from '../lambda/contracts/authorizer-cache-flush-permissions';
 import type { InstallDescription } from '../lambda/contracts/install-description';
 import type { CheckResult } from '../lambda/domain/install-checks';
 
@@ -14,6 +15,9 @@ function needs(description: InstallDescription, account: string, region: string,
     { resource: description.rotationFunctionArn, actions: ['lambda:InvokeFunction'], used: 'rotate (RotateSecret needs it)' },
     { resource: description.clientTopicArn, actions: ['sns:Publish'], used: 'revoke (key.revoked)' },
     { resource: description.operationsTopicArn, actions: ['sns:Publish'], used: 'revoke (to operations)' },
+    ...authorizerCacheFlushPermissions(description.authorizerFunctionArn.split(':')[1] ?? 'aws', region).flatMap(({ actions, resources }) =>
+      resources.map((resource) => ({ resource, actions, used: 'rotate --emergency (API Gateway\'s authorizer caches)' })),
+    ),
   ];
 }
 

@@ -23,6 +23,7 @@ import { USAGE_VARIABLES } from '../lambda/config/usage-config';
 import { DELIVERY_VARIABLES } from '../lambda/config/delivery-config';
 import { LEAK_REPORT_VARIABLES } from '../lambda/config/leak-report-config';
 import { FORBIDDEN_STATUS } from '../lambda/contracts/access-log';
+import { authorizerCacheFlushPermissions } from '../lambda/contracts/authorizer-cache-flush-permissions';
 import { INSTALL_OUTPUT_DESCRIPTION, type InstallDescription } from '../lambda/contracts/install-description';
 import { AWSCURRENT } from '../lambda/domain/ports';
 import { addClientResources } from './client-resources';
@@ -270,12 +271,23 @@ export class RotatingApiKeys extends Construct {
           secretNamePrefix: settings.secretNamePrefix,
           keyPrefix: settings.keyPrefix,
           leakAction: props.leakedKeyReports.action ?? 'rotate',
+          authorizerFunctionArn: this.authorizerFunction.functionArn,
+          revocationPollMs: settings.revocationPollInterval.toMilliseconds(),
         });
       this.allowKey(reports, ['kms:Decrypt', 'kms:GenerateDataKey']);
       reports.addToRolePolicy(new PolicyStatement({ actions: ['sns:Publish'], resources: [this.clientTopic.topicArn, this.operationsTopic.topicArn] }));
       reports.addToRolePolicy(new PolicyStatement({ actions: ['secretsmanager:DescribeSecret', 'secretsmanager:RotateSecret'], resources: [installSecrets] }));
       // RotateSecret needs the caller to be allowed to invoke the rotation function.
       reports.addToRolePolicy(new PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [this.rotationFunction.functionArn] }));
+      for (const { actions, resources } of authorizerCacheFlushPermissions(Stack.of(this).partition, Stack.of(this).region)) {
+        reports.addToRolePolicy(new PolicyStatement({ actions: [...actions], resources: [...resources] }));
+        for (const resource of resources.filter((arn) => arn.includes('*'))) {
+          Validations.of(reports.executionRole).acknowledge({
+            id: `AwsSolutions-IAM5[Resource::${iamFindingResource(this, resource)}]`,
+            reason: 'Every API of the region whose authorizer is keyroll\'s, wherever it is deployed: their cached answers are flushed after a leaked key is revoked',
+          });
+        }
+      }
       Validations.of(reports.executionRole).acknowledge({
         id: `AwsSolutions-IAM5[Resource::${iamFindingResource(this, installSecrets)}]`,
         reason: 'The secrets of this install, by their name prefix: the client of each reported key',
@@ -293,6 +305,7 @@ export class RotatingApiKeys extends Construct {
       operationsTopicArn: this.operationsTopic.topicArn,
       secretNamePrefix: settings.secretNamePrefix,
       rotationFunctionArn: this.rotationFunction.functionArn,
+      authorizerFunctionArn: this.authorizerFunction.functionArn,
       keyPrefix: settings.keyPrefix,
       apiKeyHeader: settings.apiKeyHeader,
       gracePeriodSeconds: settings.gracePeriod.toSeconds(),

@@ -22,18 +22,26 @@ export interface LocalApiGatewayOptions {
   readonly deliverAccessLogs: (delivery: unknown) => Promise<unknown>;
   readonly logFlushMs?: number;
   readonly port?: number;
+  /** The function the stage's authorizer invokes, as its `authorizerUri` names it to the control plane. */
+  readonly authorizerFunctionArn: string;
 }
 
 export interface LocalApiGateway {
   readonly url: string;
-  /** What FlushStageAuthorizersCache does: forget every cached authorizer answer. */
-  flushAuthorizerCache(): void;
+  /**
+   * API Gateway's control plane for this one REST API, as the SDK's API Gateway clients call it
+   * (`AWS_ENDPOINT_URL_API_GATEWAY`, `AWS_ENDPOINT_URL_APIGATEWAYV2`): GetRestApis, GetAuthorizers, GetStages,
+   * FlushStageAuthorizersCache, and GetApis (no HTTP APIs).
+   */
+  readonly controlPlaneUrl: string;
+  /** How many times FlushStageAuthorizersCache emptied the authorizer cache. */
+  readonly flushes: () => number;
   close(): Promise<void>;
 }
 
-const STAGE_ARN = 'arn:aws:execute-api:us-east-1:000000000000:local0api/prod';
-/** `DELETE` here does locally what FlushStageAuthorizersCache does in AWS. */
-export const FLUSH_PATH = '/_local/authorizer-cache';
+const API_ID = 'local0api';
+const STAGE_NAME = 'prod';
+const STAGE_ARN = `arn:aws:execute-api:us-east-1:000000000000:${API_ID}/${STAGE_NAME}`;
 
 /**
  * A REST API stage as API Gateway runs it in front of a Lambda REQUEST authorizer
@@ -71,10 +79,6 @@ export async function startLocalApiGateway(options: LocalApiGatewayOptions): Pro
       pendingLines.push({ message: JSON.stringify(line), timestamp: startedMs });
     };
     request.resume();
-    if (method === 'DELETE' && path === FLUSH_PATH) {
-      cache.clear();
-      return send(response, 202, { flushed: true });
-    }
 
     const identity = request.headers[options.identityHeader];
     const identityValue = Array.isArray(identity) ? identity.join(',') : identity;
@@ -112,16 +116,45 @@ export async function startLocalApiGateway(options: LocalApiGatewayOptions): Pro
     void options.deliverAccessLogs(logDeliveryEvent(lines)).catch(() => undefined);
   }, options.logFlushMs ?? 1_000);
 
-  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
+  // The control plane's answers, in the REST API reference's shapes
+  // (https://docs.aws.amazon.com/apigateway/latest/api/API_GetAuthorizers.html and its neighbours).
+  let flushes = 0;
+  const authorizerUri = `arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/${options.authorizerFunctionArn}/invocations`;
+  const controlPlane = createServer((request, response) => {
+    request.resume();
+    const method = request.method ?? 'GET';
+    const path = (request.url ?? '/').split('?')[0] ?? '/';
+    if (method === 'GET' && path === '/restapis') return send(response, 200, { item: [{ id: API_ID, name: 'keyroll-local' }] });
+    if (method === 'GET' && path === `/restapis/${API_ID}/authorizers`) {
+      return send(response, 200, { item: [{ id: 'local0auth', name: 'KeyrollAuthorizer', type: 'REQUEST', authorizerUri }] });
+    }
+    if (method === 'GET' && path === `/restapis/${API_ID}/stages`) return send(response, 200, { item: [{ stageName: STAGE_NAME }] });
+    if (method === 'DELETE' && path === `/restapis/${API_ID}/stages/${STAGE_NAME}/cache/authorizers`) {
+      cache.clear();
+      flushes++;
+      response.writeHead(202).end();
+      return;
+    }
+    if (method === 'GET' && path === '/v2/apis') return send(response, 200, { items: [] });
+    response.writeHead(404, { 'content-type': 'application/json', 'x-amzn-errortype': 'NotFoundException' });
+    response.end(JSON.stringify({ message: `${method} ${path} is not part of the local control plane` }));
+  });
+
+  const listen = (target: typeof server, port: number) => new Promise<string>((resolve) => target.listen(port, '127.0.0.1', () => resolve(`http://127.0.0.1:${(target.address() as AddressInfo).port}`)));
+  const [url, controlPlaneUrl] = await Promise.all([listen(server, options.port ?? 0), listen(controlPlane, 0)]);
+  const closeServer = (target: typeof server) =>
+    new Promise<void>((resolve) => {
+      target.closeAllConnections();
+      target.close(() => resolve());
+    });
   return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    flushAuthorizerCache: () => cache.clear(),
-    close: () =>
-      new Promise((resolve) => {
-        clearInterval(flusher);
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    url,
+    controlPlaneUrl,
+    flushes: () => flushes,
+    close: async () => {
+      clearInterval(flusher);
+      await Promise.all([closeServer(server), closeServer(controlPlane)]);
+    },
   };
 }
 

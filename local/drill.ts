@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import { runEmergencyDrill } from './emergency-drill';
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '50' } } });
-runEmergencyDrill({ runs: Number(values.runs), observeMs: 2_500, requestIntervalMs: 20 }).then(
+runEmergencyDrill({ runs: Number(values.runs), observeMs: 5_000, requestIntervalMs: 20 }).then(
   (result) => {
     console.log(JSON.stringify(result));
     process.exit(0);

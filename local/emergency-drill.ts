@@ -20,42 +20,66 @@ export interface DrillResult {
   /** Table reads the revocation feed costs: one per authorizer container per poll interval, while requests arrive. */
   readonly revocationPollMs: number;
   readonly requests: number;
+  /** Requests with a revoked key sent once its command had returned, all of which must be refused. */
+  readonly revokedKeyRequests: number;
+  /** Requests with the key that was current when they were sent, refused (must be 0). */
+  readonly currentKeyRefusals: number;
 }
 
 /**
  * The emergency bound, measured end to end on the local machinery with the construct's default cache TTLs
- * (API Gateway 60 s, authorizer 30 s): a client keeps calling with its current key while `keyroll rotate
- * --emergency` runs; the bound is how long after the command returns that key is still accepted.
+ * (API Gateway 60 s, authorizer 30 s): concurrent callers keep using the client's current key, and every key an
+ * emergency ended, while `keyroll rotate --emergency` runs again and again. A run's bound is how long after its
+ * command returned the ended key was still accepted; each ended key is watched for `observeMs` after its command
+ * returned, through the runs that follow.
  */
-export async function runEmergencyDrill(options: { readonly runs: number; readonly observeMs: number; readonly requestIntervalMs: number }): Promise<DrillResult> {
+export async function runEmergencyDrill(options: { readonly runs: number; readonly observeMs: number; readonly requestIntervalMs: number; readonly callers?: number }): Promise<DrillResult> {
   const work = mkdtempSync(path.join(tmpdir(), 'keyroll-drill-'));
   const stateFile = path.join(work, 'local.json');
   const keyroll = await startLocalKeyroll({ clients: [{ clientId: 'acme' }], gracePeriod: Duration.hours(1) }, { logDirectory: path.join(work, 'logs'), stateFile });
   const secrets = new SecretsManagerClient({ endpoint: keyroll.endpoints.secretsManager, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
   const source = new SecretsManagerKeySource({ secretId: keyroll.secretArns.get('acme') ?? '', client: secrets });
-  const boundsMs: number[] = [];
+  const ended: { readonly key: string; readonly returnedAtMs: number; lastAcceptedSentMs: number }[] = [];
   const commandMs: number[] = [];
+  let current = (await source.currentKey()).key;
   let requests = 0;
+  let revokedKeyRequests = 0;
+  let currentKeyRefusals = 0;
+  let running = true;
+  // While a command runs, the key it ends may be refused or not: the emergency is under way.
+  let commandsRun = 0;
+  let commandRunning = false;
+  const send = async (key: string) => {
+    // A request counts from when it was sent: one already on its way when the command returns is not after it.
+    const sentAtMs = Date.now();
+    const judged = !commandRunning && key === current ? commandsRun : undefined;
+    const response = await fetch(`${keyroll.api.url}/hello`, { headers: { 'x-api-key': key } });
+    await response.arrayBuffer();
+    requests++;
+    const endedKey = ended.find((entry) => entry.key === key);
+    if (endedKey !== undefined && sentAtMs >= endedKey.returnedAtMs) {
+      revokedKeyRequests++;
+      if (response.status === 200) endedKey.lastAcceptedSentMs = Math.max(endedKey.lastAcceptedSentMs, sentAtMs);
+    } else if (judged === commandsRun && !commandRunning && response.status !== 200) {
+      currentKeyRefusals++;
+    }
+  };
+  const caller = async () => {
+    while (running) {
+      const nowMs = Date.now();
+      const watched = ended.filter((entry) => nowMs - entry.returnedAtMs <= options.observeMs).map((entry) => entry.key);
+      await Promise.all([current, ...watched].map(send));
+      await new Promise((resolve) => setTimeout(resolve, options.requestIntervalMs));
+    }
+  };
+  const callers = Array.from({ length: options.callers ?? 2 }, caller);
   try {
     for (let run = 0; run < options.runs; run++) {
-      const { key } = await source.currentKey();
-      let acceptedAtMs: number[] = [];
-      let running = true;
-      const traffic = (async () => {
-        while (running) {
-          // A request counts from when it was sent: one already on its way when the command returns is not after it.
-          const sentAtMs = Date.now();
-          const response = await fetch(`${keyroll.api.url}/hello`, { headers: { 'x-api-key': key } });
-          await response.arrayBuffer();
-          requests++;
-          if (response.status === 200) acceptedAtMs.push(sentAtMs);
-          await new Promise((resolve) => setTimeout(resolve, options.requestIntervalMs));
-        }
-      })();
-      await new Promise((resolve) => setTimeout(resolve, 200)); // the key is cached everywhere before the drill
-      acceptedAtMs = [];
+      await new Promise((resolve) => setTimeout(resolve, 200)); // the current key is cached everywhere before the drill
+      const before = current;
       let output = '';
       const invokedAtMs = Date.now();
+      commandRunning = true;
       const code = await runCli(['--local', '--json', 'rotate', 'acme', '--emergency', '--reason', `drill ${run + 1}`], {
         stdout: (text) => (output += text),
         stderr: () => undefined,
@@ -63,18 +87,21 @@ export async function runEmergencyDrill(options: { readonly runs: number; readon
         pollMs: 50,
       });
       const returnedAtMs = Date.now();
-      commandMs.push(returnedAtMs - invokedAtMs);
       if (code !== 0) throw new Error(`keyroll rotate --emergency failed: ${output}`);
-      await new Promise((resolve) => setTimeout(resolve, options.observeMs));
-      running = false;
-      await traffic;
-      const lastAcceptedMs = Math.max(returnedAtMs, ...acceptedAtMs);
-      boundsMs.push(lastAcceptedMs - returnedAtMs);
+      commandMs.push(returnedAtMs - invokedAtMs);
+      ended.push({ key: before, returnedAtMs, lastAcceptedSentMs: returnedAtMs });
+      current = (await new SecretsManagerKeySource({ secretId: keyroll.secretArns.get('acme') ?? '', client: secrets }).currentKey()).key;
+      commandsRun++;
+      commandRunning = false;
     }
+    await new Promise((resolve) => setTimeout(resolve, options.observeMs));
   } finally {
+    running = false;
+    await Promise.all(callers);
     secrets.destroy();
     await keyroll.stop();
   }
+  const boundsMs = ended.map((entry) => entry.lastAcceptedSentMs - entry.returnedAtMs);
   const percentile = (values: readonly number[], p: number) => {
     const sorted = [...values].sort((a, b) => a - b);
     return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? Number.NaN;
@@ -89,5 +116,7 @@ export async function runEmergencyDrill(options: { readonly runs: number; readon
     commandMaxMs: Math.max(...commandMs),
     revocationPollMs: 1000,
     requests,
+    revokedKeyRequests,
+    currentKeyRefusals,
   };
 }

@@ -7,7 +7,6 @@ import { tmpdir } from 'node:os';
 import { localStatePath } from '../cli/install-context';
 import * as path from 'node:path';
 import { Duration } from 'aws-cdk-lib';
-import { FLUSH_PATH } from './api-gateway';
 import { localAwsEnvironment, startLocalKeyroll } from './keyroll-local';
 
 async function main(): Promise<void> {
@@ -27,7 +26,7 @@ async function main(): Promise<void> {
   );
   const lines = [
     `API (REST, key header ${keyroll.install.authorizer.identityHeader}):  ${keyroll.api.url}/hello`,
-    `  its authorizer cache is flushed by DELETE ${keyroll.api.url}${FLUSH_PATH}`,
+    `API Gateway control plane: ${keyroll.endpoints.apiGateway}   (aws apigateway flush-stage-authorizers-cache --rest-api-id local0api --stage-name prod)`,
     `DynamoDB:          ${keyroll.endpoints.dynamodb}   (key table ${keyroll.keyTableName})`,
     `Secrets Manager:   ${keyroll.endpoints.secretsManager}`,
     `SNS and SQS:       ${keyroll.endpoints.snsSqs}   (client topic ${keyroll.clientTopicArn})`,

@@ -25,6 +25,11 @@ export interface LocalInstall {
 
 const STACK_NAME = 'KeyrollLocal';
 
+/** The ARN local mode gives each keyroll function (its process is named after it). */
+export function localFunctionArn(entry: FunctionEntry): string {
+  return `arn:aws:lambda:us-east-1:000000000000:function:keyroll-local-${entry}`;
+}
+
 interface TemplateResource {
   readonly Type: string;
   readonly Properties?: Record<string, unknown>;
@@ -51,13 +56,6 @@ export function synthesizeLocalInstall(props: RotatingApiKeysProps, names: Local
     [logicalIdOf(keys.clientTopic)]: names.clientTopicArn,
     [logicalIdOf(keys.operationsTopic)]: names.operationsTopicArn,
   };
-  const resolve = (value: unknown, where: string): string => {
-    if (typeof value === 'string') return value;
-    const ref = (value as { Ref?: unknown } | undefined)?.Ref;
-    if (typeof ref === 'string' && references[ref] !== undefined) return references[ref];
-    throw new Error(`local mode cannot resolve ${JSON.stringify(value)} in ${where}`);
-  };
-
   const functionIds: Record<FunctionEntry, string> = {
     authorizer: logicalIdOf(keys.authorizerFunction),
     rotation: logicalIdOf(keys.rotationFunction),
@@ -66,6 +64,15 @@ export function synthesizeLocalInstall(props: RotatingApiKeysProps, names: Local
     'first-key': Object.keys(resources).find((id) => id.startsWith('ApiKeysFirstKeyFunction')) ?? 'ApiKeysFirstKeyFunction',
     delivery: keys.deliveryFunction === undefined ? 'none' : logicalIdOf(keys.deliveryFunction),
     'leak-report': keys.leakReportFunction === undefined ? 'none' : logicalIdOf(keys.leakReportFunction),
+  };
+  const functionArns = new Map(Object.entries(functionIds).map(([entry, id]) => [id, localFunctionArn(entry as FunctionEntry)]));
+  const resolve = (value: unknown, where: string): string => {
+    if (typeof value === 'string') return value;
+    const ref = (value as { Ref?: unknown } | undefined)?.Ref;
+    if (typeof ref === 'string' && references[ref] !== undefined) return references[ref];
+    const [id, attribute] = ((value as { 'Fn::GetAtt'?: unknown } | undefined)?.['Fn::GetAtt'] ?? []) as string[];
+    if (attribute === 'Arn' && id !== undefined && functionArns.has(id)) return functionArns.get(id) ?? '';
+    throw new Error(`local mode cannot resolve ${JSON.stringify(value)} in ${where}`);
   };
   const environments = Object.fromEntries(
     FUNCTION_ENTRIES.filter((entry) => resources[functionIds[entry]] !== undefined).map((entry) => {

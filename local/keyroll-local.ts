@@ -4,13 +4,14 @@ import * as path from 'node:path';
 import { CreateSecretCommand, RotateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
 import { readAuthorizerConfig } from '../lambda/config/authorizer-config';
+import { LEAK_REPORT_VARIABLES } from '../lambda/config/leak-report-config';
 import { readMonitorConfig } from '../lambda/config/monitor-config';
 import { readRotationConfig } from '../lambda/config/rotation-config';
 import { FUNCTION_ENTRIES, bundleDirectory, type FunctionEntry } from '../lib/function-bundles';
 import type { RotatingApiKeysProps } from '../lib/props';
 import { startLocalApiGateway, type LocalApiGateway } from './api-gateway';
 import { createKeyTable, localDynamoDbClient, startDynalite } from './dynalite-server';
-import { synthesizeLocalInstall, type LocalInstall } from './install';
+import { localFunctionArn, synthesizeLocalInstall, type LocalInstall } from './install';
 import { startLocalFunction, startLocalFunctionUrl, startSnsSqsEmulator, type LocalFunction } from './processes';
 import type { RotationRun } from './rotation-driver';
 import { SecretsManagerModel } from './secrets-manager-model';
@@ -27,6 +28,8 @@ export interface LocalEndpoints {
   readonly secretsManager: string;
   /** SNS and SQS share one endpoint (fauxqs). */
   readonly snsSqs: string;
+  /** API Gateway's control plane (REST and HTTP APIs) for the local REST API. */
+  readonly apiGateway: string;
 }
 
 export interface LocalKeyroll {
@@ -34,6 +37,8 @@ export interface LocalKeyroll {
   readonly api: LocalApiGateway;
   /** The key delivery function's URL, when a client has key delivery. */
   readonly deliveryUrl?: string;
+  /** The leaked-key report endpoint's URL, with `leakedKeyReports`. */
+  readonly leakReportUrl?: string;
   readonly install: LocalInstall;
   readonly keyTableName: string;
   readonly clientTopicArn: string;
@@ -61,6 +66,8 @@ export function localAwsEnvironment(endpoints: LocalEndpoints): Record<string, s
     AWS_ENDPOINT_URL_SECRETS_MANAGER: endpoints.secretsManager,
     AWS_ENDPOINT_URL_SNS: endpoints.snsSqs,
     AWS_ENDPOINT_URL_SQS: endpoints.snsSqs,
+    AWS_ENDPOINT_URL_API_GATEWAY: endpoints.apiGateway,
+    AWS_ENDPOINT_URL_APIGATEWAYV2: endpoints.apiGateway,
     // Lambda runs Node.js 22 or later; on the Node.js 20 here the SDK would warn in every process.
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
   };
@@ -73,7 +80,13 @@ export function localAwsEnvironment(endpoints: LocalEndpoints): Record<string, s
  */
 export async function startLocalKeyroll(
   props: RotatingApiKeysProps,
-  options: { readonly logDirectory: string; /** Where to describe the running install for `keyroll --local`. */ readonly stateFile?: string },
+  options: {
+    readonly logDirectory: string;
+    /** Where to describe the running install for `keyroll --local`. */
+    readonly stateFile?: string;
+    /** Where the leak-report function reads the public keys that sign reports: GitHub's, unless a test serves its own. */
+    readonly githubKeysUrl?: string;
+  },
 ): Promise<LocalKeyroll> {
   mkdirSync(options.logDirectory, { recursive: true });
   const stops: (() => Promise<void>)[] = [];
@@ -110,7 +123,17 @@ export async function startLocalKeyroll(
     );
     stops.push(() => secretsManager.close());
 
-    const endpoints: LocalEndpoints = { dynamodb: dynalite.endpoint, secretsManager: secretsManager.endpoint, snsSqs: snsSqs.endpoint };
+    // The gateway calls the functions once they are started; the functions find its control plane at start.
+    const api = await startLocalApiGateway({
+      authorize: (event) => required('authorizer').invoke(event),
+      identityHeader: install.authorizer.identityHeader,
+      resultsCacheTtlSeconds: install.authorizer.resultsCacheTtlSeconds,
+      deliverAccessLogs: (delivery) => required('usage').invoke(delivery),
+      authorizerFunctionArn: localFunctionArn('authorizer'),
+    });
+    stops.push(() => api.close());
+
+    const endpoints: LocalEndpoints = { dynamodb: dynalite.endpoint, secretsManager: secretsManager.endpoint, snsSqs: snsSqs.endpoint, apiGateway: api.controlPlaneUrl };
     const awsEnvironment = localAwsEnvironment(endpoints);
     const entries = FUNCTION_ENTRIES.filter((entry) => install.environments[entry] !== undefined);
     const started = await Promise.all(
@@ -118,7 +141,12 @@ export async function startLocalKeyroll(
         startLocalFunction(
           `keyroll-local-${entry}`,
           path.join(bundleDirectory(entry), 'index.js'),
-          { ...awsEnvironment, POWERTOOLS_SERVICE_NAME: `keyroll-${entry}`, ...install.environments[entry] },
+          {
+            ...awsEnvironment,
+            POWERTOOLS_SERVICE_NAME: `keyroll-${entry}`,
+            ...install.environments[entry],
+            ...(entry === 'leak-report' && options.githubKeysUrl !== undefined ? { [LEAK_REPORT_VARIABLES.githubKeysUrl.name]: options.githubKeysUrl } : {}),
+          },
           path.join(options.logDirectory, `${entry}.log`),
         ),
       ),
@@ -146,7 +174,7 @@ export async function startLocalKeyroll(
         secretArns.set(secret.name.slice(secret.name.lastIndexOf('/') + 1), ARN);
       }),
     );
-    const rotationFunctionArn = `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:keyroll-local-rotation`;
+    const rotationFunctionArn = localFunctionArn('rotation');
     await Promise.all(
       install.rotationSchedules.map((schedule) =>
         client.send(
@@ -162,13 +190,6 @@ export async function startLocalKeyroll(
     await secretsManager.settled();
     await Promise.all([...secretArns.values()].map((SecretId) => required('first-key').invoke({ RequestType: 'Create', ResourceProperties: { SecretId } })));
 
-    const api = await startLocalApiGateway({
-      authorize: (event) => required('authorizer').invoke(event),
-      identityHeader: install.authorizer.identityHeader,
-      resultsCacheTtlSeconds: install.authorizer.resultsCacheTtlSeconds,
-      deliverAccessLogs: (delivery) => required('usage').invoke(delivery),
-    });
-    stops.push(() => api.close());
     if (options.stateFile !== undefined) {
       const stateFile = options.stateFile;
       // Read with the functions' own readers, so the description says what the functions were given.
@@ -184,7 +205,8 @@ export async function startLocalKeyroll(
           clientTopicArn,
           operationsTopicArn,
           secretNamePrefix: monitor.secretNamePrefix,
-          rotationFunctionArn: `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:keyroll-local-rotation`,
+          rotationFunctionArn,
+          authorizerFunctionArn: localFunctionArn('authorizer'),
           keyPrefix: rotation.keyPrefix,
           apiKeyHeader: rotation.apiKeyHeader,
           gracePeriodSeconds: rotation.gracePeriodSeconds,
@@ -200,11 +222,14 @@ export async function startLocalKeyroll(
     }
     const deliveryFunction = functions.delivery;
     const deliveryUrl = deliveryFunction === undefined ? undefined : await startLocalFunctionUrl(deliveryFunction, stops);
+    const leakReportFunction = functions['leak-report'];
+    const leakReportUrl = leakReportFunction === undefined ? undefined : await startLocalFunctionUrl(leakReportFunction, stops);
 
     return {
       endpoints,
       api,
       ...(deliveryUrl === undefined ? {} : { deliveryUrl }),
+      ...(leakReportUrl === undefined ? {} : { leakReportUrl }),
       install,
       keyTableName,
       clientTopicArn,

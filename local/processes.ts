@@ -115,21 +115,35 @@ function stopChild(child: ChildProcess, after?: () => void): Promise<void> {
  */
 export async function startLocalFunctionUrl(fn: LocalFunction, stops: (() => Promise<void>)[]): Promise<string> {
   const server = createServer((request, response) => {
-    request.resume();
-    const headers = Object.fromEntries(Object.entries(request.headers).map(([name, value]) => [name, Array.isArray(value) ? value.join(',') : (value ?? '')]));
-    const [rawPath = '/', rawQueryString = ''] = (request.url ?? '/').split('?');
-    const event = { version: '2.0', rawPath, rawQueryString, headers, requestContext: { http: { method: request.method ?? 'GET', path: rawPath, sourceIp: request.socket.remoteAddress ?? '127.0.0.1' } }, isBase64Encoded: false };
-    fn.invoke(event).then(
-      (result) => {
-        const answer = result as { statusCode?: number; headers?: Record<string, string>; body?: string };
-        response.writeHead(answer.statusCode ?? 200, answer.headers ?? {});
-        response.end(answer.body ?? '');
-      },
-      () => {
-        response.writeHead(502, { 'content-type': 'application/json' });
-        response.end('{"message":"Internal Server Error"}');
-      },
-    );
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      const headers = Object.fromEntries(Object.entries(request.headers).map(([name, value]) => [name, Array.isArray(value) ? value.join(',') : (value ?? '')]));
+      const [rawPath = '/', rawQueryString = ''] = (request.url ?? '/').split('?');
+      const body = Buffer.concat(chunks);
+      // A function URL passes a body as text, or base64 when it is not
+      // (https://docs.aws.amazon.com/lambda/latest/dg/urls-invocation.html#urls-payloads); text here.
+      const event = {
+        version: '2.0',
+        rawPath,
+        rawQueryString,
+        headers,
+        requestContext: { http: { method: request.method ?? 'GET', path: rawPath, sourceIp: request.socket.remoteAddress ?? '127.0.0.1' } },
+        ...(body.length === 0 ? {} : { body: body.toString('utf8') }),
+        isBase64Encoded: false,
+      };
+      fn.invoke(event).then(
+        (result) => {
+          const answer = result as { statusCode?: number; headers?: Record<string, string>; body?: string };
+          response.writeHead(answer.statusCode ?? 200, answer.headers ?? {});
+          response.end(answer.body ?? '');
+        },
+        () => {
+          response.writeHead(502, { 'content-type': 'application/json' });
+          response.end('{"message":"Internal Server Error"}');
+        },
+      );
+    });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   stops.push(

@@ -2,7 +2,7 @@ import type { KeyCacheSettings } from '../domain/cached-key-lookup';
 import { RouteScopes } from '../domain/route-scopes';
 import type { Environment } from './env';
 import { booleanVariable, parsedVariable, readVariables, wholeNumberVariable } from './variables';
-import { API_KEY_HEADER, KEY_PREFIX, KEY_TABLE_NAME, METRICS_NAMESPACE } from './shared-settings';
+import { API_KEY_HEADER, KEY_PREFIX, KEY_TABLE_NAME, METRICS_NAMESPACE, REVOCATION_POLL_MS } from './shared-settings';
 
 /** The authorizer's environment, declared once for the function and the construct. */
 export const AUTHORIZER_VARIABLES = {
@@ -15,8 +15,7 @@ export const AUTHORIZER_VARIABLES = {
   cacheMaxEntries: wholeNumberVariable('CACHE_MAX_ENTRIES', 10_000, { min: 1, max: 1_000_000 }),
   /** Table reads per second, per source IP, for keys the table does not know (charged on "not found" only). */
   unknownKeysPerSourcePerSecond: wholeNumberVariable('UNKNOWN_KEYS_PER_SOURCE_PER_SECOND', 10, { min: 1, max: 10_000 }),
-  /** How often a container reads the keys revoked since its last look, in milliseconds; 0 turns it off. */
-  revocationPollMs: wholeNumberVariable('REVOCATION_POLL_MS', 1_000, { min: 0, max: 60_000 }),
+  revocationPollMs: REVOCATION_POLL_MS,
   routeScopes: parsedVariable('ROUTE_SCOPES', (json) => RouteScopes.parse(json), (routes) => routes.serialize(), '{}'),
   /** HTTP API authorizers answer `{isAuthorized}` (simple responses) or an IAM policy. */
   httpApiSimpleResponses: booleanVariable('HTTP_API_SIMPLE_RESPONSES', true),

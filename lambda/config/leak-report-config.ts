@@ -2,9 +2,9 @@ import { ConfigurationError } from '../domain/errors';
 import type { LeakAction } from '../domain/leak-reports';
 import type { Environment } from './env';
 import { MONITOR_VARIABLES } from './monitor-config';
-import { parsedVariable, readVariables, stringVariableWithDefault, type SettingsOf } from './variables';
+import { parsedVariable, readVariables, requiredStringVariable, stringVariableWithDefault, type SettingsOf } from './variables';
 import { GITHUB_SECRET_SCANNING_KEYS_URL } from '../adapters/github-secret-scanning';
-import { KEY_PREFIX } from './shared-settings';
+import { KEY_PREFIX, REVOCATION_POLL_MS } from './shared-settings';
 
 /** The leaked-key report function's environment, declared once for the function and the construct. */
 export const LEAK_REPORT_VARIABLES = {
@@ -24,6 +24,9 @@ export const LEAK_REPORT_VARIABLES = {
     (action) => action,
     'rotate',
   ),
+  /** The authorizer function whose cached answers API Gateway flushes after a revocation. */
+  authorizerFunctionArn: requiredStringVariable('AUTHORIZER_FUNCTION_ARN', 'arn:aws:lambda:eu-west-1:123456789012:function:keyroll-authorizer'),
+  revocationPollMs: REVOCATION_POLL_MS,
   githubKeysUrl: stringVariableWithDefault('GITHUB_KEYS_URL', GITHUB_SECRET_SCANNING_KEYS_URL, (v) => /^https?:\/\/\S+$/.test(v), 'an http(s) URL'),
 } as const;
 

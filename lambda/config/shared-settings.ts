@@ -27,3 +27,6 @@ export const GRACE_PERIOD_SECONDS = wholeNumberVariable('GRACE_PERIOD_SECONDS', 
 export const CLIENT_TOPIC_ARN = topicArnVariable('CLIENT_TOPIC_ARN');
 
 export const METRICS_NAMESPACE = stringVariableWithDefault('POWERTOOLS_METRICS_NAMESPACE', DEFAULT_METRICS_NAMESPACE, (v) => /^[A-Za-z0-9._/#:-]{1,255}$/.test(v), 'a CloudWatch namespace');
+
+/** How often each authorizer container reads the keys revoked since its last look, in milliseconds; 0 turns it off. */
+export const REVOCATION_POLL_MS = wholeNumberVariable('REVOCATION_POLL_MS', 1_000, { min: 0, max: 60_000 });

@@ -10,6 +10,8 @@ export interface InstallDescription {
   /** The install's secrets are `<secretNamePrefix><clientId>`. */
   readonly secretNamePrefix: string;
   readonly rotationFunctionArn: string;
+  /** API Gateway's cached answers are flushed on every stage whose authorizer invokes this function. */
+  readonly authorizerFunctionArn: string;
   readonly keyPrefix: string;
   readonly apiKeyHeader: string;
   readonly gracePeriodSeconds: number;
@@ -26,7 +28,7 @@ export interface InstallDescription {
 /** The stack output holding an install's description starts with this; the output's value is the JSON. */
 export const INSTALL_OUTPUT_DESCRIPTION = 'keyroll install description, read by the keyroll CLI';
 
-const STRING_FIELDS = ['keyTableName', 'clientTopicArn', 'operationsTopicArn', 'secretNamePrefix', 'rotationFunctionArn', 'keyPrefix', 'apiKeyHeader', 'rotationRoleArn', 'kmsKeyArn', 'rotationScheduleExpression'] as const;
+const STRING_FIELDS = ['keyTableName', 'clientTopicArn', 'operationsTopicArn', 'secretNamePrefix', 'rotationFunctionArn', 'authorizerFunctionArn', 'keyPrefix', 'apiKeyHeader', 'rotationRoleArn', 'kmsKeyArn', 'rotationScheduleExpression'] as const;
 
 /** Parses an install description; the error says which field is wrong and never quotes more than the field's name. */
 export function parseInstallDescription(text: string, where: string): InstallDescription {

@@ -1,6 +1,7 @@
 import { hashApiKey, parseApiKey } from './api-key';
 import type { KeyOperations } from './key-operations';
-import type { KeyTable, RotationControl } from './ports';
+import { flushOnceRevocationIsSeen } from './authorizer-cache-flush';
+import type { AuthorizerCaches, KeyTable, RotationControl } from './ports';
 
 /** What to do with a key reported leaked: revoke it, or also rotate the client so it gets a new one at once. */
 export type LeakAction = 'revoke' | 'rotate';
@@ -26,6 +27,18 @@ export interface LeakReportDependencies {
   readonly keyPrefix: string;
   readonly secretNamePrefix: string;
   readonly action: LeakAction;
+  /** API Gateway's cached answers, flushed once the authorizer containers have read the revocations. */
+  readonly caches: AuthorizerCaches;
+  readonly revocationPollMs: number;
+  readonly sleep: (ms: number) => Promise<void>;
+}
+
+/** What a report changed: the feedback to answer, how many keys were revoked, and the flush of API Gateway's caches. */
+export interface LeakReportOutcome {
+  readonly feedback: MatchFeedback[];
+  readonly revoked: number;
+  /** The stages flushed, or why the flush failed (the keys stay revoked; operations flush by hand). */
+  readonly flush: { readonly flushed: readonly string[] } | { readonly failed: string } | undefined;
 }
 
 export const LEAK_REPORTER = 'github-secret-scanning';
@@ -33,10 +46,12 @@ export const LEAK_REPORTER = 'github-secret-scanning';
 /**
  * Handles the keys a secret scanning report says were published: each one keyroll knows and has not revoked is
  * revoked now (announced to the authorizers, `key.revoked` to the client and operations); with `rotate`, the
- * client is rotated too so that it gets a new key at once. A key already revoked is left alone, so a replayed
- * report changes nothing. The tokens are never logged or stored: only their hashes are compared and answered.
+ * client is rotated too so that it gets a new key at once. Then API Gateway's cached answers are flushed, as
+ * `keyroll rotate --emergency` does. A key already revoked is left alone, so a replayed report changes nothing.
+ * A failed flush does not fail the report: GitHub would send it again, and the replay, finding the keys revoked,
+ * would not flush either. The tokens are never logged or stored: only their hashes are compared and answered.
  */
-export async function handleLeakReport(matches: readonly ReportedMatch[], deps: LeakReportDependencies): Promise<{ readonly feedback: MatchFeedback[]; readonly revoked: number }> {
+export async function handleLeakReport(matches: readonly ReportedMatch[], deps: LeakReportDependencies): Promise<LeakReportOutcome> {
   const feedback: MatchFeedback[] = [];
   let revoked = 0;
   for (const match of matches) {
@@ -54,5 +69,10 @@ export async function handleLeakReport(matches: readonly ReportedMatch[], deps: 
     revoked++;
     if (deps.action === 'rotate') await deps.rotation.startRotation(`${deps.secretNamePrefix}${version.clientId}`);
   }
-  return { feedback, revoked };
+  if (revoked === 0) return { feedback, revoked, flush: undefined };
+  try {
+    return { feedback, revoked, flush: { flushed: await flushOnceRevocationIsSeen(deps.caches, deps.revocationPollMs, deps.sleep) } };
+  } catch (error) {
+    return { feedback, revoked, flush: { failed: error instanceof Error ? `${error.name}: ${error.message}` : 'unknown error' } };
+  }
 }

@@ -1,8 +1,11 @@
 /** The leaked-key report endpoint's entry point: GitHub secret scanning reports keyroll keys found in public. */
 import { Logger } from '@aws-lambda-powertools/logger';
+import { APIGatewayClient } from '@aws-sdk/client-api-gateway';
+import { ApiGatewayV2Client } from '@aws-sdk/client-apigatewayv2';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SNSClient } from '@aws-sdk/client-sns';
+import { ApiGatewayAuthorizerCaches } from '../adapters/api-gateway-authorizer-caches';
 import { DynamoKeyTable } from '../adapters/dynamodb-key-table';
 import { fetchGitHubKeys, GitHubReportVerifier } from '../adapters/github-secret-scanning';
 import { SecretsManagerVersionStore } from '../adapters/secrets-manager-version-store';
@@ -25,6 +28,9 @@ export const handler = createLeakReportHandler({
     keyPrefix: config.keyPrefix,
     secretNamePrefix: config.secretNamePrefix,
     action: config.leakAction,
+    caches: new ApiGatewayAuthorizerCaches(new APIGatewayClient(clientOptions), new ApiGatewayV2Client(clientOptions), config.authorizerFunctionArn),
+    revocationPollMs: config.revocationPollMs,
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
   },
   logger: new Logger({ serviceName: 'keyroll-leak-report' }),
 });

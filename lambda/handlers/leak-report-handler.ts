@@ -27,8 +27,13 @@ export function createLeakReportHandler(deps: { readonly verifier: GitHubReportV
       deps.logger.warn('leak report rejected', { why: error.message });
       return json(401, { error: 'rejected', message: error.message });
     }
-    const { feedback, revoked } = await handleLeakReport(matches, deps.report);
-    deps.logger.info('leak report handled', { matches: matches.length, truePositives: feedback.filter((f) => f.label === 'true_positive').length, revoked, action: deps.report.action });
+    const { feedback, revoked, flush } = await handleLeakReport(matches, deps.report);
+    const handled = { matches: matches.length, truePositives: feedback.filter((f) => f.label === 'true_positive').length, revoked, action: deps.report.action };
+    if (flush !== undefined && 'failed' in flush) {
+      deps.logger.error('leak report handled, but API Gateway\'s authorizer caches were not flushed: flush them by hand', { ...handled, flushError: flush.failed });
+    } else {
+      deps.logger.info('leak report handled', { ...handled, flushed: flush?.flushed ?? [] });
+    }
     return json(200, feedback);
   };
 }

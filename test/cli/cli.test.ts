@@ -93,10 +93,18 @@ describe('keyroll CLI (--local)', () => {
     expect(tooFar).toMatchObject({ code: EXIT.refused, json: { error: { code: 'refused', message: expect.stringContaining('add --force') } } });
 
     const revoked = await cli('revoke', 'acme', '--version', replaced.versionId, '--reason', 'leaked in a log');
-    expect(revoked).toMatchObject({ code: EXIT.ok, json: { clientId: 'acme', versionId: replaced.versionId, reason: 'leaked in a log', revokedAt: expect.any(String) } });
+    expect(revoked).toEqual({ code: EXIT.ok, stderr: '', json: { clientId: 'acme', versionId: replaced.versionId, reason: 'leaked in a log', revokedAt: expect.any(String), flushed: ['rest:local0api/prod'] } });
     expect((await versionsOf('acme')).find((v) => v.versionId === replaced.versionId)).toMatchObject({ state: 'revoked', revokedReason: 'leaked in a log' });
     const afterRevoke = await cli('extend', 'acme', '--version', replaced.versionId, '--by', '1h', '--reason', 'undo', '--force');
     expect(afterRevoke).toMatchObject({ code: EXIT.refused, json: { error: { message: expect.stringContaining('never extended') } } });
+  }, 30_000);
+
+  it('rotates in an emergency: the old key revoked, API Gateway\'s cache flushed on the stage whose authorizer is keyroll\'s', async () => {
+    const before = (await versionsOf('globex')).find((v) => v.state === 'current')?.versionId;
+    const { code, json } = await cli('rotate', 'globex', '--emergency', '--reason', 'key in a screenshot');
+    expect(code).toBe(EXIT.ok);
+    expect(json).toEqual({ clientId: 'globex', previousVersionId: before, versionId: expect.any(String), current: true, emergency: true, revokedAt: expect.any(String), flushed: ['rest:local0api/prod'] });
+    expect((await versionsOf('globex')).find((v) => v.versionId === before)).toMatchObject({ state: 'revoked', revokedReason: 'emergency: key in a screenshot' });
   }, 30_000);
 
   it('keeps every action in the audit trail, with who did it and why, before it acts', async () => {

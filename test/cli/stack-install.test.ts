@@ -26,6 +26,7 @@ const DESCRIPTION = {
   operationsTopicArn: 'arn:aws:sns:eu-west-1:111122223333:operations',
   secretNamePrefix: 'keyroll/Orders/ApiKeys/',
   rotationFunctionArn: 'arn:aws:lambda:eu-west-1:111122223333:function:rotation',
+  authorizerFunctionArn: 'arn:aws:lambda:eu-west-1:111122223333:function:authorizer',
   keyPrefix: 'kr',
   apiKeyHeader: 'x-api-key',
   gracePeriodSeconds: 86400,

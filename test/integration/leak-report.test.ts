@@ -43,6 +43,18 @@ function signedRequest(body: string, options: { keyId?: string; signWith?: typeo
   };
 }
 
+/** API Gateway's caches as a record of what happened to them: each sleep, each flush, and whether the flush fails. */
+class RecordedCaches {
+  readonly events: string[] = [];
+  failWith: Error | undefined;
+  sleep = async (ms: number) => void this.events.push(`sleep ${ms}`);
+  flush = async () => {
+    this.events.push('flush');
+    if (this.failWith !== undefined) throw this.failWith;
+    return ['rest:abc123/prod'];
+  };
+}
+
 async function endpoint(action: LeakAction) {
   secretsManager.reset();
   sns.reset();
@@ -54,6 +66,7 @@ async function endpoint(action: LeakAction) {
   const secrets = new SecretsManagerVersionStore(new SecretsManagerClient({}));
   const logLines: string[] = [];
   const logger = new Logger({ serviceName: 'keyroll-leak-report-test', logLevel: 'INFO' });
+  const caches = new RecordedCaches();
   const handler = createLeakReportHandler({
     verifier: new GitHubReportVerifier(publishedKeys),
     report: {
@@ -70,6 +83,9 @@ async function endpoint(action: LeakAction) {
       keyPrefix: 'kr',
       secretNamePrefix: 'keyroll/clients/',
       action,
+      caches,
+      revocationPollMs: 1_000,
+      sleep: caches.sleep,
     },
     logger,
   });
@@ -84,14 +100,14 @@ async function endpoint(action: LeakAction) {
       writeErr.mockRestore();
     }
   };
-  return { h, acme, table, call, logLines };
+  return { h, acme, table, call, logLines, caches };
 }
 
 const report = (...tokens: string[]) => JSON.stringify(tokens.map((token) => ({ token, type: 'keyroll_api_key', url: 'https://github.com/octocat/app/blob/abc/config.js', source: 'content' })));
 
 describe('Leaked key reports (GitHub secret scanning)', () => {
   it('revokes a reported key, rotates its client, tells it and operations, and answers with hashes only', async () => {
-    const { h, acme, table, call, logLines } = await endpoint('rotate');
+    const { h, acme, table, call, logLines, caches } = await endpoint('rotate');
     const leaked = h.keyOf(acme, 'a1');
     const unknown = generateApiKey();
     const { status, body } = await call(signedRequest(report(leaked, unknown)));
@@ -109,11 +125,14 @@ describe('Leaked key reports (GitHub secret scanning)', () => {
     const logged = logLines.join('');
     expect(logged).toContain('"message":"leak report handled"');
     expect(logged).toContain('"revoked":1');
+    expect(logged).toContain('"flushed":["rest:abc123/prod"]');
+    // API Gateway's cached answers go once every authorizer container has read the revocation (poll + margin).
+    expect(caches.events).toEqual(['sleep 1500', 'flush']);
     for (const secret of [leaked, unknown, hashApiKey(leaked), 'octocat']) expect(logged).not.toContain(secret);
   });
 
   it('changes nothing on a replayed report', async () => {
-    const { h, acme, table, call } = await endpoint('revoke');
+    const { h, acme, table, call, caches } = await endpoint('revoke');
     const request = signedRequest(report(h.keyOf(acme, 'a1')));
     await call(request);
     const first = await table.findByHash(hashApiKey(h.keyOf(acme, 'a1')));
@@ -122,6 +141,21 @@ describe('Leaked key reports (GitHub secret scanning)', () => {
     expect(await table.findByHash(hashApiKey(h.keyOf(acme, 'a1')))).toEqual(first);
     expect((await table.trail('acme', 0)).filter((e) => e.kind === 'operator')).toHaveLength(1);
     expect(h.published.filter((n) => n.type === 'key.revoked')).toHaveLength(1);
+    expect(caches.events.filter((e) => e === 'flush')).toHaveLength(1);
+  });
+
+  it('keeps the key revoked and answers GitHub when the cache flush fails, and logs that operations must flush by hand', async () => {
+    const { h, acme, table, call, logLines, caches } = await endpoint('revoke');
+    caches.failWith = Object.assign(new Error('User is not authorized to perform: apigateway:GET'), { name: 'AccessDeniedException' });
+    const { status, body } = await call(signedRequest(report(h.keyOf(acme, 'a1'))));
+    expect(status).toBe(200);
+    expect(body).toEqual([expect.objectContaining({ label: 'true_positive' })]);
+    expect(await table.findByHash(hashApiKey(h.keyOf(acme, 'a1')))).toMatchObject({ revokedAtMs: expect.any(Number) });
+    const logged = logLines.join('');
+    expect(logged).toContain('"level":"ERROR"');
+    expect(logged).toContain('flush them by hand');
+    expect(logged).toContain('AccessDeniedException: User is not authorized to perform: apigateway:GET');
+    expect(logged).not.toContain(h.keyOf(acme, 'a1'));
   });
 
   it.each<[string, (body: string) => unknown]>([

@@ -1,12 +1,17 @@
 import { gunzipSync } from 'node:zlib';
 import type { CloudWatchLogsEvent } from 'aws-lambda';
 import { ACCESS_LOG_FIELDS } from '../../lambda/contracts/access-log';
-import { FLUSH_PATH, startLocalApiGateway, type LocalApiGateway } from '../../local/api-gateway';
+import { APIGatewayClient } from '@aws-sdk/client-api-gateway';
+import { ApiGatewayV2Client } from '@aws-sdk/client-apigatewayv2';
+import { ApiGatewayAuthorizerCaches } from '../../lambda/adapters/api-gateway-authorizer-caches';
+import { startLocalApiGateway, type LocalApiGateway } from '../../local/api-gateway';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/keyroll-local';
 import { buildAuthorizer, keyVersion } from '../support/authorizer-fixture';
 import { TestClock } from '../support/rotation-fixture';
 
 /** Local mode's API Gateway in front of the real authorizer handler (in-memory key table). */
 describe('Local API Gateway', () => {
+  const AUTHORIZER_ARN = 'arn:aws:lambda:us-east-1:000000000000:function:keyroll-local-authorizer';
   const clock = new TestClock(Date.now());
   const reader = keyVersion({ clientId: 'acme', scopes: ['read'] });
   const writer = keyVersion({ clientId: 'globex', versionId: 'g1', scopes: ['read', 'write'] });
@@ -25,6 +30,7 @@ describe('Local API Gateway', () => {
       resultsCacheTtlSeconds: 300,
       deliverAccessLogs: async (delivery) => deliveries.push(delivery as CloudWatchLogsEvent),
       logFlushMs: 50,
+      authorizerFunctionArn: AUTHORIZER_ARN,
     });
   });
   afterAll(() => gateway.close());
@@ -49,12 +55,24 @@ describe('Local API Gateway', () => {
     expect((await call('/hello', 'kr_not-a-key')).status).toBe(401);
   });
 
-  it('forgets every cached answer when flushed, as FlushStageAuthorizersCache does', async () => {
-    await call('/hello', reader.key);
-    calls = 0;
-    expect((await fetch(`${gateway.url}${FLUSH_PATH}`, { method: 'DELETE' })).status).toBe(202);
-    await call('/hello', reader.key);
-    expect(calls).toBe(1);
+  it('forgets every cached answer when its stage is flushed through the real SDK, found by the authorizer function it invokes', async () => {
+    const options = { endpoint: gateway.controlPlaneUrl, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS };
+    const rest = new APIGatewayClient(options);
+    const http = new ApiGatewayV2Client(options);
+    try {
+      await call('/hello', reader.key);
+      calls = 0;
+      expect(await new ApiGatewayAuthorizerCaches(rest, http, `${AUTHORIZER_ARN}-other`).flush()).toEqual([]);
+      await call('/hello', reader.key);
+      expect(calls).toBe(0);
+      expect(await new ApiGatewayAuthorizerCaches(rest, http, AUTHORIZER_ARN).flush()).toEqual(['rest:local0api/prod']);
+      await call('/hello', reader.key);
+      expect(calls).toBe(1);
+      expect(gateway.flushes()).toBe(1);
+    } finally {
+      rest.destroy();
+      http.destroy();
+    }
   });
 
   it('writes one access log line per request in the construct\'s format, delivered as CloudWatch Logs subscription data', async () => {
