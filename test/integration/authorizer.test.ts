@@ -8,7 +8,7 @@ import { localDynamoDbClient } from '../../local/dynalite-server';
 import { readAuthorizerConfig } from '../../lambda/config/authorizer-config';
 import { buildAuthorizer, DEFAULT_CACHE, keyVersion, outcomeOf, restEvent } from '../support/authorizer-fixture';
 import { useDynalite } from '../support/dynamodb';
-import { FaultInjector, injectDynamoDbFaults } from '../support/faults';
+import { FaultInjector, injectDynamoDbFaults } from '../../proof/faults';
 import { HOUR_MS, TestClock } from '../support/rotation-fixture';
 import { RotationHarness } from '../support/rotation-harness';
 

@@ -6,7 +6,7 @@ import { rotateSecret, type RotationFunction } from '../../local/rotation-driver
 import { SecretsManagerModel } from '../../local/secrets-manager-model';
 import { useDynalite } from '../support/dynamodb';
 import { loadEntry, restoreEnvironmentAfterEach } from '../support/lambda-entry';
-import { InjectedFaultError } from '../support/faults';
+import { InjectedFaultError } from '../../proof/faults';
 import { keyOf } from '../support/rotation-fixture';
 import { createClientSecret, serveSecretsManagerFromModel } from '../support/secrets-manager';
 

@@ -6,7 +6,7 @@ import { notificationEventId } from '../../lambda/domain/notifications';
 import type { RotationStep } from '../../lambda/domain/rotation';
 import { useDynalite } from '../support/dynamodb';
 import { rotateSecret } from '../../local/rotation-driver';
-import { FaultInjector, InjectedFaultError } from '../support/faults';
+import { FaultInjector, InjectedFaultError } from '../../proof/faults';
 import { HOUR_MS, stagesOf } from '../support/rotation-fixture';
 import { RotationHarness } from '../support/rotation-harness';
 

@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { hashApiKey, type ApiKey } from '../../lambda/domain/api-key';
 import type { RotationStep } from '../../lambda/domain/rotation';
 import { useDynalite } from '../support/dynamodb';
-import { FaultInjector, type ScheduledFault } from '../support/faults';
+import { FaultInjector, type ScheduledFault } from '../../proof/faults';
 import { HOUR_MS, stagesOf, TestClock } from '../support/rotation-fixture';
 import { RotationHarness } from '../support/rotation-harness';
 

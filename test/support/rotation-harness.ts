@@ -20,7 +20,7 @@ import { requestsDelivery, type LoggedRequest } from '../../local/access-logs';
 import { localDynamoDbClient } from '../../local/dynalite-server';
 import { rotateSecret, type RotationRun } from '../../local/rotation-driver';
 import { SecretsManagerModel } from '../../local/secrets-manager-model';
-import { injectDynamoDbFaults, type FaultInjector } from './faults';
+import { injectDynamoDbFaults, type FaultInjector } from '../../proof/faults';
 import { checkPublishedMessage } from './notification-schema';
 import { buildRotation, CLIENT_TOPIC_ARN, HOUR_MS, keyOf, OPERATIONS_TOPIC_ARN, stagesOf, TestClock } from './rotation-fixture';
 import { createClientSecret, serveSecretsManagerFromModel } from './secrets-manager';

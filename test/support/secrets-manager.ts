@@ -12,7 +12,7 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import type { AwsClientStub } from 'aws-sdk-client-mock';
 import { SecretsManagerModel } from '../../local/secrets-manager-model';
-import type { FaultInjector } from './faults';
+import type { FaultInjector } from '../../proof/faults';
 
 export const ROTATION_LAMBDA_ARN = 'arn:aws:lambda:eu-west-1:111122223333:function:keyroll-rotation';
 

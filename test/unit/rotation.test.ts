@@ -19,7 +19,7 @@ import { notificationEventId } from '../../lambda/domain/notifications';
 import type { EndpointProbe } from '../../lambda/domain/ports';
 import type { RotationStep } from '../../lambda/domain/rotation';
 import { SecretsManagerModel } from '../../local/secrets-manager-model';
-import { InjectedFaultError } from '../support/faults';
+import { InjectedFaultError } from '../../proof/faults';
 import { buildRotation, CLIENT_TOPIC_ARN, HOUR_MS, OPERATIONS_TOPIC_ARN, hashOf, keyOf, stagesOf, TestClock } from '../support/rotation-fixture';
 import { createClientSecret, serveSecretsManagerFromModel } from '../support/secrets-manager';
 
