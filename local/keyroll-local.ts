@@ -40,6 +40,8 @@ export interface LocalKeyroll {
   /** The leaked-key report endpoint's URL, with `leakedKeyReports`. */
   readonly leakReportUrl?: string;
   readonly install: LocalInstall;
+  /** The Secrets Manager model behind the local endpoint, for observers in the same process. */
+  readonly model: SecretsManagerModel;
   readonly keyTableName: string;
   readonly clientTopicArn: string;
   readonly operationsTopicArn: string;
@@ -86,6 +88,8 @@ export async function startLocalKeyroll(
     readonly stateFile?: string;
     /** Where the leak-report function reads the public keys that sign reports: GitHub's, unless a test serves its own. */
     readonly githubKeysUrl?: string;
+    /** The endpoints each function's AWS SDK calls: the local ones, unless the soak puts its fault proxies in between. */
+    readonly functionEndpoints?: (entry: FunctionEntry, endpoints: LocalEndpoints) => Promise<LocalEndpoints>;
   },
 ): Promise<LocalKeyroll> {
   mkdirSync(options.logDirectory, { recursive: true });
@@ -134,15 +138,14 @@ export async function startLocalKeyroll(
     stops.push(() => api.close());
 
     const endpoints: LocalEndpoints = { dynamodb: dynalite.endpoint, secretsManager: secretsManager.endpoint, snsSqs: snsSqs.endpoint, apiGateway: api.controlPlaneUrl };
-    const awsEnvironment = localAwsEnvironment(endpoints);
     const entries = FUNCTION_ENTRIES.filter((entry) => install.environments[entry] !== undefined);
     const started = await Promise.all(
-      entries.map((entry) =>
+      entries.map(async (entry) =>
         startLocalFunction(
           `keyroll-local-${entry}`,
           path.join(bundleDirectory(entry), 'index.js'),
           {
-            ...awsEnvironment,
+            ...localAwsEnvironment((await options.functionEndpoints?.(entry, endpoints)) ?? endpoints),
             POWERTOOLS_SERVICE_NAME: `keyroll-${entry}`,
             ...install.environments[entry],
             ...(entry === 'leak-report' && options.githubKeysUrl !== undefined ? { [LEAK_REPORT_VARIABLES.githubKeysUrl.name]: options.githubKeysUrl } : {}),
@@ -231,6 +234,7 @@ export async function startLocalKeyroll(
       ...(deliveryUrl === undefined ? {} : { deliveryUrl }),
       ...(leakReportUrl === undefined ? {} : { leakReportUrl }),
       install,
+      model,
       keyTableName,
       clientTopicArn,
       operationsTopicArn,

@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SecretsManagerVersionStore } from '../lambda/adapters/secrets-manager-version-store';
 import { acceptKey, directLookup } from '../lambda/domain/accept-key';
 import { generateApiKey, hashApiKey, type ApiKey } from '../lambda/domain/api-key';
@@ -8,6 +7,7 @@ import { notificationEventId, type Notification } from '../lambda/domain/notific
 import { AWSCURRENT, AWSPENDING, AWSPREVIOUS, type Notifier, type SecretDescription, type SecretVersionStore } from '../lambda/domain/ports';
 import { KeyRotation, ROTATION_STEPS, type RotationStep } from '../lambda/domain/rotation';
 import { parseSecretPayload } from '../lambda/domain/secret-payload';
+import { modelClient } from '../local/model-client';
 import { SecretsManagerModel } from '../local/secrets-manager-model';
 import { FaultInjector, type AwsService, type ScheduledFault } from './faults';
 import { InMemoryKeyTable } from './in-memory-key-table';
@@ -15,8 +15,8 @@ import { InMemoryKeyTable } from './in-memory-key-table';
 /**
  * Every sequence of events up to a depth, for one client, on the Secrets Manager model and the in-memory key
  * table, with the real rotation and monitor: Secrets Manager's next step, a step delivered again, an AWS call
- * failing before or after it took effect at each point of a step, a new rotation, a rotation abandoned, a
- * monitor run, and the clock jumping to the next instant where a window ends or a pending version gets stuck.
+ * failing before or after it took effect at each point of a step, a new rotation, a rotation abandoned (or
+ * given up after its label moved), a monitor run, and the clock jumping to the next instant where a window ends or a pending version gets stuck.
  * States are deduplicated (the model's labels, the table, the notifications sent, the clock, and what the
  * oracle remembers); the invariants are checked in every state reached.
  */
@@ -34,6 +34,7 @@ export type ExplorationEvent =
   | { readonly kind: 'next'; readonly fault?: ScheduledFault }
   | { readonly kind: 'repeat'; readonly step: RotationStep; readonly token: string; readonly fault?: ScheduledFault }
   | { readonly kind: 'abandon' }
+  | { readonly kind: 'give-up' }
   | { readonly kind: 'monitor' }
   | { readonly kind: 'jump'; readonly toMs: number };
 
@@ -89,29 +90,6 @@ interface World {
   callsInLastStep: Readonly<Record<AwsService, number>>;
 }
 
-/** A Secrets Manager client that answers from the model in memory, through the SDK's own command classes. */
-function modelClient(model: SecretsManagerModel, faults: FaultInjector): SecretsManagerClient {
-  const client = new SecretsManagerClient({ region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
-  const operations: Record<string, (input: never) => unknown> = {
-    DescribeSecretCommand: (input) => model.describeSecret(input),
-    GetSecretValueCommand: (input) => model.getSecretValue(input),
-    PutSecretValueCommand: (input) => model.putSecretValue(input),
-    UpdateSecretVersionStageCommand: (input) => model.updateSecretVersionStage(input),
-    ListSecretVersionIdsCommand: (input) => model.listSecretVersionIds(input),
-    ListSecretsCommand: (input) => model.listSecrets(input),
-  };
-  client.middlewareStack.add(
-    (_next, context) => async (args) => {
-      const operation = operations[context.commandName ?? ''];
-      if (operation === undefined) throw new Error(`the model does not serve ${context.commandName ?? 'this command'}`);
-      const output = await faults.around('secretsmanager', context.commandName ?? '', () => operation(args.input as never));
-      return { output: { $metadata: {}, ...(output as object) }, response: {} };
-    },
-    { step: 'initialize', name: 'keyrollModel' },
-  );
-  return client;
-}
-
 /** Hides AWSPREVIOUS from the rotation: a finishSecret retried after the label moved then finds no version to close. */
 function withoutPreviousLabel(store: SecretVersionStore): SecretVersionStore {
   return {
@@ -161,7 +139,7 @@ async function newWorld(mutant: Mutant): Promise<World> {
   const now = () => clock.nowMs;
   const model = new SecretsManagerModel({ clock: now });
   const faults = new FaultInjector();
-  const store = new SecretsManagerVersionStore(modelClient(model, faults));
+  const store = new SecretsManagerVersionStore(modelClient(model, (operation, call) => faults.around('secretsmanager', operation, call)));
   const table = new InMemoryKeyTable();
   const tableWithFaults = faulty(table, 'dynamodb', faults);
   const published: Notification[] = [];
@@ -278,9 +256,15 @@ async function apply(world: World, event: ExplorationEvent): Promise<void> {
       ghost.progress = undefined;
       break;
     }
+    case 'give-up':
+      // Secrets Manager stops retrying a rotation whose finishSecret moved AWSCURRENT but never completed;
+      // AWSPENDING stays on the current version, so the next RotateSecret is accepted.
+      world.model.endRotation(world.secretArn, 'failed');
+      ghost.progress = undefined;
+      break;
     case 'monitor':
       world.faults.schedule([]);
-      await world.monitor.run(world.clock.nowMs);
+      await world.monitor.run(() => world.clock.nowMs);
       break;
     case 'jump':
       world.clock.nowMs = event.toMs;
@@ -381,7 +365,7 @@ async function eventsFrom(world: World): Promise<ExplorationEvent[]> {
   if (ghost.progress === undefined && (pending === undefined || pending === ghost.current)) events.push({ kind: 'rotate' });
   if (ghost.progress !== undefined) {
     events.push({ kind: 'next' });
-    if (versionWith(world, AWSCURRENT) !== ghost.progress.token) events.push({ kind: 'abandon' });
+    events.push({ kind: versionWith(world, AWSCURRENT) === ghost.progress.token ? 'give-up' : 'abandon' });
     // A step already invoked in this rotation may be delivered again (Lambda retries an invocation that failed).
     for (const step of ROTATION_STEPS.slice(0, ghost.progress.reached)) events.push({ kind: 'repeat', step, token: ghost.progress.token });
   } else if (ghost.lastCompleted !== undefined) {

@@ -7,6 +7,8 @@ import { labelledVersionIds, versionsWithStage, versionWithStage } from './secre
 import { hourOf } from './usage';
 
 const HOUR_MS = 3600 * 1000;
+/** How many clients a monitor run checks at once. */
+const CLIENTS_AT_A_TIME = 16;
 /** A window that ended longer ago than this, when the monitor first sees it, gets no `key.expired`. */
 const EXPIRED_NOTICE_MAX_AGE_MS = 7 * 24 * HOUR_MS;
 /** "Still in use" for usage-aware retirement: a request within this last stretch. */
@@ -68,19 +70,31 @@ export interface MonitorReport {
 export class KeyMonitor {
   constructor(private readonly deps: MonitorDependencies) {}
 
-  async run(nowMs: number): Promise<MonitorReport> {
+  /**
+   * Each client is judged at the instant read after its labels: a window the run closes at that instant plus
+   * the grace period then never ends before the label's move plus the grace period, however long the run.
+   */
+  async run(clock: () => number): Promise<MonitorReport> {
     const tally: Tally = { published: {}, windowsClosed: 0, windowsExtended: 0, markedExpired: 0, revokedAbandoned: 0, clientsDeferred: 0 };
     const failures: { secretArn: string; error: string }[] = [];
     const secrets = await this.deps.secrets.listManagedSecrets(this.deps.settings.secretNamePrefix);
-    for (const { arn } of secrets) {
+    const check = async (arn: string) => {
       try {
         // The list's labels may be minutes old; the reconciliation acts on the secret's own description.
-        await new ClientCheck(this.deps, await this.deps.secrets.describe(arn), nowMs, tally).run();
+        const secret = await this.deps.secrets.describe(arn);
+        await new ClientCheck(this.deps, secret, clock(), tally).run();
       } catch (error) {
         // One client's trouble must not stop the others; the run reports it and fails at the end.
         failures.push({ secretArn: arn, error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) });
       }
-    }
+    };
+    // Clients are independent: a few at a time, so that a run's length is the calls per client times the
+    // clients divided by this, not times the clients (README, Scale).
+    const queue = secrets.map(({ arn }) => arn);
+    const worker = async () => {
+      for (let arn = queue.shift(); arn !== undefined; arn = queue.shift()) await check(arn);
+    };
+    await Promise.all(Array.from({ length: Math.min(CLIENTS_AT_A_TIME, queue.length) }, worker));
     return { clients: secrets.length, ...tally, failures };
   }
 }

@@ -131,6 +131,7 @@ export class KeyRotation {
   }
 
   private async createSecret(secret: SecretDescription, client: ClientSettings, request: RotationRequest): Promise<StepOutcome> {
+    await this.completeCutOffFinish(secret, client);
     const revokedAbandonedVersionIds = await this.revokeAbandonedVersions(secret, client, request.token);
     const existing = await this.deps.secrets.readValue(secret.arn, request.token, AWSPENDING);
     if (existing !== undefined) return { step: 'createSecret', result: 'already-created', revokedAbandonedVersionIds };
@@ -221,6 +222,21 @@ export class KeyRotation {
       ...(previousEndMs === undefined ? {} : { previousNotAfterMs: previousEndMs }),
       notification,
     };
+  }
+
+  /**
+   * A finishSecret cut off right after it moved AWSCURRENT, in a rotation that Secrets Manager then gave up on,
+   * leaves the current version unmarked and its predecessor's window open. The next rotation completes it
+   * before anything else (found by the soak): left as it was, that version would lose its labels two rotations
+   * later and look like an abandoned rotation's key, and the createSecret after that would revoke a key that
+   * was current.
+   */
+  private async completeCutOffFinish(secret: SecretDescription, client: ClientSettings): Promise<void> {
+    const currentId = versionWithStage(secret, AWSCURRENT);
+    if (currentId === undefined) return;
+    const current = await this.registeredVersionOf(secret.arn, currentId);
+    if (current === undefined || current.currentSinceMs !== undefined) return;
+    await this.completeFinish(secret, client, currentId, versionWithStage(secret, AWSPREVIOUS), 'completed');
   }
 
   /** The key version a secret version holds; undefined for a version without a key keyroll registered (a new client's placeholder). */

@@ -8,7 +8,7 @@ import type { KeyMonitor, MonitorReport } from '../domain/monitor';
  */
 export function createMonitorHandler(deps: { readonly monitor: KeyMonitor; readonly logger: Logger; readonly clock: () => number }) {
   return async (): Promise<MonitorReport> => {
-    const report = await deps.monitor.run(deps.clock());
+    const report = await deps.monitor.run(deps.clock);
     deps.logger.info('monitor run done', { report });
     if (report.failures.length > 0) {
       throw new MonitorRunError(`${report.failures.length} of ${report.clients} clients could not be checked: ${report.failures.map((f) => `${f.secretArn} (${f.error})`).join('; ')}`);

@@ -239,3 +239,38 @@ describe('Rotation over DynamoDB (dynalite), through the handler', () => {
     }, 120_000);
   });
 });
+
+describe('Rotations that Secrets Manager gave up on after AWSCURRENT moved (found by the soak)', () => {
+  /** A rotation whose finishSecret moved AWSCURRENT and was cut off before anything else; then Secrets Manager gives up. */
+  async function cutOffAfterTheMove(h: RotationHarness, arn: string, token: string): Promise<void> {
+    h.model.rotateSecret({ SecretId: arn, ClientRequestToken: token });
+    for (const step of ['createSecret', 'setSecret', 'testSecret'] as const) await h.invoke(step, arn, token);
+    const previous = h.versionWithStage(arn, 'AWSCURRENT');
+    h.model.updateSecretVersionStage({ SecretId: arn, VersionStage: 'AWSCURRENT', MoveToVersionId: token, RemoveFromVersionId: previous });
+    h.model.endRotation(arn, 'failed');
+  }
+
+  it('never revokes a key that was current as if its rotation had been abandoned; the monitor gives it its grace period', async () => {
+    const h = await newHarness({ gracePeriodSeconds: 3600 });
+    const arn = h.newClient('acme');
+    await h.rotate(arn, { token: 't0' });
+    await cutOffAfterTheMove(h, arn, 't1');
+    const wasCurrent = h.currentKey(arn);
+    h.clock.advance(60_000);
+    const replacedAtMs = h.clock.nowMs;
+    await cutOffAfterTheMove(h, arn, 't2');
+    h.clock.advance(60_000);
+    await cutOffAfterTheMove(h, arn, 't3');
+    // t1 is unlabelled now, never marked current and never closed: the next createSecret must not take it for an orphan.
+    expect(stagesOf(h.model, arn)).not.toHaveProperty('t1');
+    await expect(h.rotate(arn, { token: 't4' })).resolves.toMatchObject({ outcome: 'succeeded', errors: [] });
+    expect(await h.verify(wasCurrent)).toMatchObject({ status: 'valid' });
+
+    await h.runMonitor();
+    const { version } = await h.verify(wasCurrent);
+    expect(version?.revokedAtMs).toBeUndefined();
+    expect(version?.notAfterMs).toBeGreaterThanOrEqual(replacedAtMs + HOUR_MS);
+    h.clock.advance(2 * HOUR_MS);
+    expect(await h.verify(wasCurrent)).toMatchObject({ status: 'expired' });
+  });
+});

@@ -151,7 +151,30 @@ describe('Rotation guard', () => {
 });
 
 describe('createSecret', () => {
-  beforeEach(() => dynamodb.on(QueryCommand).resolves({ Items: [] }));
+  beforeEach(() => {
+    dynamodb.on(QueryCommand).resolves({ Items: [] });
+    // The current version's key, looked up to complete a finishSecret cut off after its label moved: none here.
+    dynamodb.on(GetItemCommand).resolves({});
+  });
+
+  it('first completes a finishSecret that moved AWSCURRENT and was cut off: marks the current version, closes its predecessor, sends key.rotated', async () => {
+    const { arn, currentKey } = givenRotationStarted();
+    const previousKey = generateApiKey();
+    const previous = registered(previousKey, { versionId: 'v0', currentSinceMs: 1 });
+    const cutOff = registered(currentKey, { versionId: 'v1' });
+    tableHolds(previous, cutOff);
+    model.updateSecretVersionStage({ SecretId: arn, VersionStage: 'AWSPREVIOUS', MoveToVersionId: 'v1' });
+    model.putSecretValue({ SecretId: arn, ClientRequestToken: 'v0', SecretString: JSON.stringify({ clientId: 'acme', apiKey: previousKey }), VersionStages: ['AWSPREVIOUS'] });
+    allowEventRecording();
+    const { rotation } = buildRotation({ clock, defaultGracePeriodSeconds: 3600 });
+
+    await rotation.runStep({ step: 'createSecret', secretId: arn, token: 'v2' });
+
+    expect(dynamodb).toHaveReceivedCommandWith(UpdateItemCommand, { Key: keyVersionKey(cutOff.keyHash), UpdateExpression: 'SET currentSinceMs = if_not_exists(currentSinceMs, :at)' });
+    expect(dynamodb).toHaveReceivedCommandWith(UpdateItemCommand, { Key: keyVersionKey(previous.keyHash), ExpressionAttributeValues: expect.objectContaining({ ':notAfter': { N: String(clock.nowMs + HOUR_MS) } }) });
+    expect(sns).toHaveReceivedCommandWith(PublishCommand, { TopicArn: CLIENT_TOPIC_ARN, Message: expect.stringContaining('"type":"key.rotated"') });
+    expect(model.getSecretValue({ SecretId: arn, VersionId: 'v2', VersionStage: 'AWSPENDING' }).SecretString).toBeDefined();
+  });
 
   it('puts a new, well-formed key into AWSPENDING under the token, passing the RotationToken on', async () => {
     const { arn, currentKey, rotationToken } = givenRotationStarted();
@@ -222,6 +245,7 @@ describe('setSecret', () => {
   async function givenPendingKey(tags?: Record<string, string>) {
     const started = givenRotationStarted({ tags });
     dynamodb.on(QueryCommand).resolves({ Items: [] });
+    dynamodb.on(GetItemCommand).resolves({});
     await buildRotation({ clock }).rotation.runStep({ step: 'createSecret', secretId: started.arn, token: 'v2' });
     return { ...started, pendingKey: keyOf(model, started.arn, 'v2') };
   }
@@ -289,6 +313,7 @@ describe('testSecret', () => {
   async function givenPendingKey() {
     const started = givenRotationStarted();
     dynamodb.on(QueryCommand).resolves({ Items: [] });
+    dynamodb.on(GetItemCommand).resolves({});
     await buildRotation({ clock }).rotation.runStep({ step: 'createSecret', secretId: started.arn, token: 'v2' });
     dynamodb.resetHistory();
     return { ...started, pendingKey: keyOf(model, started.arn, 'v2') };
@@ -383,6 +408,7 @@ describe('finishSecret', () => {
   async function givenTestedRotation(tags?: Record<string, string>) {
     const started = givenRotationStarted({ tags });
     dynamodb.on(QueryCommand).resolves({ Items: [] });
+    dynamodb.on(GetItemCommand).resolves({});
     await buildRotation({ clock }).rotation.runStep({ step: 'createSecret', secretId: started.arn, token: 'v2' });
     const pendingKey = keyOf(model, started.arn, 'v2');
     const current = registered(started.currentKey, { versionId: 'v1', notBeforeMs: 0, currentSinceMs: 0 });
@@ -533,6 +559,7 @@ describe('finishSecret', () => {
     const arn = createClientSecret(model, { clientId: 'acme', firstVersionId: 'v0' });
     model.rotateSecret({ SecretId: arn, ClientRequestToken: 'v1' });
     dynamodb.on(QueryCommand).resolves({ Items: [] });
+    dynamodb.on(GetItemCommand).resolves({});
     await buildRotation({ clock }).rotation.runStep({ step: 'createSecret', secretId: arn, token: 'v1' });
     tableHolds(registered(keyOf(model, arn, 'v1'), { versionId: 'v1' }));
     allowEventRecording();
