@@ -5,6 +5,7 @@ import { DynamoUsageStore } from '../lambda/adapters/dynamodb-usage-store';
 import { SecretsManagerVersionStore } from '../lambda/adapters/secrets-manager-version-store';
 import { generateApiKey, hashApiKey, displayKey } from '../lambda/domain/api-key';
 import { KeyMonitor } from '../lambda/domain/monitor';
+import { KeyRotation, ROTATION_STEPS } from '../lambda/domain/rotation';
 import type { Notifier } from '../lambda/domain/ports';
 import type { RotatingApiKeysProps } from '../lib/props';
 import { RotatingApiKeys } from '../lib/rotating-api-keys';
@@ -32,7 +33,7 @@ function countCalls(client: { middlewareStack: DynamoDBClient['middlewareStack']
  * the real monitor and adapters, DynamoDB on dynalite over HTTP, Secrets Manager as the model behind the SDK.
  * What grows with clients is the calls per client; the time here is local, without AWS's network latency.
  */
-async function monitorOverClients(): Promise<{ readonly runMs: number; readonly callsPerClient: Record<string, number> }> {
+async function monitorOverClients(): Promise<{ readonly runMs: number; readonly callsPerClient: Record<string, number>; readonly callsPerRotation: Record<string, number> }> {
   const nowMs = Date.now();
   const model = new SecretsManagerModel({ region: LOCAL_REGION, accountId: '000000000000' });
   const dynalite = await startDynalite();
@@ -73,12 +74,38 @@ async function monitorOverClients(): Promise<{ readonly runMs: number; readonly 
       operationsNotifier: silent,
       settings: { reminderLeadsMs: [24 * HOUR_MS, HOUR_MS], stuckAfterMs: HOUR_MS, defaultGracePeriodSeconds: 24 * 3600, secretNamePrefix: 'keyroll/scale/' },
     });
+    // One more client's rotation, step by step as Secrets Manager invokes them, counted the same way.
+    const rotationCalls = new Map<string, number>();
+    const rotationSecrets = modelClient(model, async (operation, call) => {
+      rotationCalls.set(operation, (rotationCalls.get(operation) ?? 0) + 1);
+      return call();
+    });
+    const rotationTable = new DynamoDBClient({ endpoint: dynalite.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+    countCalls(rotationTable, rotationCalls);
+    const rotatedTable = new DynamoKeyTable(rotationTable, tableName);
+    const rotation = new KeyRotation({
+      secrets: new SecretsManagerVersionStore(rotationSecrets),
+      keys: rotatedTable,
+      events: rotatedTable,
+      notifier: silent,
+      clock: Date.now,
+      generateKey: () => generateApiKey(),
+      keyPrefix: 'kr',
+      defaultGracePeriodSeconds: 24 * 3600,
+    });
+    const rotatedArn = model.listSecrets({}).SecretList?.[0]?.ARN ?? '';
+    model.rotateSecret({ SecretId: rotatedArn, ClientRequestToken: 'bench-rotation' });
+    for (const step of ROTATION_STEPS) await rotation.runStep({ step, secretId: rotatedArn, token: 'bench-rotation' });
+    model.endRotation(rotatedArn, 'succeeded');
+    rotationTable.destroy();
+
     const started = process.hrtime.bigint();
     const report = await monitor.run(Date.now);
     const runMs = Number(process.hrtime.bigint() - started) / 1e6;
     if (report.failures.length > 0) throw new Error(`the monitor failed for ${report.failures.length} clients`);
     const perClient = (counts: Map<string, number>) => Object.fromEntries([...counts].map(([name, count]) => [name.replace(/Command$/, ''), Math.round((1000 * count) / CLIENTS) / 1000]));
-    return { runMs, callsPerClient: { ...perClient(secretsCalls), ...perClient(dynamoCalls) } };
+    const perRotation = Object.fromEntries([...rotationCalls].map(([name, count]) => [name.replace(/Command$/, ''), count]));
+    return { runMs, callsPerClient: { ...perClient(secretsCalls), ...perClient(dynamoCalls) }, callsPerRotation: perRotation };
   } finally {
     dynamodb.destroy();
     await dynalite.close();
@@ -99,15 +126,16 @@ function resourcesWith(clients: number): number {
  * each client declared in CDK adds. The README's Scale section multiplies them out.
  */
 export async function benchScale(): Promise<string[]> {
-  const { runMs, callsPerClient } = await monitorOverClients();
+  const { runMs, callsPerClient, callsPerRotation } = await monitorOverClients();
   const base = resourcesWith(1);
   const perClient = (resourcesWith(11) - base) / 10;
   // https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-limits.html: 500 resources per stack.
   const maxDeclared = Math.floor((500 - (base - perClient)) / perClient);
   return [
     `Scale (Node.js ${process.version}, one process)`,
-    `  monitor run over ${CLIENTS.toLocaleString('en-US')} clients (dynalite, Secrets Manager model): ${(runMs / 1000).toFixed(1)} s, ${(runMs / CLIENTS).toFixed(1)} ms per client`,
+    `  monitor run over ${CLIENTS.toLocaleString('en-US')} clients (dynalite, Secrets Manager model; 16 clients at a time): ${(runMs / 1000).toFixed(1)} s, ${(runMs / CLIENTS).toFixed(2)} ms per client`,
     `  AWS calls per client per monitor run: ${Object.entries(callsPerClient).map(([name, count]) => `${name} ${count}`).join(', ')}`,
+    `  AWS calls per rotation (the four steps, once each): ${Object.entries(callsPerRotation).map(([name, count]) => `${name} ${count}`).join(', ')}`,
     `  CloudFormation resources: ${base - perClient} for the install, ${perClient} per client declared in CDK; at most ${maxDeclared} declared clients in one stack (500 resources); clients added with the CLI add none`,
   ];
 }

@@ -49,6 +49,7 @@ export class ExampleApiStack extends Stack {
       defaultMethodOptions: { authorizer: this.keys.authorizer, authorizationType: AuthorizationType.CUSTOM },
     });
     this.keys.countUsageFrom(accessLogs);
+    this.keys.addErrorResponses(this.api);
     const validator = this.api.addRequestValidator('RequestValidator', { validateRequestParameters: true, validateRequestBody: true });
 
     this.api.root.addResource('hello').addMethod('GET', mock(200, '{"hello": "$context.authorizer.clientId", "keyVersion": "$context.authorizer.keyVersion"}'), {

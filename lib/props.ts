@@ -164,6 +164,12 @@ export interface RotatingApiKeysProps {
    * @default 6
    */
   readonly deliveriesPerMinute?: number;
+  /**
+   * Where your API's documentation for clients lives (https): the error bodies of `addErrorResponses` link to
+   * its sections (`#key-rotated`, `#scopes`, `#rate-limits`, `#quotas`, `#errors`).
+   * @default - the bodies carry no link
+   */
+  readonly clientDocumentationUrl?: string;
 }
 
 /** Every default of the construct, in one place. */

@@ -1,5 +1,5 @@
 import { ArnFormat, CfnOutput, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
-import { IdentitySource, RequestAuthorizer } from 'aws-cdk-lib/aws-apigateway';
+import { IdentitySource, RequestAuthorizer, ResponseType, type GatewayResponse, type RestApiBase } from 'aws-cdk-lib/aws-apigateway';
 import { HttpLambdaAuthorizer, HttpLambdaResponseType } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import type { Alarm, Dashboard } from 'aws-cdk-lib/aws-cloudwatch';
 import type { TableV2 } from 'aws-cdk-lib/aws-dynamodb';
@@ -24,6 +24,7 @@ import { DELIVERY_VARIABLES } from '../lambda/config/delivery-config';
 import { LEAK_REPORT_VARIABLES } from '../lambda/config/leak-report-config';
 import { FORBIDDEN_STATUS } from '../lambda/contracts/access-log';
 import { authorizerCacheFlushPermissions } from '../lambda/contracts/authorizer-cache-flush-permissions';
+import { CLIENT_ERRORS, clientErrorTemplate } from '../lambda/contracts/client-errors';
 import { INSTALL_OUTPUT_DESCRIPTION, type InstallDescription } from '../lambda/contracts/install-description';
 import { AWSCURRENT } from '../lambda/domain/ports';
 import { addClientResources } from './client-resources';
@@ -354,6 +355,28 @@ export class RotatingApiKeys extends Construct {
       resultsCacheTtl: this.settings.resultsCacheTtl,
     });
     return this.requestAuthorizer;
+  }
+
+  /**
+   * Error bodies clients can act on, for a REST API that uses `authorizer`: a gateway response for each of
+   * 401, 403, 429 (throttled, quota exceeded) and the authorizer's failure, each a JSON body with a stable
+   * code, what to do, a link to `clientDocumentationUrl` and the request id (the catalog is in the README).
+   * The 401 names the key header and carries `WWW-Authenticate`. HTTP APIs have no gateway responses.
+   * https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-gatewayResponse-definition.html
+   */
+  addErrorResponses(api: RestApiBase): GatewayResponse[] {
+    const header = this.settings.apiKeyHeader;
+    return CLIENT_ERRORS.map((error) =>
+      api.addGatewayResponse(`Keyroll${error.responseType}`, {
+        type: ResponseType.of(error.responseType),
+        statusCode: String(error.statusCode),
+        responseHeaders: {
+          'Content-Type': "'application/json'",
+          ...(error.statusCode === 401 ? { 'WWW-Authenticate': `'ApiKey header="${header}"'` } : {}),
+        },
+        templates: { 'application/json': clientErrorTemplate(error, header, this.settings.clientDocumentationUrl) },
+      }),
+    );
   }
 
   /**

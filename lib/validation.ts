@@ -26,6 +26,7 @@ export interface ValidSettings {
   readonly rotationStuckAfter: Duration;
   readonly deliveriesPerMinute: number;
   readonly revocationPollInterval: Duration;
+  readonly clientDocumentationUrl: string | undefined;
 }
 
 /** What the construct's place in the app says: the install's own secret name prefix and the stack's region. */
@@ -65,7 +66,11 @@ export function validateProps(props: RotatingApiKeysProps, install: InstallConte
     rotationStuckAfter: props.rotationStuckAfter ?? DEFAULTS.rotationStuckAfter,
     deliveriesPerMinute: props.deliveriesPerMinute ?? DEFAULTS.deliveriesPerMinute,
     revocationPollInterval: props.revocationPollInterval ?? DEFAULTS.revocationPollInterval,
+    clientDocumentationUrl: props.clientDocumentationUrl,
   };
+  if (settings.clientDocumentationUrl !== undefined && !/^https:\/\/[^\s"#]+$/.test(settings.clientDocumentationUrl)) {
+    fail(`clientDocumentationUrl must be an https URL without a fragment; got "${settings.clientDocumentationUrl}"`);
+  }
   if (settings.revocationPollInterval.toMilliseconds() > 60_000) fail(`revocationPollInterval must be at most 1 minute; got ${settings.revocationPollInterval.toHumanString()}`);
   if (!Number.isInteger(settings.deliveriesPerMinute) || settings.deliveriesPerMinute < 1 || settings.deliveriesPerMinute > 600) {
     fail(`deliveriesPerMinute must be a whole number from 1 to 600; got ${settings.deliveriesPerMinute}`);

@@ -2,7 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ACCESS_LOG_FIELDS } from '../lambda/contracts/access-log';
+import { REQUEST_ID_VARIABLE } from '../lambda/contracts/client-errors';
 import { logDeliveryEvent } from './access-logs';
+import type { LocalGatewayResponse } from './install';
 
 type AccessLogLine = Record<keyof typeof ACCESS_LOG_FIELDS, string>;
 
@@ -24,6 +26,8 @@ export interface LocalApiGatewayOptions {
   readonly port?: number;
   /** The function the stage's authorizer invokes, as its `authorizerUri` names it to the control plane. */
   readonly authorizerFunctionArn: string;
+  /** Gateway responses by type (`UNAUTHORIZED`, `ACCESS_DENIED`, `AUTHORIZER_FAILURE`); API Gateway's defaults otherwise. */
+  readonly gatewayResponses?: Readonly<Record<string, LocalGatewayResponse>>;
 }
 
 export interface LocalApiGateway {
@@ -84,7 +88,7 @@ export async function startLocalApiGateway(options: LocalApiGatewayOptions): Pro
     const identityValue = Array.isArray(identity) ? identity.join(',') : identity;
     if (identityValue === undefined || identityValue.trim() === '') {
       log(401);
-      return send(response, 401, { message: 'Unauthorized' });
+      return refuse(response, 'UNAUTHORIZED', 401, { message: 'Unauthorized' }, requestId);
     }
     const methodArn = `${STAGE_ARN}/${method}${path}`;
     let answer = cache.get(identityValue);
@@ -97,13 +101,15 @@ export async function startLocalApiGateway(options: LocalApiGatewayOptions): Pro
       } catch (error) {
         const unauthorized = error instanceof Error && (error.message === 'Unauthorized' || error.name === 'Unauthorized');
         log(unauthorized ? 401 : 500);
-        return send(response, unauthorized ? 401 : 500, { message: unauthorized ? 'Unauthorized' : 'Internal server error' });
+        return unauthorized
+          ? refuse(response, 'UNAUTHORIZED', 401, { message: 'Unauthorized' }, requestId)
+          : refuse(response, 'AUTHORIZER_FAILURE', 500, { message: null }, requestId);
       }
     }
     const context = answer.answer.context;
     if (!allows(answer.answer, methodArn)) {
       log(403, context);
-      return send(response, 403, { message: 'User is not authorized to access this resource with an explicit deny' });
+      return refuse(response, 'ACCESS_DENIED', 403, { message: 'User is not authorized to access this resource with an explicit deny' }, requestId);
     }
     log(200, context);
     return send(response, 200, { hello: context?.['clientId'], keyVersion: context?.['keyVersion'] });
@@ -115,6 +121,14 @@ export async function startLocalApiGateway(options: LocalApiGatewayOptions): Pro
     pendingLines = [];
     void options.deliverAccessLogs(logDeliveryEvent(lines)).catch(() => undefined);
   }, options.logFlushMs ?? 1_000);
+
+  /** The gateway response of that type as the template declares it, or API Gateway's default body. */
+  function refuse(response: ServerResponse, type: string, defaultStatus: number, defaultBody: unknown, requestId: string): void {
+    const declared = options.gatewayResponses?.[type];
+    if (declared === undefined) return send(response, defaultStatus, defaultBody);
+    response.writeHead(declared.statusCode, { 'content-type': 'application/json', ...declared.headers, 'x-amzn-requestid': requestId });
+    response.end(declared.template.split(REQUEST_ID_VARIABLE).join(requestId));
+  }
 
   // The control plane's answers, in the REST API reference's shapes
   // (https://docs.aws.amazon.com/apigateway/latest/api/API_GetAuthorizers.html and its neighbours).

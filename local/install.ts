@@ -20,10 +20,19 @@ export interface LocalInstall {
   readonly rotationSchedules: readonly { readonly secretLogicalId: string; readonly scheduleExpression: string; readonly duration: string }[];
   /** API Gateway's cache of the authorizer's answers: TTL, and the header that is its key. */
   readonly authorizer: { readonly resultsCacheTtlSeconds: number; readonly identityHeader: string };
+  /** The gateway responses the template gives the API, by response type. */
+  readonly gatewayResponses: Readonly<Record<string, LocalGatewayResponse>>;
   readonly stackName: string;
 }
 
 const STACK_NAME = 'KeyrollLocal';
+
+/** A gateway response as the template declares it: status, headers (static values), and its JSON template. */
+export interface LocalGatewayResponse {
+  readonly statusCode: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly template: string;
+}
 
 /** The ARN local mode gives each keyroll function (its process is named after it). */
 export function localFunctionArn(entry: FunctionEntry): string {
@@ -48,6 +57,7 @@ export function synthesizeLocalInstall(props: RotatingApiKeysProps, names: Local
   const keys = new RotatingApiKeys(stack, 'ApiKeys', props);
   const api = new RestApi(stack, 'Api', { deploy: false });
   api.root.addMethod('ANY', new MockIntegration(), { authorizer: keys.authorizer });
+  keys.addErrorResponses(api);
   const resources = (app.synth().getStackByName(STACK_NAME).template as { Resources: Record<string, TemplateResource> }).Resources;
 
   const logicalIdOf = (construct: { node: { defaultChild?: unknown } }) => stack.getLogicalId(construct.node.defaultChild as never);
@@ -92,12 +102,21 @@ export function synthesizeLocalInstall(props: RotatingApiKeysProps, names: Local
     const rules = Properties['RotationRules'] as { ScheduleExpression: string; Duration: string };
     return { secretLogicalId: String((Properties['SecretId'] as { Ref?: string }).Ref), scheduleExpression: rules.ScheduleExpression, duration: rules.Duration };
   });
+  const gatewayResponses = Object.fromEntries(
+    ofType('AWS::ApiGateway::GatewayResponse').map(([, { Properties = {} }]) => {
+      // Header values are static strings in single quotes: 'application/json'.
+      const headers = Object.entries((Properties['ResponseParameters'] ?? {}) as Record<string, string>).map(([name, value]) => [name.replace(/^gatewayresponse\.header\./, ''), value.replace(/^'|'$/g, '')]);
+      const templates = (Properties['ResponseTemplates'] ?? {}) as Record<string, string>;
+      return [String(Properties['ResponseType']), { statusCode: Number(Properties['StatusCode']), headers: Object.fromEntries(headers), template: templates['application/json'] ?? '' }];
+    }),
+  );
   const [, authorizer] = ofType('AWS::ApiGateway::Authorizer')[0] ?? [];
   const identitySource = String(authorizer?.Properties?.['IdentitySource'] ?? '');
   return {
     environments,
     secrets,
     rotationSchedules,
+    gatewayResponses,
     authorizer: {
       resultsCacheTtlSeconds: Number(authorizer?.Properties?.['AuthorizerResultTtlInSeconds'] ?? 300),
       identityHeader: identitySource.replace(/^method\.request\.header\./, '').toLowerCase(),

@@ -134,6 +134,7 @@ export async function startLocalKeyroll(
       resultsCacheTtlSeconds: install.authorizer.resultsCacheTtlSeconds,
       deliverAccessLogs: (delivery) => required('usage').invoke(delivery),
       authorizerFunctionArn: localFunctionArn('authorizer'),
+      gatewayResponses: install.gatewayResponses,
     });
     stops.push(() => api.close());
 

@@ -45,6 +45,7 @@ class OrdersApiStack extends Stack {
     ordersResource.addMethod('GET', new LambdaIntegration(orders));
     ordersResource.addMethod('POST', new LambdaIntegration(orders));
     keys.countUsageFrom(restAccessLogs);
+    keys.addErrorResponses(restApi); // 401, 403, 429 as JSON that tells the client what to do
 
     // HTTP API: the same keys through keyroll's HTTP API authorizer (payload 2.0, simple responses).
     const httpAccessLogs = new LogGroup(this, 'HttpAccessLogs', { retention: RetentionDays.ONE_MONTH });

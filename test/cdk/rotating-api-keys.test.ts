@@ -1,5 +1,6 @@
 import { Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import { MockIntegration, RestApi } from 'aws-cdk-lib/aws-apigateway';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { ExampleApiStack } from '../../lib/example-api-stack';
@@ -429,5 +430,38 @@ describe('KeyRotationSchedule', () => {
   ])('refuses %s', (_label, build, message) => {
     expect(build).toThrow(InvalidKeyrollPropsError);
     expect(build).toThrow(message);
+  });
+});
+
+describe('Error bodies clients can act on (addErrorResponses)', () => {
+  const responses = Object.values(resources).filter((r) => r.Type === 'AWS::ApiGateway::GatewayResponse');
+  const byType = new Map(responses.map((r) => [String(r.Properties?.['ResponseType']), r.Properties ?? {}]));
+  const body = (type: string) => {
+    const templates = byType.get(type)?.['ResponseTemplates'] as Record<string, string>;
+    // API Gateway fills in $context.requestId; the rest of the template must already be JSON.
+    return JSON.parse((templates['application/json'] ?? '').replace('$context.requestId', 'req-1')) as { error: Record<string, string> };
+  };
+
+  it('answers 401, 403, both 429s and an authorizer failure with a stable code, what to do and the request id', () => {
+    expect([...byType.keys()].sort()).toEqual(['ACCESS_DENIED', 'AUTHORIZER_FAILURE', 'QUOTA_EXCEEDED', 'THROTTLED', 'UNAUTHORIZED']);
+    expect(Object.fromEntries([...byType].map(([type, p]) => [type, p['StatusCode']]))).toEqual({ UNAUTHORIZED: '401', ACCESS_DENIED: '403', THROTTLED: '429', QUOTA_EXCEEDED: '429', AUTHORIZER_FAILURE: '500' });
+    for (const type of byType.keys()) expect(body(type).error).toMatchObject({ code: expect.stringMatching(/^[a-z_]+$/), message: expect.any(String), requestId: 'req-1' });
+  });
+
+  it('names the key header and key.rotated in the 401, with WWW-Authenticate', () => {
+    expect(body('UNAUTHORIZED').error).toMatchObject({ code: 'api_key_invalid', header: 'x-api-key', message: expect.stringContaining('key.rotated') });
+    expect(byType.get('UNAUTHORIZED')?.['ResponseParameters']).toMatchObject({ 'gatewayresponse.header.WWW-Authenticate': `'ApiKey header="x-api-key"'` });
+  });
+
+  it('links each error to its section of the client documentation when one is configured', () => {
+    const withDocs = new Stack(appLikeTheCli(), 'Docs', { env: { account: '111122223333', region: 'eu-west-1' } });
+    const keys = new RotatingApiKeys(withDocs, 'ApiKeys', { clients: [{ clientId: 'acme' }], clientDocumentationUrl: 'https://docs.example.com/api' });
+    const api = new RestApi(withDocs, 'Api');
+    api.root.addMethod('GET', new MockIntegration(), { authorizer: keys.authorizer });
+    keys.addErrorResponses(api);
+    const unauthorized = Template.fromStack(withDocs).findResources('AWS::ApiGateway::GatewayResponse', { Properties: { ResponseType: 'UNAUTHORIZED' } });
+    const template = (Object.values(unauthorized)[0]?.['Properties'] as { ResponseTemplates: Record<string, string> }).ResponseTemplates['application/json'] ?? '';
+    expect(JSON.parse(template).error.documentation).toBe('https://docs.example.com/api#key-rotated');
+    expect(() => new RotatingApiKeys(new Stack(appLikeTheCli(), 'Bad', { env: { account: '111122223333', region: 'eu-west-1' } }), 'ApiKeys', { clients: [], clientDocumentationUrl: 'http://docs.example.com' })).toThrow(/clientDocumentationUrl must be an https URL/);
   });
 });

@@ -5,6 +5,7 @@ import { APIGatewayClient } from '@aws-sdk/client-api-gateway';
 import { ApiGatewayV2Client } from '@aws-sdk/client-apigatewayv2';
 import { ApiGatewayAuthorizerCaches } from '../../lambda/adapters/api-gateway-authorizer-caches';
 import { startLocalApiGateway, type LocalApiGateway } from '../../local/api-gateway';
+import { synthesizeLocalInstall } from '../../local/install';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/keyroll-local';
 import { buildAuthorizer, keyVersion } from '../support/authorizer-fixture';
 import { TestClock } from '../support/rotation-fixture';
@@ -83,5 +84,54 @@ describe('Local API Gateway', () => {
     expect(lines.length).toBeGreaterThanOrEqual(1);
     expect(Object.keys(lines[0] ?? {}).sort()).toEqual(Object.keys(ACCESS_LOG_FIELDS).sort());
     expect(lines.at(-1)).toMatchObject({ status: '200', clientId: 'acme', keyVersion: 'v1', method: 'GET', resourcePath: '/hello' });
+  });
+});
+
+describe('Local API Gateway with the construct\'s error responses', () => {
+  const clock = new TestClock(Date.now());
+  const reader = keyVersion({ clientId: 'acme', scopes: ['read'] });
+  const authorizer = buildAuthorizer({ clock, versions: [reader.version], routeScopes: '{"POST /orders": "write"}' });
+  const { gatewayResponses } = synthesizeLocalInstall({ clients: [{ clientId: 'acme' }], routeScopes: { 'POST /orders': 'write' } }, { keyTableName: 't', clientTopicArn: 'arn:aws:sns:us-east-1:000000000000:c', operationsTopicArn: 'arn:aws:sns:us-east-1:000000000000:o' });
+  let gateway: LocalApiGateway;
+  let failing = false;
+
+  beforeAll(async () => {
+    gateway = await startLocalApiGateway({
+      authorize: async (event) => {
+        if (failing) throw new Error('Task timed out');
+        return authorizer.handler(event);
+      },
+      identityHeader: 'x-api-key',
+      resultsCacheTtlSeconds: 0,
+      deliverAccessLogs: async () => undefined,
+      authorizerFunctionArn: 'arn:aws:lambda:us-east-1:000000000000:function:keyroll-local-authorizer',
+      gatewayResponses,
+    });
+  });
+  afterAll(() => gateway.close());
+
+  const errorOf = async (path: string, key?: string, method = 'GET') => {
+    const response = await fetch(`${gateway.url}${path}`, { method, headers: key === undefined ? {} : { 'x-api-key': key } });
+    const { error } = (await response.json()) as { error: Record<string, string> };
+    return { status: response.status, error, requestId: response.headers.get('x-amzn-requestid'), wwwAuthenticate: response.headers.get('www-authenticate') };
+  };
+
+  it('answers a missing or refused key with the 401 the template declares: code, header, what to do, the request id', async () => {
+    for (const key of [undefined, 'kr_not-a-key']) {
+      const { status, error, requestId, wwwAuthenticate } = await errorOf('/hello', key);
+      expect(status).toBe(401);
+      expect(error).toEqual({ code: 'api_key_invalid', header: 'x-api-key', message: expect.stringContaining('key.rotated'), requestId });
+      expect(wwwAuthenticate).toBe('ApiKey header="x-api-key"');
+    }
+  });
+
+  it('answers a key without the route\'s scope with 403, and an authorizer that fails with 500 that says the key was not rejected', async () => {
+    expect(await errorOf('/orders', reader.key, 'POST')).toMatchObject({ status: 403, error: { code: 'api_key_forbidden' } });
+    failing = true;
+    try {
+      expect(await errorOf('/hello', reader.key)).toMatchObject({ status: 500, error: { code: 'authorizer_unavailable', message: expect.stringContaining('not rejected') } });
+    } finally {
+      failing = false;
+    }
   });
 });
