@@ -42,6 +42,7 @@ export function addClientResources(scope: Construct, client: ApiClientProps, con
     Tags.of(secret).add(CLIENT_TAG.extendWhileInUseHours, String(client.extendWhileInUse.step.toHours()));
     if (client.extendWhileInUse.maxGrace !== undefined) Tags.of(secret).add(CLIENT_TAG.maxGraceHours, String(client.extendWhileInUse.maxGrace.toHours()));
   }
+  if (client.closeWhenSwitched !== undefined) Tags.of(secret).add(CLIENT_TAG.closeWhenSwitchedHours, String(client.closeWhenSwitched.toHours()));
   if (client.deliveryPublicKey !== undefined) Tags.of(secret).add(CLIENT_TAG.deliveryPublicKey, client.deliveryPublicKey);
   for (const statement of writeGuard(secret, context.rotationFunction)) secret.addToResourcePolicy(statement);
 

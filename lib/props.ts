@@ -38,6 +38,13 @@ export interface ApiClientProps {
    */
   readonly extendWhileInUse?: { readonly step: Duration; readonly maxGrace?: Duration };
   /**
+   * Usage-aware retirement the other way: once this client has used its new key and not the replaced one for
+   * this long (and at least this long after the replacement), the monitor ends the replaced key's window early
+   * and tells the client (`key.expired`). Whole hours, 1 to 168; usage arrives through the access logs.
+   * @default - off: a replaced key keeps its whole grace period
+   */
+  readonly closeWhenSwitched?: Duration;
+  /**
    * Key delivery, for a client outside AWS: its X25519 public key, base64url (the `publicKey` that
    * `generateDeliveryKeyPair()` of `keyroll/client` makes). The delivery URL then gives this client its current
    * key encrypted to that key, in exchange for a key of the client still in its window.

@@ -128,6 +128,10 @@ export function validateProps(props: RotatingApiKeysProps, install: InstallConte
     if (client.maxKeyAge !== undefined && (!Number.isInteger(client.maxKeyAge.toDays({ integral: false })) || client.maxKeyAge.toDays({ integral: false }) < 1)) {
       fail(`maxKeyAge of client "${client.clientId}" must be whole days, at least 1; got ${client.maxKeyAge.toHumanString()}`);
     }
+    const quiet = client.closeWhenSwitched;
+    if (quiet !== undefined && (!wholeHours(quiet) || quiet.toHours({ integral: false }) > 168)) {
+      fail(`closeWhenSwitched of client "${client.clientId}" must be whole hours, from 1 hour to 7 days; got ${quiet.toHumanString()}`);
+    }
     const extension = client.extendWhileInUse;
     if (extension !== undefined && (!wholeHours(extension.step) || extension.step.toHours({ integral: false }) > 24 * 30)) {
       fail(`extendWhileInUse.step of client "${client.clientId}" must be whole hours, from 1 hour to 30 days; got ${extension.step.toHumanString()}`);

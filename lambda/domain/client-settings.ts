@@ -21,6 +21,12 @@ export const CLIENT_TAG = {
   /** The most a replaced key's grace may grow to, in hours from the moment it was replaced. Default: 168. */
   maxGraceHours: 'keyroll:maxGraceHours',
   /**
+   * Usage-aware retirement the other way: once the client has used its new key and not its replaced one for
+   * this many hours, the replaced key's window closes early, never sooner than this many hours after the
+   * replacement. Default: off.
+   */
+  closeWhenSwitchedHours: 'keyroll:closeWhenSwitchedHours',
+  /**
    * Key delivery (clients outside AWS): the client's X25519 public key, base64url (the JWK `x`). The delivery
    * route encrypts the current key to it. Default: no delivery.
    */
@@ -44,6 +50,8 @@ export interface ClientSettings {
   readonly maxKeyAgeMs?: number;
   /** Set when the client opts into usage-aware retirement. */
   readonly extendWhileInUse?: { readonly stepMs: number; readonly maxGraceMs: number };
+  /** Set when the client opts into closing a replaced key early once it has switched: the quiet time. */
+  readonly closeWhenSwitchedMs?: number;
 }
 
 export function clientSettingsFromTags(
@@ -65,12 +73,14 @@ export function clientSettingsFromTags(
   const maxKeyAgeDays = parseWholeNumberTag(secretArn, tags, CLIENT_TAG.maxKeyAgeDays, 1, MAX_KEY_AGE_DAYS);
   const extendHours = parseWholeNumberTag(secretArn, tags, CLIENT_TAG.extendWhileInUseHours, 1, 24 * 30);
   const maxGraceHours = parseWholeNumberTag(secretArn, tags, CLIENT_TAG.maxGraceHours, 1, 24 * 366) ?? DEFAULT_MAX_GRACE_HOURS;
+  const closeWhenSwitchedHours = parseWholeNumberTag(secretArn, tags, CLIENT_TAG.closeWhenSwitchedHours, 1, 24 * 7);
   return {
     clientId,
     scopes,
     gracePeriodMs: (gracePeriodSeconds ?? defaults.gracePeriodSeconds) * 1000,
     ...(maxKeyAgeDays === undefined ? {} : { maxKeyAgeMs: maxKeyAgeDays * 24 * HOUR_MS }),
     ...(extendHours === undefined ? {} : { extendWhileInUse: { stepMs: extendHours * HOUR_MS, maxGraceMs: maxGraceHours * HOUR_MS } }),
+    ...(closeWhenSwitchedHours === undefined ? {} : { closeWhenSwitchedMs: closeWhenSwitchedHours * HOUR_MS }),
   };
 }
 

@@ -206,6 +206,7 @@ class ClientCheck {
     let endMs = windowEndMs(version);
     if (endMs === undefined || (await this.expireIfEnded(version, endMs))) return;
     const replacedAtMs = replacedAt(version, versions) ?? endMs - this.client.gracePeriodMs;
+    if (await this.closeIfSwitched(version, versions, replacedAtMs)) return;
     const sinceMs = Math.max(replacedAtMs + SWITCH_OVER_MS, this.nowMs - RECENT_USE_MS);
     if (sinceMs > this.nowMs) return;
     const { lastUsedMs } = await this.deps.usage.readUsage(this.client.clientId, version.versionId, hourOf(sinceMs), hourOf(this.nowMs));
@@ -226,6 +227,29 @@ class ClientCheck {
       }
     }
     await this.remindIfDue(version, endMs);
+  }
+
+  /**
+   * For a client that opted in: once it has used the current key, and not this replaced one, for the quiet
+   * time (and at least that long after the replacement), the replaced key's window closes now, and the
+   * client is told with `key.expired`. Usage arrives through the access logs seconds to minutes late, so the
+   * quiet time is whole hours.
+   */
+  private async closeIfSwitched(version: KeyVersion, versions: readonly KeyVersion[], replacedAtMs: number): Promise<boolean> {
+    const quietMs = this.client.closeWhenSwitchedMs;
+    const current = versions.find((candidate) => candidate.versionId === this.currentId);
+    if (quietMs === undefined || current === undefined || this.nowMs < replacedAtMs + quietMs) return false;
+    const [replacedUse, currentUse] = await Promise.all([
+      this.deps.usage.readUsage(this.client.clientId, version.versionId, hourOf(this.nowMs - quietMs), hourOf(this.nowMs)),
+      this.deps.usage.readUsage(this.client.clientId, current.versionId, hourOf(replacedAtMs), hourOf(this.nowMs)),
+    ]);
+    const replacedQuiet = replacedUse.lastUsedMs === undefined || replacedUse.lastUsedMs <= this.nowMs - quietMs;
+    if (!replacedQuiet || currentUse.lastUsedMs === undefined) return false;
+    const closed = await this.deps.keys.closeWindow(version.keyHash, this.nowMs);
+    const closedEndMs = windowEndMs(closed);
+    if (closedEndMs === undefined || closedEndMs > this.nowMs) return false;
+    this.tally.windowsClosed++;
+    return this.expireIfEnded(closed, closedEndMs);
   }
 
   /** True when the window has ended: the version is marked expired and the client told, once. */

@@ -388,7 +388,7 @@ describe('RotatingApiKeys props', () => {
   it('writes usage-aware retirement as tags, and the monitor settings into its environment', () => {
     const stack = new Stack(appLikeTheCli(), 'Test', { env });
     const keys = new RotatingApiKeys(stack, 'Keys', {
-      clients: [{ clientId: 'acme', extendWhileInUse: { step: Duration.hours(12), maxGrace: Duration.days(3) } }, { clientId: 'globex' }],
+      clients: [{ clientId: 'acme', extendWhileInUse: { step: Duration.hours(12), maxGrace: Duration.days(3) }, closeWhenSwitched: Duration.hours(6) }, { clientId: 'globex' }],
       monitorInterval: Duration.minutes(5),
       reminderLeadTimes: [Duration.days(3), Duration.hours(2)],
       rotationStuckAfter: Duration.minutes(30),
@@ -398,10 +398,14 @@ describe('RotatingApiKeys props', () => {
     t.hasResourceProperties('AWS::SecretsManager::Secret', {
       Name: 'keyroll/Test/Keys/acme',
       Tags: Match.arrayWith([
+        { Key: 'keyroll:closeWhenSwitchedHours', Value: '6' },
         { Key: 'keyroll:extendWhileInUseHours', Value: '12' },
         { Key: 'keyroll:maxGraceHours', Value: '72' },
       ]),
     });
+    expect(() => new RotatingApiKeys(new Stack(appLikeTheCli(), 'Bad', { env }), 'Keys', { clients: [{ clientId: 'acme', closeWhenSwitched: Duration.minutes(90) }] })).toThrow(
+      /closeWhenSwitched of client "acme" must be whole hours/,
+    );
     const globexTags = JSON.stringify(Object.values(t.findResources('AWS::SecretsManager::Secret', { Properties: { Name: 'keyroll/Test/Keys/globex' } }))[0]);
     expect(globexTags).not.toContain('extendWhileInUse');
     t.hasResourceProperties('AWS::Lambda::Function', {

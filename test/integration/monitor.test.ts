@@ -330,6 +330,43 @@ describe('The monitor over DynamoDB (dynalite) and the Secrets Manager model, wi
       expect((await h.versionsOf('acme'))['acme-v1']?.notAfterMs).toBe(quiet.rotatedAtMs + 24 * HOUR_MS);
       expect((await h.versionsOf('globex'))['globex-v1']?.notAfterMs).toBe(busy.rotatedAtMs + 24 * HOUR_MS);
     });
+
+    it('closes a replaced key early once the client has used only its new key for the quiet time, and tells it', async () => {
+      const h = await newHarness();
+      const { arn, rotatedAtMs } = await rotatedClient(h, 'acme', { 'keyroll:gracePeriodSeconds': String(24 * 3600), 'keyroll:closeWhenSwitchedHours': '2' });
+      const oldKey = h.keyOf(arn, 'acme-v1');
+      drain(h.published);
+      await h.traffic([
+        { atMs: rotatedAtMs + 10 * MINUTE, clientId: 'acme', keyVersion: 'acme-v1' },
+        { atMs: rotatedAtMs + 30 * MINUTE, clientId: 'acme', keyVersion: 'acme-v2' },
+      ]);
+      // Two hours after the replacement, but the old key was used 1 h 50 min ago: not yet.
+      h.clock.nowMs = rotatedAtMs + 2 * HOUR_MS;
+      await h.runMonitor();
+      expect(drain(h.published)).toEqual([]);
+      expect((await h.verify(oldKey)).status).toBe('valid');
+      // Two hours without the old key, the new one in use: the old key ends now.
+      h.clock.nowMs = rotatedAtMs + 10 * MINUTE + 2 * HOUR_MS + 1;
+      await h.runMonitor();
+      expect(drain(h.published)).toEqual([{ type: 'key.expired', versionId: 'acme-v1', expiresAt: iso(h.clock.nowMs) }]);
+      expect((await h.verify(oldKey)).status).toBe('expired');
+      expect((await h.verify(h.currentKey(arn))).status).toBe('valid');
+    });
+
+    it('never closes early while the old key is in use, before the quiet time after the replacement, or before the new key was used', async () => {
+      const h = await newHarness();
+      const tags = { 'keyroll:gracePeriodSeconds': String(24 * 3600), 'keyroll:closeWhenSwitchedHours': '2' };
+      const stillUsing = await rotatedClient(h, 'acme', tags);
+      const neverSwitched = await rotatedClient(h, 'globex', tags);
+      h.clock.nowMs = Math.max(stillUsing.rotatedAtMs, neverSwitched.rotatedAtMs) + 5 * HOUR_MS;
+      await h.traffic([
+        { atMs: h.clock.nowMs - 30 * MINUTE, clientId: 'acme', keyVersion: 'acme-v1' },
+        { atMs: h.clock.nowMs - 30 * MINUTE, clientId: 'acme', keyVersion: 'acme-v2' },
+      ]);
+      await h.runMonitor();
+      expect((await h.versionsOf('acme'))['acme-v1']?.notAfterMs).toBe(stillUsing.rotatedAtMs + 24 * HOUR_MS);
+      expect((await h.versionsOf('globex'))['globex-v1']?.notAfterMs).toBe(neverSwitched.rotatedAtMs + 24 * HOUR_MS);
+    });
   });
 
   it('checks every other client when one cannot be checked, then fails the run naming it', async () => {
