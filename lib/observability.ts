@@ -1,5 +1,5 @@
 import { Duration, Stack } from 'aws-cdk-lib';
-import { Alarm, ComparisonOperator, Dashboard, GraphWidget, LogQueryWidget, MathExpression, Metric, TreatMissingData, type IMetric } from 'aws-cdk-lib/aws-cloudwatch';
+import { Alarm, AnomalyDetectionAlarm, ComparisonOperator, Dashboard, GraphWidget, LogQueryWidget, MathExpression, Metric, TreatMissingData, type IMetric } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { Topic } from 'aws-cdk-lib/aws-sns';
@@ -26,10 +26,17 @@ export interface Alarms {
   readonly refusalSpike: Alarm;
   readonly monitorErrors: Alarm;
   readonly usageErrors: Alarm;
+  /** Only when asked for (`refusalAnomalyAlarm`). */
+  readonly refusalAnomaly?: Alarm;
 }
 
 /** The five alarms, each publishing to the operations topic; the topic's policy lets exactly these alarms publish. */
-export function createAlarms(scope: Construct, operationsTopic: Topic, functions: ObservedFunctions, options: { readonly refusalAlarmThreshold: number; readonly monitorInterval: Duration }): Alarms {
+export function createAlarms(
+  scope: Construct,
+  operationsTopic: Topic,
+  functions: ObservedFunctions,
+  options: { readonly refusalAlarmThreshold: number; readonly monitorInterval: Duration; readonly refusalAnomalyAlarm: boolean },
+): Alarms {
   const authorizerMetric = (name: string) => serviceMetric(AUTHORIZER_SERVICE, name);
   const alarm = (id: string, description: string, metric: IMetric, threshold: number): Alarm => {
     const created = new Alarm(scope, id, {
@@ -81,6 +88,7 @@ export function createAlarms(scope: Construct, operationsTopic: Topic, functions
       functions.usage.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }),
       1,
     ),
+    ...(options.refusalAnomalyAlarm ? { refusalAnomaly: refusalAnomalyAlarm(scope, operationsTopic, authorizerMetric(refusalMetricName('expired'))) } : {}),
   };
   // A topic policy replaces SNS's default one, so CloudWatch may publish only where it says so; scoped to this
   // account and these alarms against the confused deputy.
@@ -94,11 +102,30 @@ export function createAlarms(scope: Construct, operationsTopic: Topic, functions
       resources: [operationsTopic.topicArn],
       conditions: {
         StringEquals: { 'aws:SourceAccount': Stack.of(scope).account },
-        ArnLike: { 'aws:SourceArn': Object.values(alarms).map((a: Alarm) => a.alarmArn) },
+        ArnLike: { 'aws:SourceArn': Object.values(alarms).filter((a): a is Alarm => a !== undefined).map((a) => a.alarmArn) },
       },
     }),
   );
   return alarms;
+}
+
+/**
+ * Refusals of ended keys above the band CloudWatch learned for them, for three of five 5-minute periods: the
+ * burst after a rollover that some clients missed, whatever the API's usual level.
+ * https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/Create_Anomaly_Detection_Alarm.html
+ */
+function refusalAnomalyAlarm(scope: Construct, operationsTopic: Topic, refusedExpired: Metric): Alarm {
+  const alarm = new AnomalyDetectionAlarm(scope, 'RefusalAnomalyAlarm', {
+    alarmDescription: 'keyroll: refusals of ended keys are above their usual band (clients that missed their switch after a rotation)',
+    metric: refusedExpired,
+    stdDevs: 3,
+    evaluationPeriods: 5,
+    datapointsToAlarm: 3,
+    comparisonOperator: ComparisonOperator.GREATER_THAN_UPPER_THRESHOLD,
+    treatMissingData: TreatMissingData.NOT_BREACHING,
+  });
+  alarm.addAlarmAction(new SnsAction(operationsTopic));
+  return alarm;
 }
 
 export function createDashboard(scope: Construct, functions: ObservedFunctions): Dashboard {

@@ -131,6 +131,13 @@ export interface RotatingApiKeysProps {
    */
   readonly refusalAlarmThreshold?: number;
   /**
+   * A CloudWatch anomaly-detection alarm on refusals of ended keys (the authorizer's `RefusedExpired`): it
+   * learns the usual level and flags the irregular burst of clients that missed their switch after a rollover,
+   * to the operations topic. An anomaly-detection alarm costs what three metrics' alarms cost, so it is opt-in.
+   * @default false
+   */
+  readonly refusalAnomalyAlarm?: boolean;
+  /**
    * Prefix of the client secrets' names; it also says which secrets are this install's (the monitor lists
    * those only, and the functions may touch no other). Letters, digits and `/_+=.@-`, ending in `/`.
    * @default `keyroll/<stack name>/<construct id>/`: two installs in one account and region never collide

@@ -67,6 +67,8 @@ export class RotatingApiKeys extends Construct {
   readonly rotationErrorsAlarm: Alarm;
   readonly authorizerErrorsAlarm: Alarm;
   readonly refusalSpikeAlarm: Alarm;
+  /** With `refusalAnomalyAlarm`: refusals of ended keys above their learned band. */
+  readonly refusalAnomalyAlarm?: Alarm;
   readonly monitorErrorsAlarm: Alarm;
   readonly usageErrorsAlarm: Alarm;
   readonly dashboard: Dashboard;
@@ -318,10 +320,15 @@ export class RotatingApiKeys extends Construct {
     };
     new CfnOutput(this, 'Install', { value: stack.toJsonString(description), description: `${INSTALL_OUTPUT_DESCRIPTION} (${this.node.path})` });
 
-    const alarms = createAlarms(this, this.operationsTopic, this.functions(), { refusalAlarmThreshold: settings.refusalAlarmThreshold, monitorInterval: settings.monitorInterval });
+    const alarms = createAlarms(this, this.operationsTopic, this.functions(), {
+      refusalAlarmThreshold: settings.refusalAlarmThreshold,
+      monitorInterval: settings.monitorInterval,
+      refusalAnomalyAlarm: settings.refusalAnomalyAlarm,
+    });
     this.rotationErrorsAlarm = alarms.rotationErrors;
     this.authorizerErrorsAlarm = alarms.authorizerErrors;
     this.refusalSpikeAlarm = alarms.refusalSpike;
+    this.refusalAnomalyAlarm = alarms.refusalAnomaly;
     this.monitorErrorsAlarm = alarms.monitorErrors;
     this.usageErrorsAlarm = alarms.usageErrors;
     this.dashboard = createDashboard(this, this.functions());

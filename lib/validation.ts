@@ -20,6 +20,7 @@ export interface ValidSettings {
   readonly routeScopes: RouteScopes;
   readonly keyPrefix: string;
   readonly refusalAlarmThreshold: number;
+  readonly refusalAnomalyAlarm: boolean;
   readonly secretNamePrefix: string;
   readonly monitorInterval: Duration;
   readonly reminderLeadTimes: readonly Duration[];
@@ -60,6 +61,7 @@ export function validateProps(props: RotatingApiKeysProps, install: InstallConte
     routeScopes: RouteScopes.parse(undefined),
     keyPrefix: props.keyPrefix ?? DEFAULTS.keyPrefix,
     refusalAlarmThreshold: props.refusalAlarmThreshold ?? DEFAULTS.refusalAlarmThreshold,
+    refusalAnomalyAlarm: props.refusalAnomalyAlarm ?? false,
     secretNamePrefix: props.secretNamePrefix ?? install.defaultSecretNamePrefix,
     monitorInterval: props.monitorInterval ?? DEFAULTS.monitorInterval,
     reminderLeadTimes: props.reminderLeadTimes ?? DEFAULTS.reminderLeadTimes,

@@ -469,3 +469,29 @@ describe('Error bodies clients can act on (addErrorResponses)', () => {
     expect(() => new RotatingApiKeys(new Stack(appLikeTheCli(), 'Bad', { env: { account: '111122223333', region: 'eu-west-1' } }), 'ApiKeys', { clients: [], clientDocumentationUrl: 'http://docs.example.com' })).toThrow(/clientDocumentationUrl must be an https URL/);
   });
 });
+
+describe('Refusal anomaly alarm (refusalAnomalyAlarm)', () => {
+  const env = { account: '111122223333', region: 'eu-west-1' };
+  const alarmsOf = (props: Partial<RotatingApiKeysProps>) => {
+    const stack = new Stack(appLikeTheCli(), 'Anomaly', { env });
+    new RotatingApiKeys(stack, 'Keys', { clients: [{ clientId: 'acme' }], ...props });
+    return Template.fromStack(stack);
+  };
+
+  it('is off by default: it costs what three metrics\' alarms cost', () => {
+    expect(Object.keys(alarmsOf({}).findResources('AWS::CloudWatch::Alarm', { Properties: { ComparisonOperator: 'GreaterThanUpperThreshold' } }))).toEqual([]);
+  });
+
+  it('when asked for, alarms the operations topic on refusals of ended keys above the band CloudWatch learns', () => {
+    const t = alarmsOf({ refusalAnomalyAlarm: true });
+    const [alarm] = Object.values(t.findResources('AWS::CloudWatch::Alarm', { Properties: { ComparisonOperator: 'GreaterThanUpperThreshold' } }));
+    const properties = alarm?.['Properties'] as { Metrics: { Id: string; Expression?: string; MetricStat?: { Metric: { MetricName: string } } }[]; ThresholdMetricId: string; AlarmActions: unknown[]; EvaluationPeriods: number; DatapointsToAlarm: number };
+    const band = properties.Metrics.find((m) => m.Id === properties.ThresholdMetricId);
+    expect(band?.Expression).toMatch(/^ANOMALY_DETECTION_BAND\(\w+, 3\)$/);
+    expect(properties.Metrics.find((m) => m.MetricStat !== undefined)?.MetricStat?.Metric.MetricName).toBe('RefusedExpired');
+    expect({ evaluationPeriods: properties.EvaluationPeriods, datapoints: properties.DatapointsToAlarm, actions: properties.AlarmActions.length }).toEqual({ evaluationPeriods: 5, datapoints: 3, actions: 1 });
+    // The operations topic lets this alarm publish too.
+    const policy = JSON.stringify(t.findResources('AWS::SNS::TopicPolicy'));
+    expect(policy).toContain('RefusalAnomalyAlarm');
+  });
+});
