@@ -107,6 +107,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakSummary> {
   let faultsOn = false;
   let outageUntilMs = 0;
   let lostCurrentMoveArmed = 0;
+  let revocationsOwed = 0;
   /** Per key hash, when the proxy failed one of the authorizer's reads of it. */
   const failedAuthorizerReads = new Map<string, number[]>();
   const proxies: FaultProxy[] = [];
@@ -330,14 +331,15 @@ export async function runSoak(options: SoakOptions): Promise<SoakSummary> {
         }
         return;
       }
-      if (drill === 'revoke') {
-        const previous = Object.entries(model.describeSecret({ SecretId: arn }).VersionIdsToStages ?? {}).find(([, stages]) => stages.includes('AWSPREVIOUS'))?.[0];
-        if (previous !== undefined && keyOf(arn, previous) !== undefined && truthOf(arn, previous).revokedFromMs === undefined) {
-          drills['revocations'] = (drills['revocations'] ?? 0) + 1;
-          const revokedFromMs = Date.now();
-          const { code } = await cli('revoke', clientId, '--version', previous, '--reason', 'soak drill');
-          if (code === 0) Object.assign(truthOf(arn, previous), { revokedFromMs, revokedReturnMs: Date.now() });
-        }
+      // A revocation is owed until a client has a previous version to revoke (an emergency may have revoked it).
+      if (drill === 'revoke') revocationsOwed++;
+      const previous = Object.entries(model.describeSecret({ SecretId: arn }).VersionIdsToStages ?? {}).find(([, stages]) => stages.includes('AWSPREVIOUS'))?.[0];
+      if (revocationsOwed > 0 && previous !== undefined && keyOf(arn, previous) !== undefined && truthOf(arn, previous).revokedFromMs === undefined) {
+        revocationsOwed--;
+        drills['revocations'] = (drills['revocations'] ?? 0) + 1;
+        const revokedFromMs = Date.now();
+        const { code } = await cli('revoke', clientId, '--version', previous, '--reason', 'soak drill');
+        if (code === 0) Object.assign(truthOf(arn, previous), { revokedFromMs, revokedReturnMs: Date.now() });
       }
       if (drill === 'lose-current-move') lostCurrentMoveArmed++;
       const { VersionId = '' } = await secrets.send(new RotateSecretCommand({ SecretId: arn }));
