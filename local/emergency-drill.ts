@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { Duration } from 'aws-cdk-lib';
 import { runCli } from '../cli/main';
+import { readAuthorizerConfig } from '../lambda/config/authorizer-config';
 import { SecretsManagerKeySource } from '../client/secrets-manager-key-source';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, startLocalKeyroll } from './keyroll-local';
 
@@ -39,6 +40,7 @@ export async function runEmergencyDrill(options: { readonly runs: number; readon
   const keyroll = await startLocalKeyroll({ clients: [{ clientId: 'acme' }], gracePeriod: Duration.hours(1) }, { logDirectory: path.join(work, 'logs'), stateFile });
   const secrets = new SecretsManagerClient({ endpoint: keyroll.endpoints.secretsManager, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
   const source = new SecretsManagerKeySource({ secretId: keyroll.secretArns.get('acme') ?? '', client: secrets });
+  const { revocationPollMs } = readAuthorizerConfig(keyroll.install.environments.authorizer ?? {});
   const ended: { readonly key: string; readonly returnedAtMs: number; lastAcceptedSentMs: number }[] = [];
   const commandMs: number[] = [];
   let current = (await source.currentKey()).key;
@@ -114,7 +116,7 @@ export async function runEmergencyDrill(options: { readonly runs: number; readon
     maxMs: Math.max(...boundsMs),
     commandP50Ms: percentile(commandMs, 0.5),
     commandMaxMs: Math.max(...commandMs),
-    revocationPollMs: 1000,
+    revocationPollMs,
     requests,
     revokedKeyRequests,
     currentKeyRefusals,
