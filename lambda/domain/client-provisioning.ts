@@ -14,6 +14,8 @@ export interface NewClient {
   readonly gracePeriodSeconds?: number;
   readonly maxKeyAgeDays?: number;
   readonly deliveryPublicKey?: string;
+  /** Ends a replaced key early once the client has used only its new key this many hours; default off. */
+  readonly closeWhenSwitchedHours?: number;
   /** A Secrets Manager schedule expression; default the install's. */
   readonly scheduleExpression?: string;
   readonly reason: string;
@@ -57,6 +59,7 @@ export class ClientProvisioning {
     if (client.gracePeriodSeconds !== undefined) tags[CLIENT_TAG.gracePeriodSeconds] = String(client.gracePeriodSeconds);
     if (client.maxKeyAgeDays !== undefined) tags[CLIENT_TAG.maxKeyAgeDays] = String(client.maxKeyAgeDays);
     if (client.deliveryPublicKey !== undefined) tags[CLIENT_TAG.deliveryPublicKey] = client.deliveryPublicKey;
+    if (client.closeWhenSwitchedHours !== undefined) tags[CLIENT_TAG.closeWhenSwitchedHours] = String(client.closeWhenSwitchedHours);
     const secretArn = await this.deps.administration.createSecret({ name, kmsKeyId: this.deps.install.kmsKeyArn, secretString: JSON.stringify({ clientId: client.clientId }), tags });
     const policy = { Version: '2012-10-17', Statement: writeGuardStatements(this.deps.install.rotationRoleArn) };
     await this.deps.administration.putResourcePolicy(secretArn, JSON.stringify(policy));
@@ -104,6 +107,9 @@ function checkNewClient(client: NewClient, rotationWindow: string): void {
   for (const scope of client.scopes ?? []) if (!SCOPE_PATTERN.test(scope)) problems.push(`scope "${scope}" must be 1 to 64 letters, digits, ":", ".", "_", "/" or "-"`);
   if (client.gracePeriodSeconds !== undefined && (!Number.isInteger(client.gracePeriodSeconds) || client.gracePeriodSeconds < 0)) problems.push('the grace period must be whole seconds');
   if (client.maxKeyAgeDays !== undefined && (!Number.isInteger(client.maxKeyAgeDays) || client.maxKeyAgeDays < 1)) problems.push('the maximum key age must be whole days, at least 1');
+  if (client.closeWhenSwitchedHours !== undefined && (!Number.isInteger(client.closeWhenSwitchedHours) || client.closeWhenSwitchedHours < 1 || client.closeWhenSwitchedHours > 168)) {
+    problems.push('the quiet time before closing a replaced key early must be whole hours, from 1 to 168');
+  }
   if (client.deliveryPublicKey !== undefined && !DELIVERY_PUBLIC_KEY_PATTERN.test(client.deliveryPublicKey)) problems.push('the public key must be an X25519 public key, 43 base64url characters (generateDeliveryKeyPair() of keyroll/client)');
   if (problems.length > 0) throw new OperationRefusedError(problems.join('; '));
 }

@@ -125,7 +125,7 @@ describe('keyroll CLI (--local)', () => {
     const pair = await generateDeliveryKeyPair();
     const publicKeyFile = path.join(work, 'initech.pub');
     writeFileSync(publicKeyFile, `${pair.publicKey}\n`);
-    const added = await cli('clients', 'add', 'initech', '--scopes', 'read,reports', '--grace', '2h', '--public-key', publicKeyFile, '--reason', 'signed the contract');
+    const added = await cli('clients', 'add', 'initech', '--scopes', 'read,reports', '--grace', '2h', '--public-key', publicKeyFile, '--close-when-switched', '6h', '--reason', 'signed the contract');
     expect(added).toMatchObject({ code: EXIT.ok, json: { clientId: 'initech', secretArn: expect.stringContaining(':secret:keyroll/KeyrollLocal/ApiKeys/initech-'), versionId: expect.any(String), current: true } });
     expect(((await cli('clients', 'list')).json['clients'] as { clientId: string }[]).map((c) => c.clientId).sort()).toEqual(['acme', 'globex', 'initech']);
 
@@ -135,7 +135,13 @@ describe('keyroll CLI (--local)', () => {
     const { Tags = [] } = await secrets.send(new DescribeSecretCommand({ SecretId: secretArn }));
     const { ResourcePolicy } = await secrets.send(new GetResourcePolicyCommand({ SecretId: secretArn }));
     secrets.destroy();
-    expect(Object.fromEntries(Tags.map((t) => [t.Key, t.Value]))).toEqual({ 'keyroll:clientId': 'initech', 'keyroll:scopes': 'read reports', 'keyroll:gracePeriodSeconds': '7200', 'keyroll:deliveryPublicKey': pair.publicKey });
+    expect(Object.fromEntries(Tags.map((t) => [t.Key, t.Value]))).toEqual({
+      'keyroll:clientId': 'initech',
+      'keyroll:scopes': 'read reports',
+      'keyroll:gracePeriodSeconds': '7200',
+      'keyroll:deliveryPublicKey': pair.publicKey,
+      'keyroll:closeWhenSwitchedHours': '6',
+    });
     expect(JSON.parse(ResourcePolicy ?? '{}')).toMatchObject({ Statement: [expect.objectContaining({ Sid: 'OnlyKeyrollRotationWritesKeyVersions', Effect: 'Deny', Action: 'secretsmanager:PutSecretValue' })] });
     const key = (JSON.parse(SecretString ?? '{}') as { apiKey: string }).apiKey;
     expect((await fetch(`${keyroll.api.url}/hello`, { headers: { 'x-api-key': key } })).status).toBe(200);
@@ -144,6 +150,8 @@ describe('keyroll CLI (--local)', () => {
     expect(again).toMatchObject({ code: EXIT.refused, json: { error: { message: expect.stringContaining('client "initech" already exists') } } });
     const badSchedule = await cli('clients', 'add', 'hooli', '--schedule', 'cron(30 4 ? * MON *)', '--reason', 'x');
     expect(badSchedule).toMatchObject({ code: EXIT.refused, json: { error: { message: expect.stringContaining('0 in the minutes field') } } });
+    const halfHour = await cli('clients', 'add', 'hooli', '--close-when-switched', '90m', '--reason', 'x');
+    expect(halfHour).toMatchObject({ code: EXIT.refused, json: { error: { message: expect.stringContaining('must be whole hours, from 1 to 168') } } });
     const bad = await cli('clients', 'add', 'bad client', '--reason', 'x');
     expect(bad).toMatchObject({ code: EXIT.refused, json: { error: { message: expect.stringContaining('the client id must be') } } });
     expect(((await cli('clients', 'list')).json['clients'] as unknown[]).length).toBe(3);
