@@ -1,5 +1,8 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
+import { ENDED_KEY_REPORT_MESSAGE, type EndedKeyReportFields } from '../contracts/ended-key-report';
+import { EndedKeyReports } from '../domain/ended-key-reports';
 import type { AuthorizationDecision, KeyAuthorizer } from '../domain/key-authorizer';
+import type { KeyVersion } from '../domain/key-version';
 import { AuthorizerResponses, isHttpApiEvent, parseAuthorizerEvent, type AuthorizerRequest, type PolicyResponse, type SimpleResponse } from '../adapters/api-gateway-authorizer-events';
 
 export type { AuthorizerContext, PolicyResponse, SimpleResponse } from '../adapters/api-gateway-authorizer-events';
@@ -27,6 +30,7 @@ export function createAuthorizerHandler(deps: {
   readonly clock: () => number;
 }) {
   const responses = new AuthorizerResponses();
+  const endedKeys = new EndedKeyReports();
 
   /** Every path ends in an answer or a refusal; an unexpected error is logged and refused, never thrown. */
   async function answer(event: unknown): Promise<PolicyResponse | SimpleResponse | Refusal> {
@@ -39,6 +43,7 @@ export function createAuthorizerHandler(deps: {
       const decision = await deps.authorizer.authorize(request.presentedKeys, request.target, nowMs, request.sourceIp);
       deps.recorder.record(decision, nowMs);
       if (decision.outcome === 'unauthorized') {
+        if (decision.reason === 'expired' && decision.version !== undefined) reportEndedKey(decision.version, nowMs);
         deps.logger.warn('request refused', {
           reason: decision.reason,
           key: decision.presented,
@@ -72,6 +77,14 @@ export function createAuthorizerHandler(deps: {
       countInternalError();
       return simple ? { isAuthorized: false } : REFUSAL;
     }
+  }
+
+  /** A client still presenting a key whose window has ended: one line per version per minute, with the count. */
+  function reportEndedKey(version: KeyVersion, nowMs: number): void {
+    const report = endedKeys.record(version, nowMs);
+    if (report === undefined) return;
+    const fields: EndedKeyReportFields = { clientId: report.clientId, versionId: report.versionId, refused: report.refused, since: new Date(report.sinceMs).toISOString() };
+    deps.logger.warn(ENDED_KEY_REPORT_MESSAGE, { ...fields });
   }
 
   /** Counting must not turn a refusal into a 500, so a failure to count is only logged. */

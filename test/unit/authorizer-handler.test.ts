@@ -1,4 +1,5 @@
 import { Logger } from '@aws-lambda-powertools/logger';
+import { ENDED_KEY_REPORT_MESSAGE } from '../../lambda/contracts/ended-key-report';
 import { generateApiKey } from '../../lambda/domain/api-key';
 import type { PolicyResponse } from '../../lambda/handlers/authorizer-handler';
 import { HOUR_MS, TestClock } from '../support/rotation-fixture';
@@ -256,4 +257,37 @@ describe('Authorizer: logs', () => {
     expect(text).not.toContain(revoked.version.keyHash);
     expect(text).not.toContain('sk_live');
   });
+
+  it('reports a client still presenting an ended key: one line per version per minute per container, with the count, never the key', async () => {
+    const clock = new TestClock();
+    const ended = keyVersion({ clientId: 'acme', versionId: 'v1', notAfterMs: clock.nowMs - 1 });
+    const lines: string[] = [];
+    const capture = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => (lines.push(String(chunk)), true));
+    const captureErr = jest.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => (lines.push(String(chunk)), true));
+    try {
+      const logger = new Logger({ serviceName: 'keyroll-authorizer', logLevel: 'INFO' });
+      const { handler } = buildAuthorizer({ clock, versions: [ended.version], logger });
+      for (let i = 0; i < 30; i++) {
+        await outcomeOf(handler(restEvent({ 'x-api-key': ended.key })));
+        clock.advance(3_000); // 30 requests over 90 s
+      }
+    } finally {
+      capture.mockRestore();
+      captureErr.mockRestore();
+    }
+    const reports = lines
+      .join('')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+      .filter((record) => record['message'] === ENDED_KEY_REPORT_MESSAGE);
+    const startedAt = new Date(clock.nowMs - 90_000).toISOString();
+    expect(reports.map(({ clientId, versionId, refused, since }) => ({ clientId, versionId, refused, since }))).toEqual([
+      { clientId: 'acme', versionId: 'v1', refused: 1, since: startedAt },
+      { clientId: 'acme', versionId: 'v1', refused: 20, since: startedAt },
+    ]);
+    expect(lines.join('')).not.toContain(ended.key);
+    expect(lines.join('')).not.toContain(ended.version.keyHash);
+  });
 });
+
