@@ -3,6 +3,7 @@ import { mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import type { FunctionEntry } from '../lib/function-bundles';
+import { percentile as percentileOf } from '../local/statistics';
 import { bundleFunction as bundleInto } from '../scripts/bundling';
 
 /** Bundles a Lambda entry module exactly as the package build does, into a fresh directory. */
@@ -42,9 +43,9 @@ export function timeSyncCalls(call: () => unknown, count: number, warmup = Math.
   return durations;
 }
 
+/** The `p`th percentile (0 to 100). */
 export function percentile(values: readonly number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
+  return percentileOf(values, p / 100);
 }
 
 export function median(values: readonly number[]): number {

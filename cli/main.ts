@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { KeyrollError, OperationRefusedError, UnknownClientOrVersionError } from '../lambda/domain/errors';
@@ -9,8 +10,6 @@ import { versionWithStage } from '../lambda/domain/secret-labels';
 import { flushOnceRevocationIsSeen, revocationSeenAfterMs } from '../lambda/domain/authorizer-cache-flush';
 import { parseDuration, parseInstant, UsageError } from './durations';
 import { InstallNotFoundError, openInstall, type InstallContext, type InstallOptions } from './install-context';
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Exit statuses, documented in the README. */
 export const EXIT = { ok: 0, refused: 1, usage: 2, install: 3, failed: 4 } as const;

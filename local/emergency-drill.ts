@@ -7,6 +7,7 @@ import { runCli } from '../cli/main';
 import { readAuthorizerConfig } from '../lambda/config/authorizer-config';
 import { SecretsManagerKeySource } from '../client/secrets-manager-key-source';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, startLocalKeyroll } from './keyroll-local';
+import { percentile } from './statistics';
 
 export interface DrillResult {
   readonly runs: number;
@@ -104,10 +105,6 @@ export async function runEmergencyDrill(options: { readonly runs: number; readon
     await keyroll.stop();
   }
   const boundsMs = ended.map((entry) => entry.lastAcceptedSentMs - entry.returnedAtMs);
-  const percentile = (values: readonly number[], p: number) => {
-    const sorted = [...values].sort((a, b) => a - b);
-    return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? Number.NaN;
-  };
   return {
     runs: options.runs,
     boundsMs,

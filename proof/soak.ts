@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,6 +15,7 @@ import { DynamoKeyTable } from '../lambda/adapters/dynamodb-key-table';
 import { hashApiKey } from '../lambda/domain/api-key';
 import type { FunctionEntry } from '../lib/function-bundles';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, startLocalKeyroll, type LocalEndpoints, type LocalKeyroll } from '../local/keyroll-local';
+import { percentile } from '../local/statistics';
 import { seededRandom, startFaultProxy, type FaultDecision, type FaultProxy, type InjectedFault, type ProxiedCall } from './fault-proxy';
 
 /**
@@ -85,13 +87,6 @@ interface RequestRecord {
   readonly sentAtMs: number;
   readonly doneAtMs: number;
   readonly status: number;
-}
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-function percentile(values: readonly number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? 0;
 }
 
 export async function runSoak(options: SoakOptions): Promise<SoakSummary> {
@@ -488,7 +483,12 @@ export async function runSoak(options: SoakOptions): Promise<SoakSummary> {
       wrongfulAllows,
       windowsEndedEarly,
       windowEndLagMs: { max: windowEndLagMs },
-      revocationDelayMs: { p50: percentile(revocationDelays, 0.5), p99: percentile(revocationDelays, 0.99), max: Math.max(0, ...revocationDelays), revocations: revocationDelays.length },
+      revocationDelayMs: {
+        p50: revocationDelays.length === 0 ? 0 : percentile(revocationDelays, 0.5),
+        p99: revocationDelays.length === 0 ? 0 : percentile(revocationDelays, 0.99),
+        max: Math.max(0, ...revocationDelays),
+        revocations: revocationDelays.length,
+      },
       notificationsPerRotation: { min: Math.min(...perRotation), max: Math.max(...perRotation) },
       plaintextFindings,
       faultsInjected: faultCounts,

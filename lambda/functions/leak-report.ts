@@ -1,4 +1,5 @@
 /** The leaked-key report endpoint's entry point: GitHub secret scanning reports keyroll keys found in public. */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { APIGatewayClient } from '@aws-sdk/client-api-gateway';
 import { ApiGatewayV2Client } from '@aws-sdk/client-apigatewayv2';
@@ -30,7 +31,7 @@ export const handler = createLeakReportHandler({
     action: config.leakAction,
     caches: new ApiGatewayAuthorizerCaches(new APIGatewayClient(clientOptions), new ApiGatewayV2Client(clientOptions), config.authorizerFunctionArn),
     revocationPollMs: config.revocationPollMs,
-    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    sleep,
   },
   logger: new Logger({ serviceName: 'keyroll-leak-report' }),
 });
