@@ -81,7 +81,7 @@ export class KeyProvider {
       // The current key itself has an end (a maximum key age): remember it, so refreshes come before it.
       this.current = { ...this.current, expiresAtMs: Date.parse(notification.expiresAt) };
     }
-    if (['key.rotated', 'key.expiring', 'key.expired', 'key.revoked'].includes(notification.type)) await this.refresh('notification');
+    if (['key.rotated', 'key.expiring', 'key.expired', 'key.revoked', 'key.refused'].includes(notification.type)) await this.refresh('notification');
   }
 
   /**

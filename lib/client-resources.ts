@@ -43,6 +43,7 @@ export function addClientResources(scope: Construct, client: ApiClientProps, con
     if (client.extendWhileInUse.maxGrace !== undefined) Tags.of(secret).add(CLIENT_TAG.maxGraceHours, String(client.extendWhileInUse.maxGrace.toHours()));
   }
   if (client.closeWhenSwitched !== undefined) Tags.of(secret).add(CLIENT_TAG.closeWhenSwitchedHours, String(client.closeWhenSwitched.toHours()));
+  if (client.rescueMissedRotation !== undefined) Tags.of(secret).add(CLIENT_TAG.rescueMissedHours, String(client.rescueMissedRotation.toHours()));
   if (client.deliveryPublicKey !== undefined) Tags.of(secret).add(CLIENT_TAG.deliveryPublicKey, client.deliveryPublicKey);
   for (const statement of writeGuard(secret, context.rotationFunction)) secret.addToResourcePolicy(statement);
 

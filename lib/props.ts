@@ -45,6 +45,13 @@ export interface ApiClientProps {
    */
   readonly closeWhenSwitched?: Duration;
   /**
+   * A missed switch rescued, once: when the monitor finds this client still sending a replaced key after its
+   * window ended (`rotation.missed`), that key is accepted again for this long, never past its `maxKeyAge`,
+   * and never a revoked (leaked) key. Whole hours, 1 to 24.
+   * @default - off: an ended key stays ended; operators and the client are told
+   */
+  readonly rescueMissedRotation?: Duration;
+  /**
    * Key delivery, for a client outside AWS: its X25519 public key, base64url (the `publicKey` that
    * `generateDeliveryKeyPair()` of `keyroll/client` makes). The delivery URL then gives this client its current
    * key encrypted to that key, in exchange for a key of the client still in its window.
@@ -184,6 +191,13 @@ export interface RotatingApiKeysProps {
    * @default - the bodies carry no link
    */
   readonly clientDocumentationUrl?: string;
+  /**
+   * Failed rollovers caught: each authorizer container reports refusals of an ended key at most once per
+   * `reportInterval` (10 seconds to 1 hour), and the monitor sends `rotation.missed` and `key.refused` once a
+   * version's reported refusals reach `minRefusals`.
+   * @default { reportInterval: Duration.minutes(1), minRefusals: 3 }
+   */
+  readonly missedRotation?: { readonly reportInterval?: Duration; readonly minRefusals?: number };
 }
 
 /** Every default of the construct, in one place. */
@@ -203,4 +217,6 @@ export const DEFAULTS = {
   rotationStuckAfter: Duration.hours(1),
   deliveriesPerMinute: 6,
   revocationPollInterval: Duration.seconds(1),
+  endedKeyReportInterval: Duration.minutes(1),
+  missedRotationMinRefusals: 3,
 } as const;

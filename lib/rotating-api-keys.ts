@@ -15,6 +15,7 @@ import { Topic } from 'aws-cdk-lib/aws-sns';
 import { Provider } from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { AUTHORIZER_VARIABLES } from '../lambda/config/authorizer-config';
+import { ENDED_KEY_REPORT_MESSAGE } from '../lambda/contracts/ended-key-report';
 import { FIRST_KEY_FUNCTION_TIMEOUT_SECONDS, FIRST_KEY_VARIABLES } from '../lambda/config/first-key-config';
 import { MONITOR_VARIABLES } from '../lambda/config/monitor-config';
 import { ROTATION_VARIABLES } from '../lambda/config/rotation-config';
@@ -137,6 +138,7 @@ export class RotatingApiKeys extends Construct {
         // The HTTP API authorizer below asks for simple responses; REST events never read this.
         httpApiSimpleResponses: true,
         ...(props.routeScopes === undefined ? {} : { routeScopes: settings.routeScopes }),
+        endedKeyReportSeconds: settings.endedKeyReportInterval.toSeconds(),
       });
     this.allowKey(this.authorizerFunction, ['kms:Decrypt']);
 
@@ -149,6 +151,14 @@ export class RotatingApiKeys extends Construct {
       .useKeyTable(this.keyTable, ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'])
       .configure(USAGE_VARIABLES, { metricsNamespace: DEFAULT_METRICS_NAMESPACE });
     this.allowKey(this.usageFunction, ['kms:Decrypt', 'kms:GenerateDataKey']);
+    // The authorizer's reports of ended keys refused go to the usage counter, which keeps them for the
+    // monitor's missed-switch check. Only matching lines are delivered, so a quiet install pays nothing.
+    new SubscriptionFilter(this, 'EndedKeyReportSubscription', {
+      logGroup: this.authorizerFunction.logGroup,
+      destination: new LambdaDestination(this.usageFunction),
+      filterPattern: FilterPattern.stringValue('$.message', '=', ENDED_KEY_REPORT_MESSAGE),
+      filterName: 'keyroll-ended-key-reports',
+    });
 
     this.monitorFunction = new KeyrollFunction(this, 'MonitorFunction', {
       entry: 'monitor',
@@ -164,6 +174,7 @@ export class RotatingApiKeys extends Construct {
         reminderLeadsMs: settings.reminderLeadTimes.map((lead) => lead.toMilliseconds()),
         stuckAfterMinutes: settings.rotationStuckAfter.toMinutes(),
         secretNamePrefix: settings.secretNamePrefix,
+        missedRotationMinRefusals: settings.missedRotationMinRefusals,
       });
     this.allowKey(this.monitorFunction, ['kms:Decrypt', 'kms:GenerateDataKey']);
     this.monitorFunction.addToRolePolicy(new PolicyStatement({ actions: ['sns:Publish'], resources: [this.clientTopic.topicArn, this.operationsTopic.topicArn] }));

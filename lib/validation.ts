@@ -1,6 +1,6 @@
 import { Duration, Token } from 'aws-cdk-lib';
 import { isValidKeyPrefix } from '../lambda/domain/api-key';
-import { CLIENT_ID_PATTERN, DELIVERY_PUBLIC_KEY_PATTERN, SCOPE_PATTERN } from '../lambda/domain/client-settings';
+import { CLIENT_ID_PATTERN, DELIVERY_PUBLIC_KEY_PATTERN, MAX_RESCUE_MISSED_HOURS, SCOPE_PATTERN } from '../lambda/domain/client-settings';
 import { RouteScopes } from '../lambda/domain/route-scopes';
 import { SECRET_NAME_PREFIX_PATTERN } from '../lambda/config/monitor-config';
 import { InvalidKeyrollPropsError } from '../lambda/domain/errors';
@@ -28,6 +28,8 @@ export interface ValidSettings {
   readonly deliveriesPerMinute: number;
   readonly revocationPollInterval: Duration;
   readonly clientDocumentationUrl: string | undefined;
+  readonly endedKeyReportInterval: Duration;
+  readonly missedRotationMinRefusals: number;
 }
 
 /** What the construct's place in the app says: the install's own secret name prefix and the stack's region. */
@@ -69,9 +71,18 @@ export function validateProps(props: RotatingApiKeysProps, install: InstallConte
     deliveriesPerMinute: props.deliveriesPerMinute ?? DEFAULTS.deliveriesPerMinute,
     revocationPollInterval: props.revocationPollInterval ?? DEFAULTS.revocationPollInterval,
     clientDocumentationUrl: props.clientDocumentationUrl,
+    endedKeyReportInterval: props.missedRotation?.reportInterval ?? DEFAULTS.endedKeyReportInterval,
+    missedRotationMinRefusals: props.missedRotation?.minRefusals ?? DEFAULTS.missedRotationMinRefusals,
   };
   if (settings.clientDocumentationUrl !== undefined && !/^https:\/\/[^\s"#]+$/.test(settings.clientDocumentationUrl)) {
     fail(`clientDocumentationUrl must be an https URL without a fragment; got "${settings.clientDocumentationUrl}"`);
+  }
+  const reportSeconds = settings.endedKeyReportInterval.toSeconds({ integral: false });
+  if (!Number.isInteger(reportSeconds) || reportSeconds < 10 || reportSeconds > 3600) {
+    fail(`missedRotation.reportInterval must be whole seconds, from 10 seconds to 1 hour; got ${settings.endedKeyReportInterval.toHumanString()}`);
+  }
+  if (!Number.isInteger(settings.missedRotationMinRefusals) || settings.missedRotationMinRefusals < 1 || settings.missedRotationMinRefusals > 100_000) {
+    fail(`missedRotation.minRefusals must be a whole number from 1 to 100000; got ${settings.missedRotationMinRefusals}`);
   }
   if (settings.revocationPollInterval.toMilliseconds() > 60_000) fail(`revocationPollInterval must be at most 1 minute; got ${settings.revocationPollInterval.toHumanString()}`);
   if (!Number.isInteger(settings.deliveriesPerMinute) || settings.deliveriesPerMinute < 1 || settings.deliveriesPerMinute > 600) {
@@ -133,6 +144,10 @@ export function validateProps(props: RotatingApiKeysProps, install: InstallConte
     const quiet = client.closeWhenSwitched;
     if (quiet !== undefined && (!wholeHours(quiet) || quiet.toHours({ integral: false }) > 168)) {
       fail(`closeWhenSwitched of client "${client.clientId}" must be whole hours, from 1 hour to 7 days; got ${quiet.toHumanString()}`);
+    }
+    const rescue = client.rescueMissedRotation;
+    if (rescue !== undefined && (!wholeHours(rescue) || rescue.toHours({ integral: false }) > MAX_RESCUE_MISSED_HOURS)) {
+      fail(`rescueMissedRotation of client "${client.clientId}" must be whole hours, from 1 to ${MAX_RESCUE_MISSED_HOURS} hours; got ${rescue.toHumanString()}`);
     }
     const extension = client.extendWhileInUse;
     if (extension !== undefined && (!wholeHours(extension.step) || extension.step.toHours({ integral: false }) > 24 * 30)) {

@@ -50,6 +50,8 @@ export interface ClientState {
   /** When the first key this client kept using stopped being valid, and when it was first refused after that. */
   keptKeyEndedAtMs?: number;
   firstRefusedAfterEndMs?: number;
+  /** When the client's queue first got `key.refused`: keyroll caught the missed switch. */
+  firstMissedNoticeAtMs?: number;
 }
 
 export interface DemoState {
@@ -76,6 +78,8 @@ export interface DemoSummary {
   readonly refusalBoundMs: number;
   /** For the client that never switches: how long after its key's end its first refusal came. */
   readonly neverSwitchingRefusedAfterMs: number | null;
+  /** For the same client: how long after that first refusal its `key.refused` (and operations' `rotation.missed`) arrived. */
+  readonly missedSwitchCaughtAfterMs: number | null;
   readonly perClient: readonly { readonly clientId: string; readonly behaviour: ClientBehaviour; readonly requests: number; readonly refusedInWindow: number; readonly refusedAfterWindow: number; readonly keyVersionsUsed: number }[];
 }
 
@@ -105,6 +109,8 @@ export async function runDemo(options: DemoOptions, processStartMs: number): Pro
       routeScopes: { 'POST /orders': 'write' },
       // Compressed time: the client outside AWS asks every third of a grace period, far more often than in AWS.
       deliveriesPerMinute: 120,
+      // Any request with an ended key is a missed switch here; the authorizer reports the first one at once.
+      missedRotation: { minRefusals: 1 },
     },
     { logDirectory: options.logDirectory, ...(options.stateFile === undefined ? {} : { stateFile: options.stateFile }) },
   );
@@ -158,6 +164,7 @@ export async function runDemo(options: DemoOptions, processStartMs: number): Pro
             for (const message of messages.Messages ?? []) {
               const notification = notificationOfSqsBody(message.Body ?? '');
               client.notifications[notification.type] = (client.notifications[notification.type] ?? 0) + 1;
+              if (notification.type === 'key.refused') client.firstMissedNoticeAtMs ??= Date.now();
               if (demo.behaviour === 'switches-at-once') await provider.handleNotification(notification);
             }
             if ((messages.Messages ?? []).length > 0) {
@@ -226,6 +233,8 @@ export async function runDemo(options: DemoOptions, processStartMs: number): Pro
     refusalBoundMs: boundMs,
     neverSwitchingRefusedAfterMs:
       neverSwitching?.firstRefusedAfterEndMs === undefined || neverSwitching.keptKeyEndedAtMs === undefined ? null : neverSwitching.firstRefusedAfterEndMs - neverSwitching.keptKeyEndedAtMs,
+    missedSwitchCaughtAfterMs:
+      neverSwitching?.firstMissedNoticeAtMs === undefined || neverSwitching.firstRefusedAfterEndMs === undefined ? null : neverSwitching.firstMissedNoticeAtMs - neverSwitching.firstRefusedAfterEndMs,
     perClient: clients.map((c) => ({
       clientId: c.clientId,
       behaviour: c.behaviour,

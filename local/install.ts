@@ -22,6 +22,8 @@ export interface LocalInstall {
   readonly authorizer: { readonly resultsCacheTtlSeconds: number; readonly identityHeader: string };
   /** The gateway responses the template gives the API, by response type. */
   readonly gatewayResponses: Readonly<Record<string, LocalGatewayResponse>>;
+  /** The template's subscription filters from a keyroll function's log group to another keyroll function. */
+  readonly logSubscriptions: readonly { readonly from: FunctionEntry; readonly to: FunctionEntry; readonly filterPattern: string }[];
   readonly stackName: string;
 }
 
@@ -110,6 +112,19 @@ export function synthesizeLocalInstall(props: RotatingApiKeysProps, names: Local
       return [String(Properties['ResponseType']), { statusCode: Number(Properties['StatusCode']), headers: Object.fromEntries(headers), template: templates['application/json'] ?? '' }];
     }),
   );
+  const logGroupIds = new Map<string, FunctionEntry>([
+    [logicalIdOf(keys.authorizerFunction.logGroup), 'authorizer'],
+    [logicalIdOf(keys.rotationFunction.logGroup), 'rotation'],
+    [logicalIdOf(keys.usageFunction.logGroup), 'usage'],
+    [logicalIdOf(keys.monitorFunction.logGroup), 'monitor'],
+  ]);
+  const entryOfFunctionArn = new Map([...functionArns].map(([id, arn]) => [arn, (Object.entries(functionIds).find(([, fid]) => fid === id)?.[0] ?? '') as FunctionEntry]));
+  const logSubscriptions = ofType('AWS::Logs::SubscriptionFilter').flatMap(([, { Properties = {} }]) => {
+    const from = logGroupIds.get(String((Properties['LogGroupName'] as { Ref?: string } | undefined)?.Ref));
+    if (from === undefined) return [];
+    const to = entryOfFunctionArn.get(resolve(Properties['DestinationArn'], 'a subscription filter'));
+    return to === undefined ? [] : [{ from, to, filterPattern: String(Properties['FilterPattern']) }];
+  });
   const [, authorizer] = ofType('AWS::ApiGateway::Authorizer')[0] ?? [];
   const identitySource = String(authorizer?.Properties?.['IdentitySource'] ?? '');
   return {
@@ -117,6 +132,7 @@ export function synthesizeLocalInstall(props: RotatingApiKeysProps, names: Local
     secrets,
     rotationSchedules,
     gatewayResponses,
+    logSubscriptions,
     authorizer: {
       resultsCacheTtlSeconds: Number(authorizer?.Properties?.['AuthorizerResultTtlInSeconds'] ?? 300),
       identityHeader: identitySource.replace(/^method\.request\.header\./, '').toLowerCase(),

@@ -12,6 +12,7 @@ import type { RotatingApiKeysProps } from '../lib/props';
 import { startLocalApiGateway, type LocalApiGateway } from './api-gateway';
 import { createKeyTable, localDynamoDbClient, startDynalite } from './dynalite-server';
 import { localFunctionArn, synthesizeLocalInstall, type LocalInstall } from './install';
+import { tapLogLines } from './log-subscriptions';
 import { startLocalFunction, startLocalFunctionUrl, startSnsSqsEmulator, type LocalFunction } from './processes';
 import type { RotationRun } from './rotation-driver';
 import { SecretsManagerModel } from './secrets-manager-model';
@@ -156,6 +157,14 @@ export async function startLocalKeyroll(
       ),
     );
     for (const fn of started) stops.push(() => fn.stop());
+    // The template's log subscriptions between functions (the authorizer's ended-key reports to the usage
+    // counter), with the batching delay of the access logs.
+    for (const subscription of install.logSubscriptions) {
+      const source = started[entries.indexOf(subscription.from)];
+      if (source === undefined || !entries.includes(subscription.to)) continue;
+      const stopTap = tapLogLines(source.output, subscription.filterPattern, (delivery) => required(subscription.to).invoke(delivery), LOG_DELIVERY_MS);
+      stops.push(async () => stopTap());
+    }
     const functions: Partial<Record<FunctionEntry, LocalFunction>> = Object.fromEntries(entries.map((entry, i) => [entry, started[i]]));
     const required = (entry: FunctionEntry): LocalFunction => {
       const fn = functions[entry];
@@ -256,6 +265,9 @@ export async function startLocalKeyroll(
     throw error;
   }
 }
+
+/** How often local mode delivers a function's subscribed log lines: CloudWatch Logs batches for about as long. */
+const LOG_DELIVERY_MS = 1_000;
 
 function clientIdOf(secretArn: string, install: LocalInstall): string {
   const name = install.secrets.find((secret) => secretArn.includes(`:secret:${secret.name}-`))?.name ?? secretArn;

@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import { fork, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { createServer } from 'node:http';
@@ -33,7 +34,7 @@ interface WorkerReply {
  * Starts `bundleFile` in a child process with exactly `environment` (plus PATH): the function's own log lines
  * go to `logFile`, as CloudWatch Logs would keep them.
  */
-export async function startLocalFunction(name: string, bundleFile: string, environment: Record<string, string>, logFile: string): Promise<LocalFunction> {
+export async function startLocalFunction(name: string, bundleFile: string, environment: Record<string, string>, logFile: string): Promise<LocalFunction & { readonly output: readonly (Readable | null)[] }> {
   const child = fork(path.join(__dirname, 'function-worker.cjs'), [bundleFile], {
     env: { PATH: process.env['PATH'] ?? '', AWS_LAMBDA_FUNCTION_NAME: name, ...environment },
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
@@ -67,6 +68,7 @@ export async function startLocalFunction(name: string, bundleFile: string, envir
     });
   return {
     name,
+    output: [child.stdout, child.stderr],
     invoke: (event) => {
       const run = queue.then(() => invokeNow(event));
       queue = run.catch(() => undefined);

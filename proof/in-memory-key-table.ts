@@ -1,8 +1,8 @@
 import { KeyConflictError, KeyTableItemError, KeyVersionNotFoundError } from '../lambda/domain/errors';
 import type { KeyVersion } from '../lambda/domain/key-version';
 import type { Notification } from '../lambda/domain/notifications';
-import type { EventLog, KeyTable, NewKeyVersion, RecordedEvent, UsageStore, UsageSummary } from '../lambda/domain/ports';
-import type { UsageCount } from '../lambda/domain/usage';
+import type { EventLog, KeyTable, NewKeyVersion, RecordedEvent, RefusalSummary, UsageStore, UsageSummary } from '../lambda/domain/ports';
+import type { RefusalCount, UsageCount } from '../lambda/domain/usage';
 
 /**
  * The key table's rules, in memory, for the exhaustive exploration: each method does what `DynamoKeyTable`'s
@@ -15,6 +15,7 @@ export class InMemoryKeyTable implements KeyTable, EventLog, UsageStore {
   private readonly pendingSeen = new Map<string, number>();
   private readonly usage = new Map<string, { requests: number; lastUsedMs: number }>();
   private readonly counted = new Set<string>();
+  private readonly refusals = new Map<string, { refused: number; firstRefusedMs: number; lastRefusedMs: number }>();
 
   async register(version: NewKeyVersion): Promise<'registered' | 'already-registered'> {
     const existing = this.versions.get(version.keyHash);
@@ -110,6 +111,33 @@ export class InMemoryKeyTable implements KeyTable, EventLog, UsageStore {
       lastUsedMs = Math.max(lastUsedMs ?? 0, sum.lastUsedMs);
     }
     return lastUsedMs === undefined ? { requests } : { requests, lastUsedMs };
+  }
+
+  async addRefusals(counts: readonly RefusalCount[]): Promise<void> {
+    for (const count of counts) {
+      const key = `${count.clientId}#${count.versionId}#${count.hour}`;
+      const sum = this.refusals.get(key);
+      // The first report's since is kept and the last writer's time wins, as in the DynamoDB usage store.
+      this.refusals.set(key, {
+        refused: (sum?.refused ?? 0) + count.refused,
+        firstRefusedMs: sum?.firstRefusedMs ?? count.firstRefusedMs,
+        lastRefusedMs: count.lastRefusedMs,
+      });
+    }
+  }
+
+  async readRefusals(clientId: string, versionId: string, fromHour: string, toHour: string): Promise<RefusalSummary> {
+    let refused = 0;
+    let firstRefusedMs: number | undefined;
+    let lastRefusedMs: number | undefined;
+    for (const [key, sum] of this.refusals) {
+      const [client, version, hour = ''] = key.split('#');
+      if (client !== clientId || version !== versionId || hour < fromHour || hour > toHour) continue;
+      refused += sum.refused;
+      firstRefusedMs = Math.min(firstRefusedMs ?? sum.firstRefusedMs, sum.firstRefusedMs);
+      lastRefusedMs = Math.max(lastRefusedMs ?? sum.lastRefusedMs, sum.lastRefusedMs);
+    }
+    return { refused, ...(firstRefusedMs === undefined ? {} : { firstRefusedMs }), ...(lastRefusedMs === undefined ? {} : { lastRefusedMs }) };
   }
 
   /** Everything the table holds, key hashes replaced by what `nameOf` calls them, in a stable order: two equal tables give equal strings. */

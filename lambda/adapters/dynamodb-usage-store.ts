@@ -1,6 +1,6 @@
 import { GetItemCommand, paginateQuery, PutItemCommand, UpdateItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { UsageHistory, UsageStore, UsageSummary } from '../domain/ports';
-import { hourStartMs, type UsageCount } from '../domain/usage';
+import type { RefusalSummary, UsageHistory, UsageStore, UsageSummary } from '../domain/ports';
+import { hourStartMs, type RefusalCount, type UsageCount } from '../domain/usage';
 import { attributeKey, KEY_TABLE_KEYS, KEY_TABLE_SCHEMA } from './key-table-schema';
 
 const DAY_SECONDS = 24 * 3600;
@@ -36,6 +36,38 @@ export class DynamoUsageStore implements UsageStore, UsageHistory {
         Item: { ...batchKey(batchId), itemType: { S: 'usageBatch' }, countedAtMs: { N: String(atMs) }, purgeAt: { N: String(Math.ceil(atMs / 1000) + BATCH_MARKER_RETENTION_SECONDS) } },
       }),
     );
+  }
+
+  async addRefusals(counts: readonly RefusalCount[]): Promise<void> {
+    for (let i = 0; i < counts.length; i += WRITE_CONCURRENCY) {
+      await Promise.all(counts.slice(i, i + WRITE_CONCURRENCY).map((count) => this.addRefusal(count)));
+    }
+  }
+
+  async readRefusals(clientId: string, versionId: string, fromHour: string, toHour: string): Promise<RefusalSummary> {
+    const from = KEY_TABLE_KEYS.refusalCounter(clientId, versionId, fromHour);
+    const to = KEY_TABLE_KEYS.refusalCounter(clientId, versionId, toHour);
+    let refused = 0;
+    let firstRefusedMs: number | undefined;
+    let lastRefusedMs: number | undefined;
+    const pages = paginateQuery(
+      { client: this.client },
+      {
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+        ExpressionAttributeValues: { ':pk': { S: from.pk }, ':from': { S: from.sk }, ':to': { S: to.sk } },
+      },
+    );
+    for await (const page of pages) {
+      for (const item of page.Items ?? []) {
+        refused += Number(item['refused']?.N ?? 0);
+        const first = Number(item['firstRefusedMs']?.N ?? Number.NaN);
+        const last = Number(item['lastRefusedMs']?.N ?? Number.NaN);
+        if (Number.isFinite(first)) firstRefusedMs = Math.min(firstRefusedMs ?? first, first);
+        if (Number.isFinite(last)) lastRefusedMs = Math.max(lastRefusedMs ?? last, last);
+      }
+    }
+    return { refused, ...(firstRefusedMs === undefined ? {} : { firstRefusedMs }), ...(lastRefusedMs === undefined ? {} : { lastRefusedMs }) };
   }
 
   async readUsage(clientId: string, versionId: string, fromHour: string, toHour: string): Promise<UsageSummary> {
@@ -91,6 +123,23 @@ export class DynamoUsageStore implements UsageStore, UsageHistory {
         ExpressionAttributeValues: {
           ':requests': { N: String(count.requests) },
           ':lastUsed': { N: String(count.lastUsedMs) },
+          ':purgeAt': { N: String(Math.ceil(hourStartMs(count.hour) / 1000) + USAGE_RETENTION_SECONDS) },
+        },
+      }),
+    );
+  }
+
+  private async addRefusal(count: RefusalCount): Promise<void> {
+    // Reports come a minute apart per container, so one partition per version and hour is never hot.
+    await this.client.send(
+      new UpdateItemCommand({
+        TableName: this.tableName,
+        Key: attributeKey(KEY_TABLE_KEYS.refusalCounter(count.clientId, count.versionId, count.hour)),
+        UpdateExpression: 'ADD refused :refused SET firstRefusedMs = if_not_exists(firstRefusedMs, :first), lastRefusedMs = :last, purgeAt = :purgeAt',
+        ExpressionAttributeValues: {
+          ':refused': { N: String(count.refused) },
+          ':first': { N: String(count.firstRefusedMs) },
+          ':last': { N: String(count.lastRefusedMs) },
           ':purgeAt': { N: String(Math.ceil(hourStartMs(count.hour) / 1000) + USAGE_RETENTION_SECONDS) },
         },
       }),

@@ -6,6 +6,7 @@
  * | key version   | `KEY#<sha256 hex of the key>`    | `KEY`                      | in `byClient` (clientId, notBeforeMs)   |
  * | event         | `CLIENT#<clientId>`              | `EVENT#<eventId>`          | notification record and audit trail     |
  * | usage counter | `USAGE#<clientId>#<versionId>#<shard>` | `HOUR#<yyyy-mm-ddThh>` | requests and last use per hour          |
+ * | refusals      | `REFUSED#<clientId>#<versionId>` | `HOUR#<yyyy-mm-ddThh>`     | ended-key refusals reported per hour    |
  * | usage batch   | `USAGEBATCH#<sha256 of event ids>` | `BATCH`               | marks a delivery as counted             |
  * | pending seen  | `CLIENT#<clientId>`              | `PENDING#<versionId>`      | when the monitor first saw an AWSPENDING |
  * | deliveries    | `CLIENT#<clientId>`              | `DELIVERY#<yyyy-mm-ddThh:mm>` | key deliveries counted per minute    |
@@ -33,6 +34,7 @@ export const KEY_TABLE_KEYS = {
   event: (clientId: string, eventId: string) => ({ pk: `CLIENT#${clientId}`, sk: `EVENT#${eventId}` }),
   pendingSeen: (clientId: string, versionId: string) => ({ pk: `CLIENT#${clientId}`, sk: `PENDING#${versionId}` }),
   usageCounter: (clientId: string, versionId: string, shard: number, hour: string) => ({ pk: `USAGE#${clientId}#${versionId}#${shard}`, sk: `HOUR#${hour}` }),
+  refusalCounter: (clientId: string, versionId: string, hour: string) => ({ pk: `REFUSED#${clientId}#${versionId}`, sk: `HOUR#${hour}` }),
   usageBatch: (batchId: string) => ({ pk: `USAGEBATCH#${batchId}`, sk: 'BATCH' }),
   deliveryCounter: (clientId: string, minute: string) => ({ pk: `CLIENT#${clientId}`, sk: `DELIVERY#${minute}` }),
   audit: (clientId: string, atIso: string, id: string) => ({ pk: `CLIENT#${clientId}`, sk: `AUDIT#${atIso}#${id}` }),

@@ -21,6 +21,8 @@ export const AUTHORIZER_VARIABLES = {
   httpApiSimpleResponses: booleanVariable('HTTP_API_SIMPLE_RESPONSES', true),
   metricsFlushIntervalSeconds: wholeNumberVariable('METRICS_FLUSH_INTERVAL_SECONDS', 60, { min: 1, max: 3600 }),
   metricsNamespace: METRICS_NAMESPACE,
+  /** How often a container reports refusals of one ended key version, at most. */
+  endedKeyReportSeconds: wholeNumberVariable('ENDED_KEY_REPORT_SECONDS', 60, { min: 10, max: 3600 }),
 } as const;
 
 /** The authorizer's configuration, read once when the container starts. */
@@ -36,6 +38,7 @@ export interface AuthorizerConfig {
   readonly httpApiSimpleResponses: boolean;
   readonly metricsFlushIntervalMs: number;
   readonly metricsNamespace: string;
+  readonly endedKeyReportIntervalMs: number;
 }
 
 export function readAuthorizerConfig(env: Environment): AuthorizerConfig {
@@ -56,5 +59,6 @@ export function readAuthorizerConfig(env: Environment): AuthorizerConfig {
     httpApiSimpleResponses: settings.httpApiSimpleResponses,
     metricsFlushIntervalMs: 1000 * settings.metricsFlushIntervalSeconds,
     metricsNamespace: settings.metricsNamespace,
+    endedKeyReportIntervalMs: 1000 * settings.endedKeyReportSeconds,
   };
 }

@@ -1,6 +1,7 @@
 import { ConfigurationError } from '../domain/errors';
 import type { Environment } from './env';
 import { parsedVariable, readVariables, stringVariableWithDefault, topicArnVariable, wholeNumberVariable } from './variables';
+import { DEFAULT_MISSED_ROTATION_MIN_REFUSALS } from '../domain/monitor';
 import { CLIENT_TOPIC_ARN, GRACE_PERIOD_SECONDS, KEY_TABLE_NAME } from './shared-settings';
 
 const HOUR_MS = 3600 * 1000;
@@ -29,6 +30,8 @@ export const MONITOR_VARIABLES = {
   ),
   stuckAfterMinutes: wholeNumberVariable('ROTATION_STUCK_AFTER_MINUTES', 60, { min: 15, max: 7 * 24 * 60 }),
   /** Only this install's secrets are listed: a second install in the account has its own prefix. */
+  /** Reported refusals of an ended key that make `rotation.missed`. */
+  missedRotationMinRefusals: wholeNumberVariable('MISSED_ROTATION_MIN_REFUSALS', DEFAULT_MISSED_ROTATION_MIN_REFUSALS, { min: 1, max: 100_000 }),
   secretNamePrefix: stringVariableWithDefault('SECRET_NAME_PREFIX', 'keyroll/', (v) => SECRET_NAME_PREFIX_PATTERN.test(v), 'a secret name prefix ending in "/"'),
 } as const;
 
@@ -41,6 +44,7 @@ export interface MonitorConfig {
   readonly reminderLeadsMs: readonly number[];
   readonly stuckAfterMs: number;
   readonly secretNamePrefix: string;
+  readonly missedRotationMinRefusals: number;
 }
 
 export function readMonitorConfig(env: Environment): MonitorConfig {

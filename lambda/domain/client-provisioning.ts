@@ -1,5 +1,5 @@
 import { writeGuardStatements } from '../contracts/write-guard';
-import { CLIENT_ID_PATTERN, CLIENT_TAG, DELIVERY_PUBLIC_KEY_PATTERN, SCOPE_PATTERN } from './client-settings';
+import { CLIENT_ID_PATTERN, CLIENT_TAG, DELIVERY_PUBLIC_KEY_PATTERN, MAX_RESCUE_MISSED_HOURS, SCOPE_PATTERN } from './client-settings';
 import { OperationRefusedError, UnknownClientOrVersionError } from './errors';
 import type { KeyOperations } from './key-operations';
 import { checkScheduleExpression, ScheduleError } from './rotation-schedule';
@@ -16,6 +16,8 @@ export interface NewClient {
   readonly deliveryPublicKey?: string;
   /** Ends a replaced key early once the client has used only its new key this many hours; default off. */
   readonly closeWhenSwitchedHours?: number;
+  /** Accepts an ended key again once, this many hours, when the client is caught still sending it; default off. */
+  readonly rescueMissedHours?: number;
   /** A Secrets Manager schedule expression; default the install's. */
   readonly scheduleExpression?: string;
   readonly reason: string;
@@ -60,6 +62,7 @@ export class ClientProvisioning {
     if (client.maxKeyAgeDays !== undefined) tags[CLIENT_TAG.maxKeyAgeDays] = String(client.maxKeyAgeDays);
     if (client.deliveryPublicKey !== undefined) tags[CLIENT_TAG.deliveryPublicKey] = client.deliveryPublicKey;
     if (client.closeWhenSwitchedHours !== undefined) tags[CLIENT_TAG.closeWhenSwitchedHours] = String(client.closeWhenSwitchedHours);
+    if (client.rescueMissedHours !== undefined) tags[CLIENT_TAG.rescueMissedHours] = String(client.rescueMissedHours);
     const secretArn = await this.deps.administration.createSecret({ name, kmsKeyId: this.deps.install.kmsKeyArn, secretString: JSON.stringify({ clientId: client.clientId }), tags });
     const policy = { Version: '2012-10-17', Statement: writeGuardStatements(this.deps.install.rotationRoleArn) };
     await this.deps.administration.putResourcePolicy(secretArn, JSON.stringify(policy));
@@ -109,6 +112,9 @@ function checkNewClient(client: NewClient, rotationWindow: string): void {
   if (client.maxKeyAgeDays !== undefined && (!Number.isInteger(client.maxKeyAgeDays) || client.maxKeyAgeDays < 1)) problems.push('the maximum key age must be whole days, at least 1');
   if (client.closeWhenSwitchedHours !== undefined && (!Number.isInteger(client.closeWhenSwitchedHours) || client.closeWhenSwitchedHours < 1 || client.closeWhenSwitchedHours > 168)) {
     problems.push('the quiet time before closing a replaced key early must be whole hours, from 1 to 168');
+  }
+  if (client.rescueMissedHours !== undefined && (!Number.isInteger(client.rescueMissedHours) || client.rescueMissedHours < 1 || client.rescueMissedHours > MAX_RESCUE_MISSED_HOURS)) {
+    problems.push(`the rescue of a missed switch must be whole hours, from 1 to ${MAX_RESCUE_MISSED_HOURS}`);
   }
   if (client.deliveryPublicKey !== undefined && !DELIVERY_PUBLIC_KEY_PATTERN.test(client.deliveryPublicKey)) problems.push('the public key must be an X25519 public key, 43 base64url characters (generateDeliveryKeyPair() of keyroll/client)');
   if (problems.length > 0) throw new OperationRefusedError(problems.join('; '));

@@ -27,6 +27,12 @@ export const CLIENT_TAG = {
    */
   closeWhenSwitchedHours: 'keyroll:closeWhenSwitchedHours',
   /**
+   * A missed switch rescued, once: when the monitor finds the client still sending a replaced key whose window
+   * has ended (`rotation.missed`), that key is accepted again for this many hours (1 to 24), never past its
+   * hard expiry, and never a revoked key. Default: off.
+   */
+  rescueMissedHours: 'keyroll:rescueMissedHours',
+  /**
    * Key delivery (clients outside AWS): the client's X25519 public key, base64url (the JWK `x`). The delivery
    * route encrypts the current key to it. Default: no delivery.
    */
@@ -52,7 +58,12 @@ export interface ClientSettings {
   readonly extendWhileInUse?: { readonly stepMs: number; readonly maxGraceMs: number };
   /** Set when the client opts into closing a replaced key early once it has switched: the quiet time. */
   readonly closeWhenSwitchedMs?: number;
+  /** Set when the client opts into a one-time rescue of a missed switch: how long the ended key is accepted again. */
+  readonly rescueMissedMs?: number;
 }
+
+/** The longest one-time rescue of a missed switch, in hours: long enough to deploy a fix, short for a leaked key. */
+export const MAX_RESCUE_MISSED_HOURS = 24;
 
 export function clientSettingsFromTags(
   secretArn: string,
@@ -74,6 +85,7 @@ export function clientSettingsFromTags(
   const extendHours = parseWholeNumberTag(secretArn, tags, CLIENT_TAG.extendWhileInUseHours, 1, 24 * 30);
   const maxGraceHours = parseWholeNumberTag(secretArn, tags, CLIENT_TAG.maxGraceHours, 1, 24 * 366) ?? DEFAULT_MAX_GRACE_HOURS;
   const closeWhenSwitchedHours = parseWholeNumberTag(secretArn, tags, CLIENT_TAG.closeWhenSwitchedHours, 1, 24 * 7);
+  const rescueMissedHours = parseWholeNumberTag(secretArn, tags, CLIENT_TAG.rescueMissedHours, 1, MAX_RESCUE_MISSED_HOURS);
   return {
     clientId,
     scopes,
@@ -81,6 +93,7 @@ export function clientSettingsFromTags(
     ...(maxKeyAgeDays === undefined ? {} : { maxKeyAgeMs: maxKeyAgeDays * 24 * HOUR_MS }),
     ...(extendHours === undefined ? {} : { extendWhileInUse: { stepMs: extendHours * HOUR_MS, maxGraceMs: maxGraceHours * HOUR_MS } }),
     ...(closeWhenSwitchedHours === undefined ? {} : { closeWhenSwitchedMs: closeWhenSwitchedHours * HOUR_MS }),
+    ...(rescueMissedHours === undefined ? {} : { rescueMissedMs: rescueMissedHours * HOUR_MS }),
   };
 }
 

@@ -17,6 +17,10 @@ const IN_USE_WITHIN_MS = HOUR_MS;
 const RECENT_USE_MS = 24 * HOUR_MS;
 /** ...and later than this after it was replaced: clients and their caches need a moment to switch. */
 const SWITCH_OVER_MS = 15 * 60 * 1000;
+/** Refusals of an ended key are looked for this long after its window ended: a missed switch shows at once. */
+const MISSED_SWITCH_LOOKBACK_MS = 24 * HOUR_MS;
+/** Refusals of an ended key that make a missed switch, unless the settings say otherwise. */
+export const DEFAULT_MISSED_ROTATION_MIN_REFUSALS = 3;
 
 export interface MonitorSettings {
   /** When to remind a client still using a replaced key, before its window ends; each lead once. */
@@ -26,6 +30,8 @@ export interface MonitorSettings {
   readonly defaultGracePeriodSeconds: number;
   /** This install's secrets are the ones named with this prefix. */
   readonly secretNamePrefix: string;
+  /** Reported refusals of an ended key that make `rotation.missed`. Default: {@link DEFAULT_MISSED_ROTATION_MIN_REFUSALS}. */
+  readonly missedRotationMinRefusals?: number;
 }
 
 export interface MonitorDependencies {
@@ -44,6 +50,8 @@ export interface MonitorReport {
   readonly published: Partial<Record<NotificationType, number>>;
   readonly windowsClosed: number;
   readonly windowsExtended: number;
+  /** Ended keys accepted again once, for clients that opted into the rescue of a missed switch. */
+  readonly windowsRescued: number;
   readonly markedExpired: number;
   readonly revokedAbandoned: number;
   /** Clients left for the next run because the labels read were behind the table. */
@@ -65,7 +73,10 @@ export interface MonitorReport {
  * - reminders: a replaced key still in use (a request within the last 24 hours, and more than 15 minutes
  *   after it was replaced) gets `key.expiring` at each lead time before its end, and so does a current key
  *   with a hard expiry (maximum key age) that no rotation has replaced yet;
- * - expiry: a replaced key whose window has ended is marked expired, and the client gets `key.expired`.
+ * - expiry: a replaced key whose window has ended is marked expired, and the client gets `key.expired`;
+ * - missed switch: a replaced key whose window ended in the last day, and that the authorizers report refused
+ *   at least `missedRotationMinRefusals` times since, sends `rotation.missed` to operators and `key.refused`
+ *   to the client, with the evidence; a client that opted in has the key accepted again once, for a short time.
  */
 export class KeyMonitor {
   constructor(private readonly deps: MonitorDependencies) {}
@@ -75,7 +86,7 @@ export class KeyMonitor {
    * the grace period then never ends before the label's move plus the grace period, however long the run.
    */
   async run(clock: () => number): Promise<MonitorReport> {
-    const tally: Tally = { published: {}, windowsClosed: 0, windowsExtended: 0, markedExpired: 0, revokedAbandoned: 0, clientsDeferred: 0 };
+    const tally: Tally = { published: {}, windowsClosed: 0, windowsExtended: 0, windowsRescued: 0, markedExpired: 0, revokedAbandoned: 0, clientsDeferred: 0 };
     const failures: { secretArn: string; error: string }[] = [];
     const secrets = await this.deps.secrets.listManagedSecrets(this.deps.settings.secretNamePrefix);
     const check = async (arn: string) => {
@@ -103,6 +114,7 @@ interface Tally {
   published: Partial<Record<NotificationType, number>>;
   windowsClosed: number;
   windowsExtended: number;
+  windowsRescued: number;
   markedExpired: number;
   revokedAbandoned: number;
   clientsDeferred: number;
@@ -204,7 +216,11 @@ class ClientCheck {
 
   private async checkReplacedVersion(version: KeyVersion, versions: readonly KeyVersion[]): Promise<void> {
     let endMs = windowEndMs(version);
-    if (endMs === undefined || (await this.expireIfEnded(version, endMs))) return;
+    if (endMs === undefined) return;
+    if (await this.expireIfEnded(version, endMs)) {
+      await this.catchMissedSwitch(version, endMs);
+      return;
+    }
     const replacedAtMs = replacedAt(version, versions) ?? endMs - this.client.gracePeriodMs;
     if (await this.closeIfSwitched(version, versions, replacedAtMs)) return;
     const sinceMs = Math.max(replacedAtMs + SWITCH_OVER_MS, this.nowMs - RECENT_USE_MS);
@@ -250,6 +266,46 @@ class ClientCheck {
     if (closedEndMs === undefined || closedEndMs > this.nowMs) return false;
     this.tally.windowsClosed++;
     return this.expireIfEnded(closed, closedEndMs);
+  }
+
+  /**
+   * A client still sending a key whose window has ended missed its switch. Operators and the client are told
+   * once per version, with the evidence. The rescue (opt-in) is decided when the event is first recorded: its
+   * end is in the recorded notification, so a repeated or cut-off run re-applies the same end, and a key can be
+   * rescued only once. The key table never extends a revoked key.
+   */
+  private async catchMissedSwitch(version: KeyVersion, endMs: number): Promise<void> {
+    if (this.nowMs - endMs > MISSED_SWITCH_LOOKBACK_MS) return;
+    const { refused, firstRefusedMs, lastRefusedMs } = await this.deps.usage.readRefusals(this.client.clientId, version.versionId, hourOf(endMs), hourOf(this.nowMs));
+    const minRefusals = this.deps.settings.missedRotationMinRefusals ?? DEFAULT_MISSED_ROTATION_MIN_REFUSALS;
+    if (refused < minRefusals || firstRefusedMs === undefined || lastRefusedMs === undefined) return;
+    const rescueMs = this.client.rescueMissedMs;
+    const rescueEndMs = rescueMs === undefined ? undefined : Math.min(this.nowMs + rescueMs, version.expiresAtMs ?? Number.POSITIVE_INFINITY);
+    const details: NotificationDetails = {
+      refusals: { refused, firstRefusedMs, lastRefusedMs },
+      ...(rescueEndMs !== undefined && rescueEndMs > this.nowMs ? { expiresAtMs: rescueEndMs } : {}),
+    };
+    const subject = { clientId: this.client.clientId, versionId: version.versionId };
+    const recorded = await this.deps.events.record(buildNotification('rotation.missed', subject, this.nowMs, details));
+    const missed = recorded.notification;
+    if (missed.expiresAt !== undefined) {
+      const rescued = await this.deps.keys.extendWindow(version.keyHash, Date.parse(missed.expiresAt));
+      if (!recorded.published && (windowEndMs(rescued) ?? 0) > this.nowMs) this.tally.windowsRescued++;
+    }
+    if (!recorded.published) {
+      await this.deps.operationsNotifier.publish(missed);
+      await this.deps.events.markPublished(missed, this.nowMs);
+      this.count('rotation.missed', 'published');
+    }
+    const evidence: NotificationDetails = {
+      refusals: {
+        refused: missed.refused ?? refused,
+        firstRefusedMs: missed.refusedSince === undefined ? firstRefusedMs : Date.parse(missed.refusedSince),
+        lastRefusedMs: missed.lastRefusedAt === undefined ? lastRefusedMs : Date.parse(missed.lastRefusedAt),
+      },
+      ...(missed.expiresAt === undefined ? {} : { expiresAtMs: Date.parse(missed.expiresAt) }),
+    };
+    await this.publish(this.deps.clientNotifier, 'key.refused', version.versionId, evidence);
   }
 
   /** True when the window has ended: the version is marked expired and the client told, once. */

@@ -1,7 +1,15 @@
 import { createHash } from 'node:crypto';
 import type { EventLog, Notifier } from './ports';
 
-export type NotificationType = 'key.rotated' | 'key.expiring' | 'key.expired' | 'key.revoked' | 'rotation.failed' | 'rotation.stuck';
+export type NotificationType =
+  | 'key.rotated'
+  | 'key.expiring'
+  | 'key.expired'
+  | 'key.revoked'
+  | 'key.refused'
+  | 'rotation.failed'
+  | 'rotation.stuck'
+  | 'rotation.missed';
 
 /**
  * The SNS message body, schema version 1. It never carries a key or a key hash: a client fetches its new
@@ -15,6 +23,12 @@ export interface Notification {
   readonly previousVersionId?: string;
   /** ISO-8601: when the key this message is about stops being accepted. */
   readonly expiresAt?: string;
+  /** `key.refused`, `rotation.missed`: requests refused with this ended key, as the authorizers reported them... */
+  readonly refused?: number;
+  /** ...ISO-8601: the first of them... */
+  readonly refusedSince?: string;
+  /** ...and the latest report. */
+  readonly lastRefusedAt?: string;
   /** The same for every delivery and every retry of one logical event, so subscribers can drop duplicates. */
   readonly eventId: string;
   /** ISO-8601: when the event was first recorded. */
@@ -35,6 +49,8 @@ export interface NotificationDetails {
   readonly previousVersionId?: string;
   /** When the key the message is about stops being accepted. */
   readonly expiresAtMs?: number;
+  /** The evidence of a missed switch: refusals of an ended key. */
+  readonly refusals?: { readonly refused: number; readonly firstRefusedMs: number; readonly lastRefusedMs: number };
 }
 
 /**
@@ -55,6 +71,13 @@ export function buildNotification(
     versionId: subject.versionId,
     ...(details.previousVersionId === undefined ? {} : { previousVersionId: details.previousVersionId }),
     ...(details.expiresAtMs === undefined ? {} : { expiresAt: new Date(details.expiresAtMs).toISOString() }),
+    ...(details.refusals === undefined
+      ? {}
+      : {
+          refused: details.refusals.refused,
+          refusedSince: new Date(details.refusals.firstRefusedMs).toISOString(),
+          lastRefusedAt: new Date(details.refusals.lastRefusedMs).toISOString(),
+        }),
     eventId: notificationEventId(type, subject.clientId, subject.versionId, occasion),
     at: new Date(nowMs).toISOString(),
   };
@@ -83,8 +106,10 @@ const NOTIFICATION_TYPES: ReadonlySet<string> = new Set<NotificationType>([
   'key.expiring',
   'key.expired',
   'key.revoked',
+  'key.refused',
   'rotation.failed',
   'rotation.stuck',
+  'rotation.missed',
 ]);
 
 /** Parses a notification body (from the event log, or an SNS message a subscriber received). */
@@ -102,6 +127,10 @@ export function parseNotification(value: unknown): Notification {
   if (!NOTIFICATION_TYPES.has(type)) throw new TypeError(`notification type "${type}" is not one keyroll sends`);
   const previousVersionId = optionalText('previousVersionId');
   const expiresAt = optionalText('expiresAt');
+  const refused = field('refused');
+  if (refused !== undefined && (typeof refused !== 'number' || !Number.isSafeInteger(refused) || refused < 1)) throw new TypeError('notification field "refused" must be a positive whole number');
+  const refusedSince = optionalText('refusedSince');
+  const lastRefusedAt = optionalText('lastRefusedAt');
   return {
     version: 1,
     type: type as NotificationType,
@@ -109,6 +138,9 @@ export function parseNotification(value: unknown): Notification {
     versionId: text('versionId'),
     ...(previousVersionId === undefined ? {} : { previousVersionId }),
     ...(expiresAt === undefined ? {} : { expiresAt }),
+    ...(refused === undefined ? {} : { refused }),
+    ...(refusedSince === undefined ? {} : { refusedSince }),
+    ...(lastRefusedAt === undefined ? {} : { lastRefusedAt }),
     eventId: text('eventId'),
     at: text('at'),
   };

@@ -1,7 +1,7 @@
 import type { ApiKey } from './api-key';
 import type { KeyVersion } from './key-version';
 import type { Notification } from './notifications';
-import type { UsageCount } from './usage';
+import type { RefusalCount, UsageCount } from './usage';
 
 /** Secrets Manager's staging labels, spelled as AWS spells them. */
 export const AWSCURRENT = 'AWSCURRENT';
@@ -97,6 +97,13 @@ export interface UsageSummary {
   readonly lastUsedMs?: number;
 }
 
+/** Refusals of an ended key version over some hours, as the authorizers reported them. */
+export interface RefusalSummary {
+  readonly refused: number;
+  readonly firstRefusedMs?: number;
+  readonly lastRefusedMs?: number;
+}
+
 /** Usage counters in the key table. */
 export interface UsageStore {
   /** True when a delivery with this id has been counted (its marker exists). */
@@ -106,6 +113,10 @@ export interface UsageStore {
   markBatchCounted(batchId: string, atMs: number): Promise<void>;
   /** A version's requests in the UTC hours from `fromHour` to `toHour` (`yyyy-mm-ddThh`), both included. */
   readUsage(clientId: string, versionId: string, fromHour: string, toHour: string): Promise<UsageSummary>;
+  /** Adds each count to its (client, version, hour) refusal counter: one write per count. */
+  addRefusals(counts: readonly RefusalCount[]): Promise<void>;
+  /** A version's reported refusals in the UTC hours from `fromHour` to `toHour`, both included. */
+  readRefusals(clientId: string, versionId: string, fromHour: string, toHour: string): Promise<RefusalSummary>;
 }
 
 /** A version's requests per UTC hour (`yyyy-mm-ddThh` → requests), hours without requests left out; for `status`. */

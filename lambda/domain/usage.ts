@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { CLIENT_ID_PATTERN } from './client-settings';
 import type { UsageStore } from './ports';
 import { ABSENT_CONTEXT_VALUES as ABSENT, FORBIDDEN_STATUS } from '../contracts/access-log';
+import { ENDED_KEY_REPORT_MESSAGE } from '../contracts/ended-key-report';
 
 /** One access log line as CloudWatch Logs delivers it. */
 export interface AccessLogRecord {
@@ -23,8 +24,23 @@ export interface UsageCount {
   readonly lastUsedMs: number;
 }
 
+/** Refusals of one ended key version in one UTC hour, from the authorizers' reports in one batch of log lines. */
+export interface RefusalCount {
+  readonly clientId: string;
+  readonly versionId: string;
+  /** `yyyy-mm-ddThh`, UTC, of the reports. */
+  readonly hour: string;
+  readonly refused: number;
+  /** The earliest `since` among the reports, epoch ms. */
+  readonly firstRefusedMs: number;
+  /** The latest report's time, epoch ms. */
+  readonly lastRefusedMs: number;
+}
+
 export interface UsageBatch {
   readonly counts: readonly UsageCount[];
+  /** The authorizers' reports of ended keys refused, added up. */
+  readonly refusals: readonly RefusalCount[];
   /** Lines that were counted. */
   readonly counted: number;
   /** Lines that are not JSON objects, or whose client or version is not an identifier: skipped. */
@@ -41,6 +57,7 @@ const VERSION_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
  */
 export function aggregateAccessLogs(records: Iterable<AccessLogRecord>): UsageBatch {
   const counts = new Map<string, { clientId: string; versionId: string; hour: string; requests: number; lastUsedMs: number }>();
+  const refusals = new Map<string, { clientId: string; versionId: string; hour: string; refused: number; firstRefusedMs: number; lastRefusedMs: number }>();
   let counted = 0;
   let malformed = 0;
   let unattributed = 0;
@@ -48,6 +65,23 @@ export function aggregateAccessLogs(records: Iterable<AccessLogRecord>): UsageBa
     const line = parseLine(record.message);
     if (line === undefined) {
       malformed++;
+      continue;
+    }
+    if (line.endedKeyReport !== undefined) {
+      const report = readEndedKeyReport(line.endedKeyReport, record.timestamp);
+      if (report === undefined) {
+        malformed++;
+        continue;
+      }
+      const key = `${report.clientId}\n${report.versionId}\n${report.hour}`;
+      const sum = refusals.get(key);
+      if (sum === undefined) refusals.set(key, report);
+      else {
+        sum.refused += report.refused;
+        sum.firstRefusedMs = Math.min(sum.firstRefusedMs, report.firstRefusedMs);
+        sum.lastRefusedMs = Math.max(sum.lastRefusedMs, report.lastRefusedMs);
+      }
+      counted++;
       continue;
     }
     const { clientId, keyVersion } = line;
@@ -72,7 +106,18 @@ export function aggregateAccessLogs(records: Iterable<AccessLogRecord>): UsageBa
     }
     counted++;
   }
-  return { counts: [...counts.values()], counted, malformed, unattributed };
+  return { counts: [...counts.values()], refusals: [...refusals.values()], counted, malformed, unattributed };
+}
+
+/** An authorizer's `ended key refused` line (lambda/contracts/ended-key-report.ts), or undefined if it is not a sound one. */
+function readEndedKeyReport(fields: Record<string, unknown>, timestampMs: number): RefusalCount | undefined {
+  const { clientId, versionId, refused, since } = fields;
+  if (typeof clientId !== 'string' || !CLIENT_ID_PATTERN.test(clientId) || typeof versionId !== 'string' || !VERSION_ID_PATTERN.test(versionId)) return undefined;
+  if (typeof refused !== 'number' || !Number.isSafeInteger(refused) || refused < 1) return undefined;
+  const sinceMs = typeof since === 'string' ? Date.parse(since) : Number.NaN;
+  const lastRefusedMs = timestampMs > 0 ? timestampMs : sinceMs;
+  if (!Number.isFinite(sinceMs) || !Number.isFinite(lastRefusedMs)) return undefined;
+  return { clientId, versionId, hour: hourOf(lastRefusedMs), refused, firstRefusedMs: Math.min(sinceMs, lastRefusedMs), lastRefusedMs };
 }
 
 /**
@@ -85,9 +130,10 @@ export async function countDelivery(
   deps: { readonly store: UsageStore; readonly nowMs: number },
 ): Promise<UsageBatch & { readonly duplicate: boolean }> {
   const batchId = deliveryId(records);
-  if (await deps.store.isBatchCounted(batchId)) return { counts: [], counted: 0, malformed: 0, unattributed: 0, duplicate: true };
+  if (await deps.store.isBatchCounted(batchId)) return { counts: [], refusals: [], counted: 0, malformed: 0, unattributed: 0, duplicate: true };
   const batch = aggregateAccessLogs(records);
   await deps.store.addUsage(batch.counts);
+  await deps.store.addRefusals(batch.refusals);
   await deps.store.markBatchCounted(batchId, deps.nowMs);
   return { ...batch, duplicate: false };
 }
@@ -110,6 +156,8 @@ export function hourStartMs(hour: string): number {
 }
 
 interface LogLine {
+  /** Set when the line is an authorizer's report of an ended key refused, not an access log line. */
+  readonly endedKeyReport?: Record<string, unknown>;
   readonly clientId?: string;
   readonly keyVersion?: string;
   readonly requestTimeEpoch?: unknown;
@@ -125,6 +173,7 @@ function parseLine(message: string): LogLine | undefined {
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
   const fields = value as Record<string, unknown>;
+  if (fields['message'] === ENDED_KEY_REPORT_MESSAGE) return { endedKeyReport: fields };
   const clientId = fields['clientId'];
   const keyVersion = fields['keyVersion'];
   if ((clientId !== undefined && typeof clientId !== 'string') || (keyVersion !== undefined && typeof keyVersion !== 'string')) return undefined;

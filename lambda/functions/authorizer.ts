@@ -39,4 +39,5 @@ export const handler = createAuthorizerHandler({
     startedAtMs,
   ),
   clock: Date.now,
+  endedKeyReportIntervalMs: config.endedKeyReportIntervalMs,
 });

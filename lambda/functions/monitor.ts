@@ -30,6 +30,7 @@ export const handler = createMonitorHandler({
       stuckAfterMs: config.stuckAfterMs,
       defaultGracePeriodSeconds: config.defaultGracePeriodSeconds,
       secretNamePrefix: config.secretNamePrefix,
+      missedRotationMinRefusals: config.missedRotationMinRefusals,
     },
   }),
   logger: new Logger({ serviceName: 'keyroll-monitor' }),

@@ -28,9 +28,11 @@ export function createAuthorizerHandler(deps: {
   readonly logger: Logger;
   readonly recorder: DecisionRecorder;
   readonly clock: () => number;
+  /** How often a container reports refusals of one ended key version; default one minute. */
+  readonly endedKeyReportIntervalMs?: number;
 }) {
   const responses = new AuthorizerResponses();
-  const endedKeys = new EndedKeyReports();
+  const endedKeys = new EndedKeyReports(deps.endedKeyReportIntervalMs);
 
   /** Every path ends in an answer or a refusal; an unexpected error is logged and refused, never thrown. */
   async function answer(event: unknown): Promise<PolicyResponse | SimpleResponse | Refusal> {

@@ -47,7 +47,8 @@ export function decodeLogDelivery(event: unknown): LogDelivery {
 
 /**
  * The usage counter: a CloudWatch Logs subscription on the API's access logs delivers batches of lines; each
- * batch becomes at most one counter write per key version and hour. An unreadable delivery is logged,
+ * batch becomes at most one counter write per key version and hour. A second subscription, on the
+ * authorizer's own log group, delivers its reports of ended keys refused, counted the same way. An unreadable delivery is logged,
  * counted and dropped, never retried forever.
  */
 export function createUsageHandler(deps: {
@@ -73,6 +74,7 @@ export function createUsageHandler(deps: {
       malformed: result.malformed,
       unattributed: result.unattributed,
       counterWrites: result.counts.length,
+      refusalCounterWrites: result.refusals.length,
       duplicateDelivery: result.duplicate,
     });
     publish(deps.metrics, {

@@ -66,7 +66,8 @@ describe('The example stack, as a fresh account needs it', () => {
       Description: Match.stringLikeRegexp('authorizer'),
       Environment: { Variables: Match.objectLike({ HTTP_API_SIMPLE_RESPONSES: 'true' }) },
     });
-    template.resourceCountIs('AWS::Logs::SubscriptionFilter', 2);
+    // The two APIs' access logs, and the authorizer's reports of ended keys refused.
+    template.resourceCountIs('AWS::Logs::SubscriptionFilter', 3);
   });
 
   it('caches an HTTP API answer per key alone when no route needs a scope', () => {

@@ -1,4 +1,4 @@
-import { Duration, Stack } from 'aws-cdk-lib';
+import { CfnElement, Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { MockIntegration, RestApi } from 'aws-cdk-lib/aws-apigateway';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
@@ -388,7 +388,11 @@ describe('RotatingApiKeys props', () => {
   it('writes usage-aware retirement as tags, and the monitor settings into its environment', () => {
     const stack = new Stack(appLikeTheCli(), 'Test', { env });
     const keys = new RotatingApiKeys(stack, 'Keys', {
-      clients: [{ clientId: 'acme', extendWhileInUse: { step: Duration.hours(12), maxGrace: Duration.days(3) }, closeWhenSwitched: Duration.hours(6) }, { clientId: 'globex' }],
+      clients: [
+        { clientId: 'acme', extendWhileInUse: { step: Duration.hours(12), maxGrace: Duration.days(3) }, closeWhenSwitched: Duration.hours(6), rescueMissedRotation: Duration.hours(4) },
+        { clientId: 'globex' },
+      ],
+      missedRotation: { reportInterval: Duration.seconds(30), minRefusals: 10 },
       monitorInterval: Duration.minutes(5),
       reminderLeadTimes: [Duration.days(3), Duration.hours(2)],
       rotationStuckAfter: Duration.minutes(30),
@@ -401,8 +405,17 @@ describe('RotatingApiKeys props', () => {
         { Key: 'keyroll:closeWhenSwitchedHours', Value: '6' },
         { Key: 'keyroll:extendWhileInUseHours', Value: '12' },
         { Key: 'keyroll:maxGraceHours', Value: '72' },
+        { Key: 'keyroll:rescueMissedHours', Value: '4' },
       ]),
     });
+    expect(() => new RotatingApiKeys(new Stack(appLikeTheCli(), 'Bad', { env }), 'Keys', { clients: [{ clientId: 'acme', rescueMissedRotation: Duration.days(2) }] })).toThrow(
+      /rescueMissedRotation of client "acme" must be whole hours, from 1 to 24 hours/,
+    );
+    expect(() => new RotatingApiKeys(new Stack(appLikeTheCli(), 'Bad', { env }), 'Keys', { clients: [{ clientId: 'acme' }], missedRotation: { reportInterval: Duration.seconds(5) } })).toThrow(
+      /missedRotation.reportInterval must be whole seconds, from 10 seconds to 1 hour/,
+    );
+    t.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ ENDED_KEY_REPORT_SECONDS: '30', KEY_PREFIX: Match.anyValue() }) } });
+    t.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ MISSED_ROTATION_MIN_REFUSALS: '10', REMINDER_LEAD_HOURS: '72,2' }) } });
     expect(() => new RotatingApiKeys(new Stack(appLikeTheCli(), 'Bad', { env }), 'Keys', { clients: [{ clientId: 'acme', closeWhenSwitched: Duration.minutes(90) }] })).toThrow(
       /closeWhenSwitched of client "acme" must be whole hours/,
     );
@@ -412,11 +425,18 @@ describe('RotatingApiKeys props', () => {
       Environment: { Variables: Match.objectLike({ REMINDER_LEAD_HOURS: '72,2', ROTATION_STUCK_AFTER_MINUTES: '30' }) },
     });
     t.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(5 minutes)' });
-    t.resourceCountIs('AWS::Logs::SubscriptionFilter', 1);
-    // Without countUsageFrom there is no subscription: which log group holds the API's access logs is the API owner's.
+    t.resourceCountIs('AWS::Logs::SubscriptionFilter', 2);
+    // Without countUsageFrom there is only the authorizer's own subscription: which log group holds the API's
+    // access logs is the API owner's.
     const bare = new Stack(appLikeTheCli(), 'Bare', { env });
-    new RotatingApiKeys(bare, 'Keys', { clients: [{ clientId: 'acme' }] });
-    Template.fromStack(bare).resourceCountIs('AWS::Logs::SubscriptionFilter', 0);
+    const bareKeys = new RotatingApiKeys(bare, 'Keys', { clients: [{ clientId: 'acme' }] });
+    const bareTemplate = Template.fromStack(bare);
+    bareTemplate.resourceCountIs('AWS::Logs::SubscriptionFilter', 1);
+    bareTemplate.hasResourceProperties('AWS::Logs::SubscriptionFilter', {
+      LogGroupName: { Ref: bare.getLogicalId(bareKeys.authorizerFunction.logGroup.node.defaultChild as CfnElement) },
+      DestinationArn: { 'Fn::GetAtt': [bare.getLogicalId(bareKeys.usageFunction.node.defaultChild as CfnElement), 'Arn'] },
+      FilterPattern: '{ $.message = "ended key refused" }',
+    });
   });
 });
 

@@ -125,7 +125,7 @@ describe('keyroll CLI (--local)', () => {
     const pair = await generateDeliveryKeyPair();
     const publicKeyFile = path.join(work, 'initech.pub');
     writeFileSync(publicKeyFile, `${pair.publicKey}\n`);
-    const added = await cli('clients', 'add', 'initech', '--scopes', 'read,reports', '--grace', '2h', '--public-key', publicKeyFile, '--close-when-switched', '6h', '--reason', 'signed the contract');
+    const added = await cli('clients', 'add', 'initech', '--scopes', 'read,reports', '--grace', '2h', '--public-key', publicKeyFile, '--close-when-switched', '6h', '--rescue-missed', '4h', '--reason', 'signed the contract');
     expect(added).toMatchObject({ code: EXIT.ok, json: { clientId: 'initech', secretArn: expect.stringContaining(':secret:keyroll/KeyrollLocal/ApiKeys/initech-'), versionId: expect.any(String), current: true } });
     expect(((await cli('clients', 'list')).json['clients'] as { clientId: string }[]).map((c) => c.clientId).sort()).toEqual(['acme', 'globex', 'initech']);
 
@@ -141,6 +141,7 @@ describe('keyroll CLI (--local)', () => {
       'keyroll:gracePeriodSeconds': '7200',
       'keyroll:deliveryPublicKey': pair.publicKey,
       'keyroll:closeWhenSwitchedHours': '6',
+      'keyroll:rescueMissedHours': '4',
     });
     expect(JSON.parse(ResourcePolicy ?? '{}')).toMatchObject({ Statement: [expect.objectContaining({ Sid: 'OnlyKeyrollRotationWritesKeyVersions', Effect: 'Deny', Action: 'secretsmanager:PutSecretValue' })] });
     const key = (JSON.parse(SecretString ?? '{}') as { apiKey: string }).apiKey;
@@ -152,6 +153,8 @@ describe('keyroll CLI (--local)', () => {
     expect(badSchedule).toMatchObject({ code: EXIT.refused, json: { error: { message: expect.stringContaining('0 in the minutes field') } } });
     const halfHour = await cli('clients', 'add', 'hooli', '--close-when-switched', '90m', '--reason', 'x');
     expect(halfHour).toMatchObject({ code: EXIT.refused, json: { error: { message: expect.stringContaining('must be whole hours, from 1 to 168') } } });
+    const longRescue = await cli('clients', 'add', 'hooli', '--rescue-missed', '2d', '--reason', 'x');
+    expect(longRescue).toMatchObject({ code: EXIT.refused, json: { error: { message: expect.stringContaining('rescue of a missed switch must be whole hours, from 1 to 24') } } });
     const bad = await cli('clients', 'add', 'bad client', '--reason', 'x');
     expect(bad).toMatchObject({ code: EXIT.refused, json: { error: { message: expect.stringContaining('the client id must be') } } });
     expect(((await cli('clients', 'list')).json['clients'] as unknown[]).length).toBe(3);

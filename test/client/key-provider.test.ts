@@ -95,6 +95,16 @@ describe('KeyProvider: when it reads its source', () => {
     expect(events.at(-1)).toEqual({ type: 'switched', fromVersionId: 'v1', toVersionId: 'v2', reason: 'notification' });
   });
 
+  it('refreshes on key.refused: a client caught still sending its ended key picks up its current one', async () => {
+    const source = new ScriptedSource();
+    const { keys, events } = provider(source);
+    await keys.key();
+    source.current = { key: 'kr_two', versionId: 'v2' };
+    await keys.handleNotification(buildNotification('key.refused', { clientId: 'acme', versionId: 'v1' }, 0, { refusals: { refused: 5, firstRefusedMs: 0, lastRefusedMs: 60_000 } }));
+    await expect(keys.key()).resolves.toBe('kr_two');
+    expect(events.at(-1)).toEqual({ type: 'switched', fromVersionId: 'v1', toVersionId: 'v2', reason: 'notification' });
+  });
+
   it('refreshes before a known end of its key, spaced so that a source with nothing newer is not hammered', async () => {
     const source = new ScriptedSource();
     const { keys, clock } = provider(source);

@@ -369,6 +369,83 @@ describe('The monitor over DynamoDB (dynalite) and the Secrets Manager model, wi
     });
   });
 
+  describe('missed switches', () => {
+    const oneHourGrace = { 'keyroll:gracePeriodSeconds': '3600' };
+    const evidence = (list: { type: string; versionId: string; refused?: number; refusedSince?: string; lastRefusedAt?: string; expiresAt?: string }[]) =>
+      list.splice(0).map(({ type, versionId, refused, refusedSince, lastRefusedAt, expiresAt }) => ({ type, versionId, refused, refusedSince, lastRefusedAt, expiresAt }));
+
+    it('tells operators and the client once, with the evidence, when the client keeps sending its ended key', async () => {
+      const h = await newHarness();
+      const { arn, rotatedAtMs } = await rotatedClient(h, 'acme', oneHourGrace);
+      const endMs = rotatedAtMs + HOUR_MS;
+      drain(h.published);
+      h.clock.nowMs = endMs + MINUTE;
+      await h.runMonitor();
+      expect(drain(h.published)).toEqual([{ type: 'key.expired', versionId: 'acme-v1', expiresAt: iso(endMs) }]);
+      // Two refusals are not yet a burst.
+      await h.endedKeyReports([{ clientId: 'acme', versionId: 'acme-v1', refused: 2, sinceMs: endMs + 10_000, atMs: endMs + 10_000 }]);
+      await h.runMonitor();
+      expect([...h.published, ...h.operations]).toEqual([]);
+      h.clock.nowMs = endMs + 3 * MINUTE;
+      await h.endedKeyReports([{ clientId: 'acme', versionId: 'acme-v1', refused: 40, sinceMs: endMs + 70_000, atMs: endMs + 2 * MINUTE }]);
+      const report = await h.runMonitor();
+      const seen = { refused: 42, refusedSince: iso(endMs + 10_000), lastRefusedAt: iso(endMs + 2 * MINUTE), expiresAt: undefined };
+      expect(evidence(h.operations)).toEqual([{ type: 'rotation.missed', versionId: 'acme-v1', ...seen }]);
+      expect(evidence(h.published)).toEqual([{ type: 'key.refused', versionId: 'acme-v1', ...seen }]);
+      expect(report).toMatchObject({ windowsRescued: 0, published: { 'rotation.missed': 1, 'key.refused': 1 } });
+      // The client did not opt into the rescue: the key stays ended. Later runs repeat nothing.
+      expect((await h.verify(h.keyOf(arn, 'acme-v1'))).status).toBe('expired');
+      await h.endedKeyReports([{ clientId: 'acme', versionId: 'acme-v1', refused: 9, sinceMs: endMs + 3 * MINUTE, atMs: endMs + 4 * MINUTE }]);
+      h.clock.nowMs = endMs + 5 * MINUTE;
+      await h.runMonitor();
+      expect([...h.published, ...h.operations]).toEqual([]);
+    });
+
+    it('accepts the ended key again once, for the opted-in time, then never again', async () => {
+      const h = await newHarness();
+      const { arn, rotatedAtMs } = await rotatedClient(h, 'acme', { ...oneHourGrace, 'keyroll:rescueMissedHours': '4' });
+      const oldKey = h.keyOf(arn, 'acme-v1');
+      const endMs = rotatedAtMs + HOUR_MS;
+      h.clock.nowMs = endMs + 5 * MINUTE;
+      await h.endedKeyReports([{ clientId: 'acme', versionId: 'acme-v1', refused: 30, sinceMs: endMs + MINUTE, atMs: endMs + 4 * MINUTE }]);
+      const rescueEndMs = h.clock.nowMs + 4 * HOUR_MS;
+      expect(await h.runMonitor()).toMatchObject({ windowsRescued: 1 });
+      expect(evidence(h.operations)).toEqual([
+        { type: 'rotation.missed', versionId: 'acme-v1', refused: 30, refusedSince: iso(endMs + MINUTE), lastRefusedAt: iso(endMs + 4 * MINUTE), expiresAt: iso(rescueEndMs) },
+      ]);
+      expect(evidence(h.published).filter(({ type }) => type === 'key.refused')).toEqual([
+        { type: 'key.refused', versionId: 'acme-v1', refused: 30, refusedSince: iso(endMs + MINUTE), lastRefusedAt: iso(endMs + 4 * MINUTE), expiresAt: iso(rescueEndMs) },
+      ]);
+      expect((await h.verify(oldKey)).status).toBe('valid');
+      // A repeated run re-applies the same end, never a later one.
+      h.clock.nowMs += 30 * MINUTE;
+      await h.runMonitor();
+      expect((await h.versionsOf('acme'))['acme-v1']?.notAfterMs).toBe(rescueEndMs);
+      // The rescue ends; the client still has not switched: no second rescue, no second message.
+      h.clock.nowMs = rescueEndMs + MINUTE;
+      await h.endedKeyReports([{ clientId: 'acme', versionId: 'acme-v1', refused: 50, sinceMs: rescueEndMs, atMs: rescueEndMs + 30_000 }]);
+      drain(h.published);
+      expect(await h.runMonitor()).toMatchObject({ windowsRescued: 0 });
+      expect([...h.published.filter(({ type }) => type !== 'key.expiring'), ...h.operations]).toEqual([]);
+      expect((await h.verify(oldKey)).status).toBe('expired');
+    });
+
+    it('never rescues a revoked key, however many refusals are reported', async () => {
+      const h = await newHarness();
+      const { arn, rotatedAtMs } = await rotatedClient(h, 'acme', { ...oneHourGrace, 'keyroll:rescueMissedHours': '24' });
+      const oldKey = h.keyOf(arn, 'acme-v1');
+      const endMs = rotatedAtMs + HOUR_MS;
+      h.clock.nowMs = endMs + 5 * MINUTE;
+      const { version } = await h.verify(oldKey);
+      if (version === undefined) throw new Error('acme-v1 is not in the table');
+      await h.table.revoke(version.keyHash, h.clock.nowMs, 'leaked');
+      await h.endedKeyReports([{ clientId: 'acme', versionId: 'acme-v1', refused: 500, sinceMs: endMs + MINUTE, atMs: endMs + 4 * MINUTE }]);
+      expect(await h.runMonitor()).toMatchObject({ windowsRescued: 0 });
+      expect((await h.verify(oldKey)).status).toBe('revoked');
+      expect(h.operations).toEqual([]);
+    });
+  });
+
   it('checks every other client when one cannot be checked, then fails the run naming it', async () => {
     const h = await newHarness({ gracePeriodSeconds: 3600 });
     const { rotatedAtMs } = await rotatedClient(h, 'acme');

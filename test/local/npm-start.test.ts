@@ -20,6 +20,7 @@ interface Summary {
   readonly startupMs: number;
   readonly refusalBoundMs: number;
   readonly neverSwitchingRefusedAfterMs: number | null;
+  readonly missedSwitchCaughtAfterMs: number | null;
   readonly perClient: readonly { readonly clientId: string; readonly behaviour: string; readonly requests: number; readonly refusedInWindow: number; readonly keyVersionsUsed: number }[];
 }
 
@@ -68,5 +69,12 @@ describe('npm start (local mode)', () => {
     // The bound, plus one request interval (the first request after the end may come that much later) and the
     // time a loaded machine takes to answer it.
     expect(summary.neverSwitchingRefusedAfterMs).toBeLessThanOrEqual(summary.refusalBoundMs + 100 + 500);
+  });
+
+  it('catches the missed switch: the client gets key.refused soon after its first refused request', () => {
+    expect(summary.missedSwitchCaughtAfterMs).not.toBeNull();
+    // The report is written at the first refusal; then the log delivery (1 s), a monitor run (every 2 s here)
+    // and the queue's long poll (1 s), with the same allowance for a loaded machine as above.
+    expect(summary.missedSwitchCaughtAfterMs).toBeLessThanOrEqual(1_000 + 2_000 + 1_000 + 2_000);
   });
 });

@@ -16,7 +16,8 @@ import { acceptKey, directLookup } from '../../lambda/domain/accept-key';
 import { createMonitorHandler } from '../../lambda/handlers/monitor-handler';
 import { createRotationHandler } from '../../lambda/handlers/rotation-handler';
 import { createUsageHandler } from '../../lambda/handlers/usage-handler';
-import { requestsDelivery, type LoggedRequest } from '../../local/access-logs';
+import { logDeliveryEvent, requestsDelivery, type LoggedRequest } from '../../local/access-logs';
+import { ENDED_KEY_REPORT_MESSAGE } from '../../lambda/contracts/ended-key-report';
 import { localDynamoDbClient } from '../../local/dynalite-server';
 import { rotateSecret, type RotationRun } from '../../local/rotation-driver';
 import { SecretsManagerModel } from '../../local/secrets-manager-model';
@@ -104,6 +105,18 @@ export class RotationHarness {
   /** API traffic as the usage counter sees it: one access log delivery of these requests. */
   traffic(requests: readonly LoggedRequest[]): Promise<void> {
     return this.countUsage(requestsDelivery(requests));
+  }
+
+  /** The authorizers' reports of an ended key refused, as their log lines reach the usage counter. */
+  endedKeyReports(reports: readonly { readonly clientId: string; readonly versionId: string; readonly refused: number; readonly sinceMs: number; readonly atMs: number }[]): Promise<void> {
+    return this.countUsage(
+      logDeliveryEvent(
+        reports.map(({ atMs, sinceMs, ...fields }) => ({
+          message: JSON.stringify({ level: 'WARN', message: ENDED_KEY_REPORT_MESSAGE, timestamp: new Date(atMs).toISOString(), service: 'keyroll-authorizer', ...fields, since: new Date(sinceMs).toISOString() }),
+          timestamp: atMs,
+        })),
+      ),
+    );
   }
 
   /** A new client's secret: a placeholder without a key, rotation enabled. */

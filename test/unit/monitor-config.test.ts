@@ -18,6 +18,7 @@ describe('monitor function configuration', () => {
       reminderLeadsMs: [24 * HOUR_MS, HOUR_MS],
       stuckAfterMs: 60 * 60_000,
       secretNamePrefix: 'keyroll/',
+      missedRotationMinRefusals: 3,
     });
   });
 

@@ -21,6 +21,8 @@ const MESSAGES: readonly Notification[] = [
   base('key.revoked'),
   base('rotation.failed'),
   base('rotation.stuck'),
+  base('key.refused', { refused: 12, refusedSince: at, lastRefusedAt: '2026-11-22T12:03:00.000Z' }),
+  base('rotation.missed', { refused: 12, refusedSince: at, lastRefusedAt: '2026-11-22T12:03:00.000Z', expiresAt: '2026-11-22T16:00:00.000Z' }),
 ];
 
 describe('schemas/notification-v1.schema.json', () => {
@@ -42,6 +44,8 @@ describe('schemas/notification-v1.schema.json', () => {
     ['an unknown type', base('key.rotated' as NotificationType, { type: 'key.lost' as NotificationType }), /type must be equal to one of the allowed values/],
     ['a reminder without expiresAt', base('key.expiring'), /must have required property 'expiresAt'/],
     ['an operations message with expiresAt', base('rotation.stuck', { expiresAt: at }), /expiresAt boolean schema is false/],
+    ['a missed rotation without its evidence', base('rotation.missed'), /must have required property 'refused'/],
+    ['evidence on another type', base('key.expired', { expiresAt: at, refused: 3 }), /refused boolean schema is false/],
     ['a local time', base('key.expired', { expiresAt: '2026-11-29 12:00' }), /expiresAt must match pattern/],
     ['an eventId that is not ours', { ...base('key.rotated'), eventId: 'x' }, /eventId must match pattern/],
     ['no clientId', { ...base('key.rotated'), clientId: undefined }, /must have required property 'clientId'/],

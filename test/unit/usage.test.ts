@@ -2,9 +2,10 @@ import { gzipSync } from 'node:zlib';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import fc from 'fast-check';
-import type { UsageStore, UsageSummary } from '../../lambda/domain/ports';
-import { aggregateAccessLogs, countDelivery, deliveryId, hourOf, hourStartMs, type AccessLogRecord, type UsageCount } from '../../lambda/domain/usage';
+import type { RefusalSummary, UsageStore, UsageSummary } from '../../lambda/domain/ports';
+import { aggregateAccessLogs, countDelivery, deliveryId, hourOf, hourStartMs, type AccessLogRecord, type RefusalCount, type UsageCount } from '../../lambda/domain/usage';
 import { UnreadableLogDeliveryError } from '../../lambda/domain/errors';
+import { ENDED_KEY_REPORT_MESSAGE } from '../../lambda/contracts/ended-key-report';
 import { createUsageHandler, decodeLogDelivery } from '../../lambda/handlers/usage-handler';
 import { accessLogLine, logDeliveryEvent, requestsDelivery } from '../../local/access-logs';
 
@@ -25,6 +26,7 @@ class MemoryUsageStore implements UsageStore {
   readonly writes: UsageCount[][] = [];
   readonly counters = new Map<string, { requests: number; lastUsedMs: number }>();
   readonly batches = new Set<string>();
+  readonly refusalWrites: RefusalCount[][] = [];
   failNextAdd = false;
 
   async isBatchCounted(batchId: string): Promise<boolean> {
@@ -46,6 +48,12 @@ class MemoryUsageStore implements UsageStore {
     this.batches.add(batchId);
   }
   async readUsage(): Promise<UsageSummary> {
+    throw new Error('not used here');
+  }
+  async addRefusals(counts: readonly RefusalCount[]): Promise<void> {
+    this.refusalWrites.push([...counts]);
+  }
+  async readRefusals(): Promise<RefusalSummary> {
     throw new Error('not used here');
   }
   requests(): Record<string, number> {
@@ -71,6 +79,7 @@ describe('aggregateAccessLogs', () => {
         { clientId: 'acme', versionId: 'v2', hour: '2026-11-22T12', requests: 1, lastUsedMs: T0 + 6 * MINUTE },
         { clientId: 'globex', versionId: 'v1', hour: '2026-11-22T12', requests: 1, lastUsedMs: T0 + 7 * MINUTE },
       ],
+      refusals: [],
       counted: 6,
       malformed: 0,
       unattributed: 0,
@@ -102,7 +111,7 @@ describe('aggregateAccessLogs', () => {
       record({ status: '429' }),
       record({ clientId: 'acme', keyVersion: '-' }),
     ]);
-    expect(batch).toEqual({ counts: [], counted: 0, malformed: 0, unattributed: 4 });
+    expect(batch).toEqual({ counts: [], refusals: [], counted: 0, malformed: 0, unattributed: 4 });
   });
 
   it('does not count a request refused for scope (403) as usage, though it carries the key version', () => {
@@ -154,6 +163,45 @@ describe('aggregateAccessLogs', () => {
   });
 });
 
+describe('the authorizers\' reports of ended keys refused', () => {
+  /** A line as the authorizer's Powertools logger writes it (lambda/handlers/authorizer-handler.ts). */
+  const report = (fields: Record<string, unknown>, atMs: number) =>
+    record({ level: 'WARN', message: ENDED_KEY_REPORT_MESSAGE, service: 'keyroll-authorizer', timestamp: new Date(atMs).toISOString(), ...fields }, atMs);
+
+  it('adds them up per client, version and hour, keeping the earliest since and the latest report, beside the access log lines', () => {
+    const batch = aggregateAccessLogs([
+      report({ clientId: 'acme', versionId: 'v1', refused: 1, since: new Date(T0).toISOString() }, T0),
+      report({ clientId: 'acme', versionId: 'v1', refused: 40, since: new Date(T0 + 1).toISOString() }, T0 + MINUTE),
+      report({ clientId: 'acme', versionId: 'v1', refused: 2, since: new Date(T0 + 59 * MINUTE).toISOString() }, T0 + 61 * MINUTE),
+      line('acme', 'v2', T0),
+    ]);
+    expect(batch.refusals).toEqual([
+      { clientId: 'acme', versionId: 'v1', hour: '2026-11-22T12', refused: 41, firstRefusedMs: T0, lastRefusedMs: T0 + MINUTE },
+      { clientId: 'acme', versionId: 'v1', hour: '2026-11-22T13', refused: 2, firstRefusedMs: T0 + 59 * MINUTE, lastRefusedMs: T0 + 61 * MINUTE },
+    ]);
+    expect(batch.counts).toEqual([expect.objectContaining({ clientId: 'acme', versionId: 'v2', requests: 1 })]);
+    expect(batch.counted).toBe(4);
+  });
+
+  it.each([
+    ['no client', { versionId: 'v1', refused: 1, since: '2026-11-22T12:00:00.000Z' }],
+    ['a client id that is not one', { clientId: '../x', versionId: 'v1', refused: 1, since: '2026-11-22T12:00:00.000Z' }],
+    ['a count that is not a positive whole number', { clientId: 'acme', versionId: 'v1', refused: 0.5, since: '2026-11-22T12:00:00.000Z' }],
+    ['no since', { clientId: 'acme', versionId: 'v1', refused: 3 }],
+  ])('skips a report with %s as malformed', (_name, fields) => {
+    const batch = aggregateAccessLogs([report(fields, T0)]);
+    expect(batch).toMatchObject({ refusals: [], counted: 0, malformed: 1 });
+  });
+
+  it('writes the refusal counters with the usage counters, and not again for a redelivery', async () => {
+    const store = new MemoryUsageStore();
+    const records = [report({ clientId: 'acme', versionId: 'v1', refused: 5, since: new Date(T0).toISOString() }, T0 + MINUTE)];
+    await countDelivery(records, { store, nowMs: T0 });
+    await countDelivery(records, { store, nowMs: T0 });
+    expect(store.refusalWrites).toEqual([[{ clientId: 'acme', versionId: 'v1', hour: '2026-11-22T12', refused: 5, firstRefusedMs: T0, lastRefusedMs: T0 + MINUTE }]]);
+  });
+});
+
 describe('hours', () => {
   it('names the UTC hour of an instant and back', () => {
     expect(hourOf(Date.UTC(2026, 0, 1, 0, 59, 59, 999))).toBe('2026-01-01T00');
@@ -176,7 +224,7 @@ describe('countDelivery', () => {
     const records = [line('acme', 'v1', T0), line('acme', 'v1', T0 + MINUTE), line('globex', 'v1', T0)];
     await countDelivery(records, { store, nowMs: T0 });
     const again = await countDelivery([...records].reverse(), { store, nowMs: T0 + MINUTE });
-    expect(again).toEqual({ counts: [], counted: 0, malformed: 0, unattributed: 0, duplicate: true });
+    expect(again).toEqual({ counts: [], refusals: [], counted: 0, malformed: 0, unattributed: 0, duplicate: true });
     expect(store.requests()).toEqual({ 'acme#v1#2026-11-22T12': 2, 'globex#v1#2026-11-22T12': 1 });
   });
 
