@@ -21,6 +21,7 @@ import { keyOperationsOnAws } from '../lambda/adapters/key-operations-on-aws';
 import type { KeyOperations } from '../lambda/domain/key-operations';
 import { SecretsManagerAdministration } from '../lambda/adapters/secrets-manager-administration';
 import { ApiGatewayAuthorizerCaches } from '../lambda/adapters/api-gateway-authorizer-caches';
+import { ApiGatewayUsagePlans } from '../lambda/adapters/api-gateway-usage-plans';
 
 /** The install could not be found or read. Says what to do. */
 export class InstallNotFoundError extends KeyrollError {
@@ -183,6 +184,7 @@ function connect(
       keys: table,
       audit: table,
       operations,
+      usagePlans: new ApiGatewayUsagePlans(rest),
       install: description,
       clock: Date.now,
     }),

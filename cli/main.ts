@@ -96,12 +96,13 @@ Examples:
     .option('--max-key-age <days>', 'a hard end for each key version, in whole days')
     .option('--public-key <file>', 'turn on key delivery: the client\'s X25519 public key (base64url, or a JWK with "x")')
     .option('--close-when-switched <duration>', 'end a replaced key early once the client has used only its new key this long (whole hours, up to 7d)')
+    .option('--usage-plan <name>', 'put the client in one of the install\'s usage plans: its throttle and quota, kept across rotations')
     .option('--rescue-missed <duration>', 'accept a replaced key again once, this long (whole hours, up to 24h), when the client is caught still sending it after its window ended')
     .option('--reason <text>', 'why, for the audit trail', 'new client')
     .option('--no-wait', 'return once the first rotation has started')
     .addOption(new Option('--timeout <duration>', 'how long to wait for the first key').default('2m'))
     .action(
-      withInstall(async (install, _options, clientId: string, options: { scopes?: string; grace?: string; schedule?: string; maxKeyAge?: string; publicKey?: string; closeWhenSwitched?: string; rescueMissed?: string; reason: string; wait: boolean; timeout: string }) => {
+      withInstall(async (install, _options, clientId: string, options: { scopes?: string; grace?: string; schedule?: string; maxKeyAge?: string; publicKey?: string; closeWhenSwitched?: string; rescueMissed?: string; usagePlan?: string; reason: string; wait: boolean; timeout: string }) => {
         const maxKeyAgeDays = options.maxKeyAge === undefined ? undefined : Number(options.maxKeyAge);
         if (maxKeyAgeDays !== undefined && !Number.isInteger(maxKeyAgeDays)) throw new UsageError(`--max-key-age must be whole days; got "${options.maxKeyAge}"`);
         const added = await install.provisioning.add({
@@ -114,6 +115,7 @@ Examples:
           ...(maxKeyAgeDays === undefined ? {} : { maxKeyAgeDays }),
           ...(options.publicKey === undefined ? {} : { deliveryPublicKey: readPublicKey(options.publicKey) }),
           ...(options.closeWhenSwitched === undefined ? {} : { closeWhenSwitchedHours: parseDuration(options.closeWhenSwitched, '--close-when-switched') / 3_600_000 }),
+          ...(options.usagePlan === undefined ? {} : { usagePlan: options.usagePlan }),
           ...(options.rescueMissed === undefined ? {} : { rescueMissedHours: parseDuration(options.rescueMissed, '--rescue-missed') / 3_600_000 }),
         });
         if (options.wait) await waitUntilCurrent(install, added.secretArn, added.firstVersionId, parseDuration(options.timeout, '--timeout'), clientId);

@@ -7,6 +7,8 @@ import type { Provider } from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { writeGuardStatements } from '../lambda/contracts/write-guard';
 import { CLIENT_TAG } from '../lambda/domain/client-settings';
+import { usageIdentifierKey, usagePlanApiKeyName } from '../lambda/contracts/usage-plans';
+import { ApiKey, type UsagePlan } from 'aws-cdk-lib/aws-apigateway';
 import type { KeyrollFunction } from './keyroll-function';
 import type { ApiClientProps } from './props';
 import type { ValidSettings } from './validation';
@@ -17,6 +19,8 @@ export interface ClientResourcesContext {
   readonly rotationFunction: KeyrollFunction;
   readonly rotationInvokePermission: CfnPermission;
   readonly firstKeyProvider: Provider;
+  /** The install's usage plans by name. */
+  readonly usagePlans: ReadonlyMap<string, UsagePlan>;
 }
 
 /**
@@ -43,6 +47,19 @@ export function addClientResources(scope: Construct, client: ApiClientProps, con
     if (client.extendWhileInUse.maxGrace !== undefined) Tags.of(secret).add(CLIENT_TAG.maxGraceHours, String(client.extendWhileInUse.maxGrace.toHours()));
   }
   if (client.closeWhenSwitched !== undefined) Tags.of(secret).add(CLIENT_TAG.closeWhenSwitchedHours, String(client.closeWhenSwitched.toHours()));
+  if (client.usagePlan !== undefined) {
+    Tags.of(secret).add(CLIENT_TAG.usagePlan, client.usagePlan);
+    const plan = context.usagePlans.get(client.usagePlan);
+    if (plan !== undefined) {
+      // The client's identity for its plan, the same for every key version: see lambda/contracts/usage-plans.ts.
+      const apiKey = new ApiKey(clientScope, 'UsagePlanApiKey', {
+        apiKeyName: usagePlanApiKeyName(client.clientId),
+        description: `keyroll: usage plan identity of client ${client.clientId} (not a credential: the authorizer returns it)`,
+        value: usageIdentifierKey(settings.secretNamePrefix, client.clientId),
+      });
+      plan.addApiKey(apiKey);
+    }
+  }
   if (client.rescueMissedRotation !== undefined) Tags.of(secret).add(CLIENT_TAG.rescueMissedHours, String(client.rescueMissedRotation.toHours()));
   if (client.deliveryPublicKey !== undefined) Tags.of(secret).add(CLIENT_TAG.deliveryPublicKey, client.deliveryPublicKey);
   for (const statement of writeGuard(secret, context.rotationFunction)) secret.addToResourcePolicy(statement);

@@ -4,6 +4,7 @@ import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { DEFAULT_KEY_PREFIX } from '../lambda/domain/api-key';
 import { DEFAULT_API_KEY_HEADER } from '../lambda/config/shared-settings';
 import { KeyRotationSchedule } from './key-rotation-schedule';
+import type { QuotaPeriod } from '../lambda/contracts/usage-plans';
 
 /** One API client: a secret holding its key, rotated on a schedule. */
 export interface ApiClientProps {
@@ -51,6 +52,12 @@ export interface ApiClientProps {
    * @default - off: an ended key stays ended; operators and the client are told
    */
   readonly rescueMissedRotation?: Duration;
+  /**
+   * The name of one of the construct's `usagePlans`: this client's requests are throttled, and counted against
+   * the plan's quota, per client, across rotations (see `applyUsagePlans`).
+   * @default - no plan
+   */
+  readonly usagePlan?: string;
   /**
    * Key delivery, for a client outside AWS: its X25519 public key, base64url (the `publicKey` that
    * `generateDeliveryKeyPair()` of `keyroll/client` makes). The delivery URL then gives this client its current
@@ -198,6 +205,24 @@ export interface RotatingApiKeysProps {
    * @default { reportInterval: Duration.minutes(1), minRefusals: 3 }
    */
   readonly missedRotation?: { readonly reportInterval?: Duration; readonly minRefusals?: number };
+  /**
+   * Per-client throttles and quotas that survive rotation: API Gateway usage plans, by name (letters, digits,
+   * `_`, `-`). Each client with a `usagePlan` gets one API key in that plan, whose value the authorizer returns
+   * as `usageIdentifierKey` for every key version of the client, so a rotation never resets its quota.
+   * Attach them to REST API stages with `applyUsagePlans(restApi)`.
+   * @default - none
+   */
+  readonly usagePlans?: Readonly<Record<string, UsagePlanLimits>>;
+}
+
+/** One usage plan's limits, applied to each client in it separately. */
+export interface UsagePlanLimits {
+  /** Steady requests per second. */
+  readonly rateLimit: number;
+  /** Requests allowed at once above the rate. */
+  readonly burstLimit: number;
+  /** Requests per period. @default - no quota */
+  readonly quota?: { readonly limit: number; readonly period: QuotaPeriod };
 }
 
 /** Every default of the construct, in one place. */

@@ -1,5 +1,5 @@
 import { ArnFormat, CfnOutput, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
-import { IdentitySource, RequestAuthorizer, ResponseType, type GatewayResponse, type RestApiBase } from 'aws-cdk-lib/aws-apigateway';
+import { ApiKeySourceType, IdentitySource, Period, RequestAuthorizer, ResponseType, UsagePlan, type CfnRestApi, type GatewayResponse, type RestApi, type RestApiBase } from 'aws-cdk-lib/aws-apigateway';
 import { HttpLambdaAuthorizer, HttpLambdaResponseType } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import type { Alarm, Dashboard } from 'aws-cdk-lib/aws-cloudwatch';
 import type { TableV2 } from 'aws-cdk-lib/aws-dynamodb';
@@ -63,6 +63,8 @@ export class RotatingApiKeys extends Construct {
   readonly leakReportUrl?: string;
   /** Each client's secret, by client id. */
   readonly clientSecrets: ReadonlyMap<string, Secret>;
+  /** The `usagePlans`, by name; `applyUsagePlans` attaches them to a REST API's stage. */
+  readonly usagePlans: ReadonlyMap<string, UsagePlan>;
   /** The prefix of every client secret's name: what makes a secret this install's. */
   readonly secretNamePrefix: string;
   readonly rotationErrorsAlarm: Alarm;
@@ -139,6 +141,7 @@ export class RotatingApiKeys extends Construct {
         httpApiSimpleResponses: true,
         ...(props.routeScopes === undefined ? {} : { routeScopes: settings.routeScopes }),
         endedKeyReportSeconds: settings.endedKeyReportInterval.toSeconds(),
+        ...(Object.keys(settings.usagePlans).length === 0 ? {} : { usagePlanKeyNamespace: settings.secretNamePrefix }),
       });
     this.allowKey(this.authorizerFunction, ['kms:Decrypt']);
 
@@ -209,9 +212,24 @@ export class RotatingApiKeys extends Construct {
       sourceAccount: stack.account,
     });
     const firstKeyProvider = this.newFirstKeyProvider(props.logRetention, installSecrets);
+    const plans = new Construct(this, 'UsagePlans');
+    this.usagePlans = new Map(
+      Object.entries(settings.usagePlans).map(([name, limits]) => [
+        name,
+        new UsagePlan(plans, name, {
+          name: `${settings.secretNamePrefix}${name}`,
+          description: `keyroll usage plan ${name}: the limits apply to each client in it`,
+          throttle: { rateLimit: limits.rateLimit, burstLimit: limits.burstLimit },
+          ...(limits.quota === undefined ? {} : { quota: { limit: limits.quota.limit, period: Period[limits.quota.period] } }),
+        }),
+      ]),
+    );
     const secrets = new Map<string, Secret>();
     for (const client of props.clients) {
-      secrets.set(client.clientId, addClientResources(this, client, { settings, encryptionKey: this.encryptionKey, rotationFunction: this.rotationFunction, rotationInvokePermission, firstKeyProvider }));
+      secrets.set(
+        client.clientId,
+        addClientResources(this, client, { settings, encryptionKey: this.encryptionKey, rotationFunction: this.rotationFunction, rotationInvokePermission, firstKeyProvider, usagePlans: this.usagePlans }),
+      );
     }
     this.clientSecrets = secrets;
 
@@ -328,6 +346,7 @@ export class RotatingApiKeys extends Construct {
       kmsKeyArn: this.encryptionKey.keyArn,
       rotationScheduleExpression: settings.rotationSchedule.expression,
       rotationWindow: settings.rotationSchedule.window ?? '',
+      ...(this.usagePlans.size === 0 ? {} : { usagePlanIds: Object.fromEntries([...this.usagePlans].map(([name, plan]) => [name, plan.usagePlanId])) }),
     };
     new CfnOutput(this, 'Install', { value: stack.toJsonString(description), description: `${INSTALL_OUTPUT_DESCRIPTION} (${this.node.path})` });
 
@@ -395,6 +414,24 @@ export class RotatingApiKeys extends Construct {
         templates: { 'application/json': clientErrorTemplate(error, header, this.settings.clientDocumentationUrl) },
       }),
     );
+  }
+
+  /**
+   * Enforces the `usagePlans` on a REST API's deployment stage: each client's throttle and quota, counted per
+   * client across rotations. The API's key source must be `AUTHORIZER` (the authorizer returns each client's
+   * `usageIdentifierKey`), and the methods to limit need `apiKeyRequired: true`; a client without a plan is
+   * then refused there with 403.
+   * https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-api-key-source.html
+   */
+  applyUsagePlans(restApi: RestApi): void {
+    if (this.usagePlans.size === 0) throw new InvalidKeyrollPropsError(`${this.node.path}: applyUsagePlans: the construct has no usagePlans`);
+    const source = (restApi.node.defaultChild as CfnRestApi).apiKeySourceType;
+    if (source !== ApiKeySourceType.AUTHORIZER) {
+      throw new InvalidKeyrollPropsError(
+        `${this.node.path}: applyUsagePlans: ${restApi.node.path} must be created with apiKeySourceType: ApiKeySourceType.AUTHORIZER (got ${String(source ?? 'HEADER')}): the authorizer, not a header, gives each request its client's usage plan key`,
+      );
+    }
+    for (const plan of this.usagePlans.values()) plan.addApiStage({ stage: restApi.deploymentStage });
   }
 
   /**

@@ -1,11 +1,12 @@
 import { Duration, Token } from 'aws-cdk-lib';
 import { isValidKeyPrefix } from '../lambda/domain/api-key';
+import { QUOTA_PERIODS, USAGE_PLAN_NAME_PATTERN } from '../lambda/contracts/usage-plans';
 import { CLIENT_ID_PATTERN, DELIVERY_PUBLIC_KEY_PATTERN, MAX_RESCUE_MISSED_HOURS, SCOPE_PATTERN } from '../lambda/domain/client-settings';
 import { RouteScopes } from '../lambda/domain/route-scopes';
 import { SECRET_NAME_PREFIX_PATTERN } from '../lambda/config/monitor-config';
 import { InvalidKeyrollPropsError } from '../lambda/domain/errors';
 import type { KeyRotationSchedule } from './key-rotation-schedule';
-import { DEFAULTS, type RotatingApiKeysProps } from './props';
+import { DEFAULTS, type RotatingApiKeysProps, type UsagePlanLimits } from './props';
 
 /** The props with every default applied, checked. */
 export interface ValidSettings {
@@ -30,6 +31,7 @@ export interface ValidSettings {
   readonly clientDocumentationUrl: string | undefined;
   readonly endedKeyReportInterval: Duration;
   readonly missedRotationMinRefusals: number;
+  readonly usagePlans: Readonly<Record<string, UsagePlanLimits>>;
 }
 
 /** What the construct's place in the app says: the install's own secret name prefix and the stack's region. */
@@ -73,7 +75,15 @@ export function validateProps(props: RotatingApiKeysProps, install: InstallConte
     clientDocumentationUrl: props.clientDocumentationUrl,
     endedKeyReportInterval: props.missedRotation?.reportInterval ?? DEFAULTS.endedKeyReportInterval,
     missedRotationMinRefusals: props.missedRotation?.minRefusals ?? DEFAULTS.missedRotationMinRefusals,
+    usagePlans: props.usagePlans ?? {},
   };
+  for (const [name, plan] of Object.entries(settings.usagePlans)) {
+    if (!USAGE_PLAN_NAME_PATTERN.test(name)) fail(`usagePlans: "${name}" must be 1 to 64 letters, digits, "_" or "-"`);
+    if (!(plan.rateLimit > 0) || !Number.isInteger(plan.burstLimit) || plan.burstLimit < 0) fail(`usagePlans.${name}: rateLimit must be above 0 and burstLimit a whole number; got ${plan.rateLimit} and ${plan.burstLimit}`);
+    if (plan.quota !== undefined && (!Number.isInteger(plan.quota.limit) || plan.quota.limit < 1 || !QUOTA_PERIODS.includes(plan.quota.period))) {
+      fail(`usagePlans.${name}.quota must be a whole number of at least 1 per ${QUOTA_PERIODS.join(', ')}; got ${plan.quota.limit} per ${plan.quota.period}`);
+    }
+  }
   if (settings.clientDocumentationUrl !== undefined && !/^https:\/\/[^\s"#]+$/.test(settings.clientDocumentationUrl)) {
     fail(`clientDocumentationUrl must be an https URL without a fragment; got "${settings.clientDocumentationUrl}"`);
   }
@@ -144,6 +154,9 @@ export function validateProps(props: RotatingApiKeysProps, install: InstallConte
     const quiet = client.closeWhenSwitched;
     if (quiet !== undefined && (!wholeHours(quiet) || quiet.toHours({ integral: false }) > 168)) {
       fail(`closeWhenSwitched of client "${client.clientId}" must be whole hours, from 1 hour to 7 days; got ${quiet.toHumanString()}`);
+    }
+    if (client.usagePlan !== undefined && settings.usagePlans[client.usagePlan] === undefined) {
+      fail(`usagePlan of client "${client.clientId}" is "${client.usagePlan}", which is not one of usagePlans (${Object.keys(settings.usagePlans).join(', ') || 'none'})`);
     }
     const rescue = client.rescueMissedRotation;
     if (rescue !== undefined && (!wholeHours(rescue) || rescue.toHours({ integral: false }) > MAX_RESCUE_MISSED_HOURS)) {

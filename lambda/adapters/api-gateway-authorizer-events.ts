@@ -40,6 +40,8 @@ export interface PolicyResponse {
     readonly Statement: readonly { readonly Action: 'execute-api:Invoke'; readonly Effect: 'Allow' | 'Deny'; readonly Resource: readonly string[] }[];
   };
   readonly context: AuthorizerContext;
+  /** The client's API Gateway API key, for its usage plan (REST APIs with the key source `AUTHORIZER`). */
+  readonly usageIdentifierKey?: string;
 }
 
 export interface SimpleResponse {

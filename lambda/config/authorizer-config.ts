@@ -1,7 +1,7 @@
 import type { KeyCacheSettings } from '../domain/cached-key-lookup';
 import { RouteScopes } from '../domain/route-scopes';
 import type { Environment } from './env';
-import { booleanVariable, parsedVariable, readVariables, wholeNumberVariable } from './variables';
+import { booleanVariable, parsedVariable, readVariables, stringVariableWithDefault, wholeNumberVariable } from './variables';
 import { API_KEY_HEADER, KEY_PREFIX, KEY_TABLE_NAME, METRICS_NAMESPACE, REVOCATION_POLL_MS } from './shared-settings';
 
 /** The authorizer's environment, declared once for the function and the construct. */
@@ -23,6 +23,8 @@ export const AUTHORIZER_VARIABLES = {
   metricsNamespace: METRICS_NAMESPACE,
   /** How often a container reports refusals of one ended key version, at most. */
   endedKeyReportSeconds: wholeNumberVariable('ENDED_KEY_REPORT_SECONDS', 60, { min: 10, max: 3600 }),
+  /** Set when the install has usage plans: REST answers then carry each client's `usageIdentifierKey`. */
+  usagePlanKeyNamespace: stringVariableWithDefault('USAGE_PLAN_KEY_NAMESPACE', '', (v) => v.length <= 400, 'at most 400 characters'),
 } as const;
 
 /** The authorizer's configuration, read once when the container starts. */
@@ -39,6 +41,8 @@ export interface AuthorizerConfig {
   readonly metricsFlushIntervalMs: number;
   readonly metricsNamespace: string;
   readonly endedKeyReportIntervalMs: number;
+  /** Empty: no usage plans. */
+  readonly usagePlanKeyNamespace: string;
 }
 
 export function readAuthorizerConfig(env: Environment): AuthorizerConfig {
@@ -60,5 +64,6 @@ export function readAuthorizerConfig(env: Environment): AuthorizerConfig {
     metricsFlushIntervalMs: 1000 * settings.metricsFlushIntervalSeconds,
     metricsNamespace: settings.metricsNamespace,
     endedKeyReportIntervalMs: 1000 * settings.endedKeyReportSeconds,
+    usagePlanKeyNamespace: settings.usagePlanKeyNamespace,
   };
 }

@@ -7,7 +7,7 @@
  */
 export interface ClientError {
   /** API Gateway's gateway response type. */
-  readonly responseType: 'UNAUTHORIZED' | 'ACCESS_DENIED' | 'THROTTLED' | 'QUOTA_EXCEEDED' | 'AUTHORIZER_FAILURE';
+  readonly responseType: 'UNAUTHORIZED' | 'ACCESS_DENIED' | 'INVALID_API_KEY' | 'THROTTLED' | 'QUOTA_EXCEEDED' | 'AUTHORIZER_FAILURE';
   readonly statusCode: number;
   /** Stable: clients may branch on it. */
   readonly code: string;
@@ -32,6 +32,14 @@ export const CLIENT_ERRORS: readonly ClientError[] = [
     code: 'api_key_forbidden',
     message: () => 'Your API key is valid but not allowed on this route: ask the API provider for the scope it needs. Retrying will not help.',
     anchor: 'scopes',
+  },
+  {
+    // With usage plans (keyroll's applyUsagePlans), a client whose usage plan key is in no plan of the stage.
+    responseType: 'INVALID_API_KEY',
+    statusCode: 403,
+    code: 'usage_plan_missing',
+    message: () => 'Your API key is valid but your client has no usage plan on this API: ask the API provider to add it to one. Retrying will not help.',
+    anchor: 'quotas',
   },
   {
     responseType: 'THROTTLED',

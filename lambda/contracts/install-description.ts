@@ -23,6 +23,8 @@ export interface InstallDescription {
   readonly rotationScheduleExpression: string;
   /** The RotationRules Duration (`4h`), or empty. */
   readonly rotationWindow: string;
+  /** The install's usage plans by name, for `keyroll clients add --usage-plan`; absent when it has none. */
+  readonly usagePlanIds?: Readonly<Record<string, string>>;
 }
 
 /** The stack output holding an install's description starts with this; the output's value is the JSON. */

@@ -3,7 +3,8 @@ import { CLIENT_ID_PATTERN, CLIENT_TAG, DELIVERY_PUBLIC_KEY_PATTERN, MAX_RESCUE_
 import { OperationRefusedError, UnknownClientOrVersionError } from './errors';
 import type { KeyOperations } from './key-operations';
 import { checkScheduleExpression, ScheduleError } from './rotation-schedule';
-import type { AuditTrail, KeyTable, SecretAdministration, SecretVersionStore } from './ports';
+import type { AuditTrail, KeyTable, SecretAdministration, SecretVersionStore, UsagePlanEnrolment } from './ports';
+import { usageIdentifierKey, usagePlanApiKeyName } from '../contracts/usage-plans';
 
 /** How many days a removed client's secret can still be restored by an administrator. */
 export const REMOVED_SECRET_RECOVERY_DAYS = 7;
@@ -18,6 +19,8 @@ export interface NewClient {
   readonly closeWhenSwitchedHours?: number;
   /** Accepts an ended key again once, this many hours, when the client is caught still sending it; default off. */
   readonly rescueMissedHours?: number;
+  /** One of the install's usage plans, by name; default none. */
+  readonly usagePlan?: string;
   /** A Secrets Manager schedule expression; default the install's. */
   readonly scheduleExpression?: string;
   readonly reason: string;
@@ -30,7 +33,9 @@ export interface ClientProvisioningDependencies {
   readonly keys: KeyTable;
   readonly audit: AuditTrail;
   readonly operations: KeyOperations;
+  readonly usagePlans: UsagePlanEnrolment;
   readonly install: {
+    readonly usagePlanIds?: Readonly<Record<string, string>>;
     readonly secretNamePrefix: string;
     readonly kmsKeyArn: string;
     readonly rotationFunctionArn: string;
@@ -55,6 +60,10 @@ export class ClientProvisioning {
     checkNewClient(client, this.deps.install.rotationWindow);
     const name = `${this.deps.install.secretNamePrefix}${client.clientId}`;
     if (await this.exists(name)) throw new OperationRefusedError(`client "${client.clientId}" already exists (secret ${name})`);
+    const usagePlanId = client.usagePlan === undefined ? undefined : this.deps.install.usagePlanIds?.[client.usagePlan];
+    if (client.usagePlan !== undefined && usagePlanId === undefined) {
+      throw new OperationRefusedError(`this install has no usage plan "${client.usagePlan}" (it has: ${Object.keys(this.deps.install.usagePlanIds ?? {}).join(', ') || 'none'})`);
+    }
     await this.deps.audit.recordAction({ clientId: client.clientId, action: 'client.add', actor: client.actor, reason: client.reason, atMs: this.deps.clock() });
     const tags: Record<string, string> = { [CLIENT_TAG.clientId]: client.clientId };
     if (client.scopes !== undefined && client.scopes.length > 0) tags[CLIENT_TAG.scopes] = client.scopes.join(' ');
@@ -63,6 +72,11 @@ export class ClientProvisioning {
     if (client.deliveryPublicKey !== undefined) tags[CLIENT_TAG.deliveryPublicKey] = client.deliveryPublicKey;
     if (client.closeWhenSwitchedHours !== undefined) tags[CLIENT_TAG.closeWhenSwitchedHours] = String(client.closeWhenSwitchedHours);
     if (client.rescueMissedHours !== undefined) tags[CLIENT_TAG.rescueMissedHours] = String(client.rescueMissedHours);
+    if (client.usagePlan !== undefined && usagePlanId !== undefined) {
+      // Before the secret: a client that has keys is never left outside the plan it was promised.
+      await this.deps.usagePlans.enrol({ ...this.usagePlanKey(client.clientId), usagePlanId, description: `keyroll: usage plan identity of client ${client.clientId} (not a credential: the authorizer returns it)` });
+      tags[CLIENT_TAG.usagePlan] = client.usagePlan;
+    }
     const secretArn = await this.deps.administration.createSecret({ name, kmsKeyId: this.deps.install.kmsKeyArn, secretString: JSON.stringify({ clientId: client.clientId }), tags });
     const policy = { Version: '2012-10-17', Statement: writeGuardStatements(this.deps.install.rotationRoleArn) };
     await this.deps.administration.putResourcePolicy(secretArn, JSON.stringify(policy));
@@ -81,8 +95,13 @@ export class ClientProvisioning {
     await this.deps.audit.recordAction({ clientId: request.clientId, action: 'client.remove', actor: request.actor, reason: request.reason, atMs: this.deps.clock() });
     const open = (await this.deps.keys.listClientVersions(request.clientId)).filter((version) => version.revokedAtMs === undefined);
     for (const version of open) await this.deps.operations.revoke({ clientId: request.clientId, versionId: version.versionId, reason: `client removed: ${request.reason}`, actor: request.actor });
+    if (this.deps.install.usagePlanIds !== undefined) await this.deps.usagePlans.withdraw(this.usagePlanKey(request.clientId));
     await this.deps.administration.deleteSecret(name, REMOVED_SECRET_RECOVERY_DAYS);
     return { revokedVersionIds: open.map((version) => version.versionId) };
+  }
+
+  private usagePlanKey(clientId: string): { readonly name: string; readonly value: string } {
+    return { name: usagePlanApiKeyName(clientId), value: usageIdentifierKey(this.deps.install.secretNamePrefix, clientId) };
   }
 
   private async exists(name: string): Promise<boolean> {

@@ -32,6 +32,8 @@ export const CLIENT_TAG = {
    * hard expiry, and never a revoked key. Default: off.
    */
   rescueMissedHours: 'keyroll:rescueMissedHours',
+  /** The client's usage plan, for operators: the plan itself is the client's API key in API Gateway. Default: none. */
+  usagePlan: 'keyroll:usagePlan',
   /**
    * Key delivery (clients outside AWS): the client's X25519 public key, base64url (the JWK `x`). The delivery
    * route encrypts the current key to it. Default: no delivery.

@@ -104,6 +104,13 @@ export interface RefusalSummary {
   readonly lastRefusedMs?: number;
 }
 
+/** A client's API key in an API Gateway usage plan (run-time clients; the construct makes the declared ones'). */
+export interface UsagePlanEnrolment {
+  enrol(request: { readonly name: string; readonly value: string; readonly usagePlanId: string; readonly description: string }): Promise<void>;
+  /** Deletes the client's API key; false when it had none. */
+  withdraw(request: { readonly name: string; readonly value: string }): Promise<boolean>;
+}
+
 /** Usage counters in the key table. */
 export interface UsageStore {
   /** True when a delivery with this id has been counted (its marker exists). */

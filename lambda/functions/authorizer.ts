@@ -12,6 +12,7 @@ import { CachedKeyLookup } from '../domain/cached-key-lookup';
 import { KeyAuthorizer } from '../domain/key-authorizer';
 import { RevocationWatch } from '../domain/revocation-watch';
 import { createAuthorizerHandler } from '../handlers/authorizer-handler';
+import { usageIdentifierKey } from '../contracts/usage-plans';
 
 const config = readAuthorizerConfig(process.env);
 // Short timeouts and one retry: a slow table must not hold requests, the stale window covers outages.
@@ -40,4 +41,18 @@ export const handler = createAuthorizerHandler({
   ),
   clock: Date.now,
   endedKeyReportIntervalMs: config.endedKeyReportIntervalMs,
+  ...(config.usagePlanKeyNamespace === '' ? {} : { usageIdentifierKeyOf: usageIdentifierKeys(config.usagePlanKeyNamespace) }),
 });
+
+/** One hash per client per container. */
+function usageIdentifierKeys(namespace: string): (clientId: string) => string {
+  const known = new Map<string, string>();
+  return (clientId) => {
+    let key = known.get(clientId);
+    if (key === undefined) {
+      key = usageIdentifierKey(namespace, clientId);
+      if (known.size < 100_000) known.set(clientId, key);
+    }
+    return key;
+  };
+}

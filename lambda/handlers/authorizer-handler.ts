@@ -30,6 +30,8 @@ export function createAuthorizerHandler(deps: {
   readonly clock: () => number;
   /** How often a container reports refusals of one ended key version; default one minute. */
   readonly endedKeyReportIntervalMs?: number;
+  /** With usage plans: the client's usage identifier (lambda/contracts/usage-plans.ts), the same for all its key versions. */
+  readonly usageIdentifierKeyOf?: (clientId: string) => string;
 }) {
   const responses = new AuthorizerResponses();
   const endedKeys = new EndedKeyReports(deps.endedKeyReportIntervalMs);
@@ -73,7 +75,8 @@ export function createAuthorizerHandler(deps: {
         });
       }
       if (simple) return decision.outcome === 'allow' ? { isAuthorized: true, context: responses.contextOf(version) } : { isAuthorized: false };
-      return { principalId: version.clientId, policyDocument: responses.policyOf(decision.permissions), context: responses.contextOf(version) };
+      const usage = deps.usageIdentifierKeyOf === undefined ? {} : { usageIdentifierKey: deps.usageIdentifierKeyOf(version.clientId) };
+      return { principalId: version.clientId, policyDocument: responses.policyOf(decision.permissions), context: responses.contextOf(version), ...usage };
     } catch (error) {
       deps.logger.error('authorizer failed; refusing the request', error instanceof Error ? error : String(error));
       countInternalError();

@@ -1,6 +1,7 @@
 import { CfnElement, Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { MockIntegration, RestApi } from 'aws-cdk-lib/aws-apigateway';
+import { ApiKeySourceType, MockIntegration, RestApi } from 'aws-cdk-lib/aws-apigateway';
+import { usageIdentifierKey } from '../../lambda/contracts/usage-plans';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { ExampleApiStack } from '../../lib/example-api-stack';
@@ -467,8 +468,8 @@ describe('Error bodies clients can act on (addErrorResponses)', () => {
   };
 
   it('answers 401, 403, both 429s and an authorizer failure with a stable code, what to do and the request id', () => {
-    expect([...byType.keys()].sort()).toEqual(['ACCESS_DENIED', 'AUTHORIZER_FAILURE', 'QUOTA_EXCEEDED', 'THROTTLED', 'UNAUTHORIZED']);
-    expect(Object.fromEntries([...byType].map(([type, p]) => [type, p['StatusCode']]))).toEqual({ UNAUTHORIZED: '401', ACCESS_DENIED: '403', THROTTLED: '429', QUOTA_EXCEEDED: '429', AUTHORIZER_FAILURE: '500' });
+    expect([...byType.keys()].sort()).toEqual(['ACCESS_DENIED', 'AUTHORIZER_FAILURE', 'INVALID_API_KEY', 'QUOTA_EXCEEDED', 'THROTTLED', 'UNAUTHORIZED']);
+    expect(Object.fromEntries([...byType].map(([type, p]) => [type, p['StatusCode']]))).toEqual({ UNAUTHORIZED: '401', ACCESS_DENIED: '403', INVALID_API_KEY: '403', THROTTLED: '429', QUOTA_EXCEEDED: '429', AUTHORIZER_FAILURE: '500' });
     for (const type of byType.keys()) expect(body(type).error).toMatchObject({ code: expect.stringMatching(/^[a-z_]+$/), message: expect.any(String), requestId: 'req-1' });
   });
 
@@ -513,5 +514,56 @@ describe('Refusal anomaly alarm (refusalAnomalyAlarm)', () => {
     // The operations topic lets this alarm publish too.
     const policy = JSON.stringify(t.findResources('AWS::SNS::TopicPolicy'));
     expect(policy).toContain('RefusalAnomalyAlarm');
+  });
+});
+
+describe('Per-client usage plans (usagePlans, applyUsagePlans)', () => {
+  const env = { account: '111122223333', region: 'eu-west-1' };
+  const build = (apiKeySourceType?: ApiKeySourceType) => {
+    const stack = new Stack(appLikeTheCli(), 'Plans', { env });
+    const keys = new RotatingApiKeys(stack, 'Keys', {
+      clients: [{ clientId: 'acme', usagePlan: 'gold' }, { clientId: 'globex', usagePlan: 'free' }, { clientId: 'initech' }],
+      usagePlans: { gold: { rateLimit: 100, burstLimit: 200, quota: { limit: 1_000_000, period: 'MONTH' } }, free: { rateLimit: 5, burstLimit: 10, quota: { limit: 1_000, period: 'DAY' } } },
+    });
+    const api = new RestApi(stack, 'Api', { ...(apiKeySourceType === undefined ? {} : { apiKeySourceType }) });
+    api.root.addMethod('GET', new MockIntegration(), { authorizer: keys.authorizer, apiKeyRequired: true });
+    return { stack, keys, api };
+  };
+
+  it('makes one plan per name on the API stage, and one API key per client in its plan, valued as the authorizer answers', () => {
+    const { stack, keys, api } = build(ApiKeySourceType.AUTHORIZER);
+    keys.applyUsagePlans(api);
+    const t = Template.fromStack(stack);
+    const stageRef = { Ref: stack.getLogicalId(api.deploymentStage.node.defaultChild as CfnElement) };
+    t.resourceCountIs('AWS::ApiGateway::UsagePlan', 2);
+    t.hasResourceProperties('AWS::ApiGateway::UsagePlan', {
+      UsagePlanName: 'keyroll/Plans/Keys/gold',
+      Throttle: { RateLimit: 100, BurstLimit: 200 },
+      Quota: { Limit: 1_000_000, Period: 'MONTH' },
+      ApiStages: [{ ApiId: { Ref: stack.getLogicalId(api.node.defaultChild as CfnElement) }, Stage: stageRef }],
+    });
+    t.resourceCountIs('AWS::ApiGateway::ApiKey', 2);
+    t.hasResourceProperties('AWS::ApiGateway::ApiKey', { Name: 'keyroll-acme', Value: usageIdentifierKey('keyroll/Plans/Keys/', 'acme'), Enabled: true });
+    t.resourceCountIs('AWS::ApiGateway::UsagePlanKey', 2);
+    t.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ USAGE_PLAN_KEY_NAMESPACE: 'keyroll/Plans/Keys/' }) } });
+    t.hasResourceProperties('AWS::SecretsManager::Secret', { Name: 'keyroll/Plans/Keys/acme', Tags: Match.arrayWith([{ Key: 'keyroll:usagePlan', Value: 'gold' }]) });
+    // A value the CLI can find: the description in the stack output names each plan's id.
+    const output = JSON.stringify(t.findOutputs('*'));
+    expect(output).toContain('usagePlanIds');
+  });
+
+  it('refuses an API whose key source is the header, an unknown plan, and plans without a plan', () => {
+    const { keys, api } = build();
+    expect(() => keys.applyUsagePlans(api)).toThrow(/must be created with apiKeySourceType: ApiKeySourceType.AUTHORIZER/);
+    expect(() => new RotatingApiKeys(new Stack(appLikeTheCli(), 'Bad', { env }), 'Keys', { clients: [{ clientId: 'acme', usagePlan: 'gold' }] })).toThrow(
+      /usagePlan of client "acme" is "gold", which is not one of usagePlans \(none\)/,
+    );
+    const plain = new Stack(appLikeTheCli(), 'Plain', { env });
+    const none = new RotatingApiKeys(plain, 'Keys', { clients: [{ clientId: 'acme' }] });
+    const plainApi = new RestApi(plain, 'Api', { apiKeySourceType: ApiKeySourceType.AUTHORIZER });
+    plainApi.root.addMethod('GET', new MockIntegration(), { authorizer: none.authorizer });
+    expect(() => none.applyUsagePlans(plainApi)).toThrow(/has no usagePlans/);
+    // Without plans the authorizer is told nothing about them.
+    expect(JSON.stringify(Template.fromStack(plain).toJSON())).not.toContain('USAGE_PLAN_KEY_NAMESPACE');
   });
 });

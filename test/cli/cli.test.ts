@@ -155,6 +155,8 @@ describe('keyroll CLI (--local)', () => {
     expect(halfHour).toMatchObject({ code: EXIT.refused, json: { error: { message: expect.stringContaining('must be whole hours, from 1 to 168') } } });
     const longRescue = await cli('clients', 'add', 'hooli', '--rescue-missed', '2d', '--reason', 'x');
     expect(longRescue).toMatchObject({ code: EXIT.refused, json: { error: { message: expect.stringContaining('rescue of a missed switch must be whole hours, from 1 to 24') } } });
+    const noPlan = await cli('clients', 'add', 'hooli', '--usage-plan', 'gold', '--reason', 'x');
+    expect(noPlan).toMatchObject({ code: EXIT.refused, json: { error: { message: expect.stringContaining('this install has no usage plan "gold" (it has: none)') } } });
     const bad = await cli('clients', 'add', 'bad client', '--reason', 'x');
     expect(bad).toMatchObject({ code: EXIT.refused, json: { error: { message: expect.stringContaining('the client id must be') } } });
     expect(((await cli('clients', 'list')).json['clients'] as unknown[]).length).toBe(3);

@@ -99,7 +99,8 @@ describe('keyroll installed from its packed tarball into a new CDK app', () => {
     expect(ofType('AWS::ApiGatewayV2::Authorizer')).toEqual([
       expect.objectContaining({ Properties: expect.objectContaining({ AuthorizerType: 'REQUEST', AuthorizerPayloadFormatVersion: '2.0', EnableSimpleResponses: true }) }),
     ]);
-    expect(ofType('AWS::Logs::SubscriptionFilter')).toHaveLength(2);
+    // Each API stage's access logs, and the authorizer's own reports of ended keys refused.
+    expect(ofType('AWS::Logs::SubscriptionFilter')).toHaveLength(3);
 
     // Each of keyroll's functions runs the bundle the package ships, byte for byte.
     const digest = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
