@@ -1,6 +1,6 @@
 import { CustomResource, DefaultStackSynthesizer, Fn, SecretValue, Stack, Tags } from 'aws-cdk-lib';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
-import type { IKey } from 'aws-cdk-lib/aws-kms';
+import { Key, type IKey } from 'aws-cdk-lib/aws-kms';
 import type { CfnPermission } from 'aws-cdk-lib/aws-lambda';
 import { CfnRotationSchedule, Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Provider } from 'aws-cdk-lib/custom-resources';
@@ -37,6 +37,10 @@ export function addClientResources(scope: Construct, client: ApiClientProps, con
     encryptionKey: context.encryptionKey,
     // A placeholder without a key: the first rotation, below, fills it. Nothing secret is in the template.
     secretStringValue: SecretValue.unsafePlainText(JSON.stringify({ clientId: client.clientId })),
+    // Multi-region: a read-only replica in each region, kept in step with every rotation by Secrets Manager.
+    ...(settings.replicaRegions.length === 0
+      ? {}
+      : { replicaRegions: settings.replicaRegions.map(({ region, encryptionKeyArn }) => ({ region, encryptionKey: Key.fromKeyArn(clientScope, `ReplicaKey-${region}`, encryptionKeyArn) })) }),
   });
   Tags.of(secret).add(CLIENT_TAG.clientId, client.clientId);
   if (client.scopes !== undefined && client.scopes.length > 0) Tags.of(secret).add(CLIENT_TAG.scopes, client.scopes.join(' '));

@@ -7,6 +7,10 @@ import { KEY_TABLE_SCHEMA } from '../lambda/adapters/key-table-schema';
 export interface KeyTableProps {
   /** Encrypts the table. @default - an AWS-owned key */
   readonly encryptionKey?: IKey;
+  /** Replicas in other regions, each encrypted with a key of its region (with `encryptionKey` only). */
+  readonly replicas?: readonly { readonly region: string; readonly encryptionKeyArn: string }[];
+  /** @default - generated */
+  readonly tableName?: string;
 }
 
 /**
@@ -25,7 +29,14 @@ export class KeyTable extends Construct {
       billing: Billing.onDemand(),
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       timeToLiveAttribute,
-      encryption: props.encryptionKey === undefined ? TableEncryptionV2.dynamoOwnedKey() : TableEncryptionV2.customerManagedKey(props.encryptionKey),
+      encryption:
+        props.encryptionKey === undefined
+          ? TableEncryptionV2.dynamoOwnedKey()
+          : TableEncryptionV2.customerManagedKey(props.encryptionKey, Object.fromEntries((props.replicas ?? []).map(({ region, encryptionKeyArn }) => [region, encryptionKeyArn]))),
+      // A global table: adding a replica is an update without interruption, not a replacement
+      // (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-dynamodb-globaltable.html, Replicas).
+      replicas: (props.replicas ?? []).map(({ region }) => ({ region })),
+      ...(props.tableName === undefined ? {} : { tableName: props.tableName }),
       removalPolicy: RemovalPolicy.RETAIN,
       globalSecondaryIndexes: [
         {

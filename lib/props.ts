@@ -130,6 +130,21 @@ export interface RotatingApiKeysProps {
    */
   readonly encryptionKey?: IKey;
   /**
+   * Multi-region: the regions whose API Gateway stages also accept these keys, each with a KMS key of that
+   * region (a multi-region replica key, or any key) for the key table's replica and the secrets' replicas.
+   * The key table becomes a global table with a replica there, each client secret is replicated there, and a
+   * `RotatingApiKeysReplica` in a stack of that region runs the authorizer on the local replica. Rotation
+   * stays in this region; testSecret and finishSecret wait until every replica has the new key.
+   * @default - this region only
+   */
+  readonly replicaRegions?: readonly ReplicaRegion[];
+  /**
+   * The key table's name. A `RotatingApiKeysReplica` in the same app needs it as a plain name. Set it only
+   * when the table is first created: a new name replaces the table.
+   * @default - a name CloudFormation generates
+   */
+  readonly keyTableName?: string;
+  /**
    * A URL of the protected API that testSecret calls with the pending key, requiring a 2xx.
    * @default - no call; testSecret checks the key table only
    */
@@ -213,6 +228,13 @@ export interface RotatingApiKeysProps {
    * @default - none
    */
   readonly usagePlans?: Readonly<Record<string, UsagePlanLimits>>;
+}
+
+/** A replica region of a multi-region install. */
+export interface ReplicaRegion {
+  readonly region: string;
+  /** A KMS key in that region, for the key table's replica and the secrets' replicas. */
+  readonly encryptionKeyArn: string;
 }
 
 /** One usage plan's limits, applied to each client in it separately. */

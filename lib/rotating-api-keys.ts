@@ -1,6 +1,6 @@
 import { ArnFormat, CfnOutput, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
-import { ApiKeySourceType, IdentitySource, Period, RequestAuthorizer, ResponseType, UsagePlan, type CfnRestApi, type GatewayResponse, type RestApi, type RestApiBase } from 'aws-cdk-lib/aws-apigateway';
-import { HttpLambdaAuthorizer, HttpLambdaResponseType } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
+import { ApiKeySourceType, Period, RequestAuthorizer, UsagePlan, type CfnRestApi, type GatewayResponse, type RestApi, type RestApiBase } from 'aws-cdk-lib/aws-apigateway';
+import { HttpLambdaAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import type { Alarm, Dashboard } from 'aws-cdk-lib/aws-cloudwatch';
 import type { TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { Match, Rule, Schedule } from 'aws-cdk-lib/aws-events';
@@ -14,7 +14,7 @@ import type { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { Provider } from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
-import { AUTHORIZER_VARIABLES } from '../lambda/config/authorizer-config';
+import { addClientErrorResponses, newAuthorizerFunction, newHttpAuthorizer, newRestAuthorizer } from './authorizer-wiring';
 import { ENDED_KEY_REPORT_MESSAGE } from '../lambda/contracts/ended-key-report';
 import { FIRST_KEY_FUNCTION_TIMEOUT_SECONDS, FIRST_KEY_VARIABLES } from '../lambda/config/first-key-config';
 import { MONITOR_VARIABLES } from '../lambda/config/monitor-config';
@@ -25,7 +25,6 @@ import { DELIVERY_VARIABLES } from '../lambda/config/delivery-config';
 import { LEAK_REPORT_VARIABLES } from '../lambda/config/leak-report-config';
 import { FORBIDDEN_STATUS } from '../lambda/contracts/access-log';
 import { authorizerCacheFlushPermissions } from '../lambda/contracts/authorizer-cache-flush-permissions';
-import { CLIENT_ERRORS, clientErrorTemplate } from '../lambda/contracts/client-errors';
 import { INSTALL_OUTPUT_DESCRIPTION, type InstallDescription } from '../lambda/contracts/install-description';
 import { AWSCURRENT } from '../lambda/domain/ports';
 import { addClientResources } from './client-resources';
@@ -85,11 +84,16 @@ export class RotatingApiKeys extends Construct {
     super(scope, id);
     const settings = validateProps(props, { defaultSecretNamePrefix: defaultSecretNamePrefix(this), stackRegion: Stack.of(this).region }, this.node.path);
     this.settings = settings;
+    INSTALL_SETTINGS.set(this, settings);
     this.secretNamePrefix = settings.secretNamePrefix;
     const stack = Stack.of(this);
 
     this.encryptionKey = props.encryptionKey ?? this.newEncryptionKey();
-    this.keyTable = new KeyTable(this, 'KeyTable', { encryptionKey: this.encryptionKey }).table;
+    this.keyTable = new KeyTable(this, 'KeyTable', {
+      encryptionKey: this.encryptionKey,
+      replicas: settings.replicaRegions,
+      ...(props.keyTableName === undefined ? {} : { tableName: props.keyTableName }),
+    }).table;
     this.clientTopic = new Topic(this, 'ClientTopic', { displayName: 'keyroll client notifications', masterKey: this.encryptionKey, enforceSSL: true });
     this.operationsTopic = new Topic(this, 'OperationsTopic', { displayName: 'keyroll operations', masterKey: this.encryptionKey, enforceSSL: true });
     const installSecrets = stack.formatArn({ service: 'secretsmanager', resource: 'secret', resourceName: `${settings.secretNamePrefix}*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
@@ -108,7 +112,15 @@ export class RotatingApiKeys extends Construct {
         keyPrefix: settings.keyPrefix,
         apiKeyHeader: settings.apiKeyHeader,
         ...(props.probeUrl === undefined ? {} : { probeUrl: props.probeUrl }),
+        ...(settings.replicaRegions.length === 0 ? {} : { replicaRegions: settings.replicaRegions.map(({ region }) => region) }),
       });
+    for (const replica of settings.replicaRegions) {
+      // The replica wait reads each region's table, and decrypts with that region's key.
+      this.rotationFunction.addToRolePolicy(
+        new PolicyStatement({ actions: ['dynamodb:GetItem'], resources: [stack.formatArn({ service: 'dynamodb', region: replica.region, resource: 'table', resourceName: this.keyTable.tableName })] }),
+      );
+      this.rotationFunction.addToRolePolicy(new PolicyStatement({ actions: ['kms:Decrypt'], resources: [replica.encryptionKeyArn] }));
+    }
     this.allowKey(this.rotationFunction, ['kms:Decrypt', 'kms:GenerateDataKey']);
     this.rotationFunction.addToRolePolicy(new PolicyStatement({ actions: ['sns:Publish'], resources: [this.clientTopic.topicArn, this.operationsTopic.topicArn] }));
     // Every secret of this install, the clients added at run time included (their names carry the prefix).
@@ -119,30 +131,7 @@ export class RotatingApiKeys extends Construct {
       }),
     );
 
-    this.authorizerFunction = new KeyrollFunction(this, 'AuthorizerFunction', {
-      entry: 'authorizer',
-      description: 'API Gateway authorizer: accepts every key version inside its window',
-      timeout: Duration.seconds(5),
-      memorySize: 512,
-      logRetention: props.logRetention,
-    })
-      // Query reads the revocation feed: one small read per container per poll interval.
-      .useKeyTable(this.keyTable, ['dynamodb:GetItem', 'dynamodb:Query'])
-      .configure(AUTHORIZER_VARIABLES, {
-        revocationPollMs: settings.revocationPollInterval.toMilliseconds(),
-        keyPrefix: settings.keyPrefix,
-        apiKeyHeader: settings.apiKeyHeader,
-        cacheTtlSeconds: settings.cacheTtl.toSeconds(),
-        negativeCacheTtlSeconds: settings.negativeCacheTtl.toSeconds(),
-        staleWindowSeconds: settings.staleWindow.toSeconds(),
-        unknownKeysPerSourcePerSecond: settings.unknownKeysPerSourcePerSecond,
-        metricsNamespace: DEFAULT_METRICS_NAMESPACE,
-        // The HTTP API authorizer below asks for simple responses; REST events never read this.
-        httpApiSimpleResponses: true,
-        ...(props.routeScopes === undefined ? {} : { routeScopes: settings.routeScopes }),
-        endedKeyReportSeconds: settings.endedKeyReportInterval.toSeconds(),
-        ...(Object.keys(settings.usagePlans).length === 0 ? {} : { usagePlanKeyNamespace: settings.secretNamePrefix }),
-      });
+    this.authorizerFunction = newAuthorizerFunction(this, this.keyTable, settings, props.logRetention);
     this.allowKey(this.authorizerFunction, ['kms:Decrypt']);
 
     this.usageFunction = new KeyrollFunction(this, 'UsageFunction', {
@@ -346,6 +335,7 @@ export class RotatingApiKeys extends Construct {
       kmsKeyArn: this.encryptionKey.keyArn,
       rotationScheduleExpression: settings.rotationSchedule.expression,
       rotationWindow: settings.rotationSchedule.window ?? '',
+      ...(settings.replicaRegions.length === 0 ? {} : { replicaRegions: settings.replicaRegions.map(({ region, encryptionKeyArn }) => ({ region, kmsKeyArn: encryptionKeyArn })) }),
       ...(this.usagePlans.size === 0 ? {} : { usagePlanIds: Object.fromEntries([...this.usagePlans].map(([name, plan]) => [name, plan.usagePlanId])) }),
     };
     new CfnOutput(this, 'Install', { value: stack.toJsonString(description), description: `${INSTALL_OUTPUT_DESCRIPTION} (${this.node.path})` });
@@ -386,11 +376,7 @@ export class RotatingApiKeys extends Construct {
    * https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-apigateway-authorizer.html
    */
   get authorizer(): RequestAuthorizer {
-    this.requestAuthorizer ??= new RequestAuthorizer(this, 'Authorizer', {
-      handler: this.authorizerFunction,
-      identitySources: [IdentitySource.header(this.settings.apiKeyHeader)],
-      resultsCacheTtl: this.settings.resultsCacheTtl,
-    });
+    this.requestAuthorizer ??= newRestAuthorizer(this, this.authorizerFunction, this.settings);
     return this.requestAuthorizer;
   }
 
@@ -402,18 +388,7 @@ export class RotatingApiKeys extends Construct {
    * https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-gatewayResponse-definition.html
    */
   addErrorResponses(api: RestApiBase): GatewayResponse[] {
-    const header = this.settings.apiKeyHeader;
-    return CLIENT_ERRORS.map((error) =>
-      api.addGatewayResponse(`Keyroll${error.responseType}`, {
-        type: ResponseType.of(error.responseType),
-        statusCode: String(error.statusCode),
-        responseHeaders: {
-          'Content-Type': "'application/json'",
-          ...(error.statusCode === 401 ? { 'WWW-Authenticate': `'ApiKey header="${header}"'` } : {}),
-        },
-        templates: { 'application/json': clientErrorTemplate(error, header, this.settings.clientDocumentationUrl) },
-      }),
-    );
+    return addClientErrorResponses(api, this.settings);
   }
 
   /**
@@ -442,13 +417,7 @@ export class RotatingApiKeys extends Construct {
    * https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-lambda-authorizer.html
    */
   get httpAuthorizer(): HttpLambdaAuthorizer {
-    const perRoute = this.settings.routeScopes.isEmpty ? [] : ['$context.routeKey'];
-    this.httpLambdaAuthorizer ??= new HttpLambdaAuthorizer('KeyrollHttpAuthorizer', this.authorizerFunction, {
-      authorizerName: `${Stack.of(this).stackName}-${this.node.id}-keyroll`.slice(0, 128),
-      identitySource: [`$request.header.${this.settings.apiKeyHeader}`, ...perRoute],
-      responseTypes: [HttpLambdaResponseType.SIMPLE],
-      resultsCacheTtl: this.settings.resultsCacheTtl,
-    });
+    this.httpLambdaAuthorizer ??= newHttpAuthorizer(this, this.authorizerFunction, this.settings);
     return this.httpLambdaAuthorizer;
   }
 
@@ -526,6 +495,15 @@ export class RotatingApiKeys extends Construct {
 }
 
 /** `keyroll/<stack name>/<construct id>/`, with the characters secret names allow. */
+/** Each install's checked settings, for its replicas in other regions (lib/replica.ts). */
+const INSTALL_SETTINGS = new WeakMap<RotatingApiKeys, ValidSettings>();
+
+export function installSettingsOf(install: RotatingApiKeys): ValidSettings {
+  const settings = INSTALL_SETTINGS.get(install);
+  if (settings === undefined) throw new InvalidKeyrollPropsError(`${install.node.path} is not a constructed RotatingApiKeys`);
+  return settings;
+}
+
 function defaultSecretNamePrefix(construct: Construct): string {
   const safe = (text: string) => text.replace(/[^A-Za-z0-9_+=.@-]/g, '-');
   return `keyroll/${safe(Stack.of(construct).stackName)}/${safe(construct.node.id)}/`;

@@ -6,7 +6,8 @@ import { RouteScopes } from '../lambda/domain/route-scopes';
 import { SECRET_NAME_PREFIX_PATTERN } from '../lambda/config/monitor-config';
 import { InvalidKeyrollPropsError } from '../lambda/domain/errors';
 import type { KeyRotationSchedule } from './key-rotation-schedule';
-import { DEFAULTS, type RotatingApiKeysProps, type UsagePlanLimits } from './props';
+import { DEFAULTS, type ReplicaRegion, type RotatingApiKeysProps, type UsagePlanLimits } from './props';
+import { REGION_PATTERN } from '../lambda/config/rotation-config';
 
 /** The props with every default applied, checked. */
 export interface ValidSettings {
@@ -32,6 +33,8 @@ export interface ValidSettings {
   readonly endedKeyReportInterval: Duration;
   readonly missedRotationMinRefusals: number;
   readonly usagePlans: Readonly<Record<string, UsagePlanLimits>>;
+  readonly replicaRegions: readonly ReplicaRegion[];
+  readonly keyTableName: string | undefined;
 }
 
 /** What the construct's place in the app says: the install's own secret name prefix and the stack's region. */
@@ -76,7 +79,19 @@ export function validateProps(props: RotatingApiKeysProps, install: InstallConte
     endedKeyReportInterval: props.missedRotation?.reportInterval ?? DEFAULTS.endedKeyReportInterval,
     missedRotationMinRefusals: props.missedRotation?.minRefusals ?? DEFAULTS.missedRotationMinRefusals,
     usagePlans: props.usagePlans ?? {},
+    replicaRegions: props.replicaRegions ?? [],
+    keyTableName: props.keyTableName,
   };
+  const replicaRegionsSeen = new Set<string>();
+  for (const replica of settings.replicaRegions) {
+    if (!REGION_PATTERN.test(replica.region)) fail(`replicaRegions: "${replica.region}" is not a region name`);
+    else if (replica.region === install.stackRegion) fail(`replicaRegions: ${replica.region} is the stack's own region`);
+    else if (replicaRegionsSeen.has(replica.region)) fail(`replicaRegions: ${replica.region} is listed twice`);
+    replicaRegionsSeen.add(replica.region);
+    if (!Token.isUnresolved(replica.encryptionKeyArn) && !new RegExp(`^arn:aws[a-z-]*:kms:${replica.region}:\\d{12}:key/`).test(replica.encryptionKeyArn)) {
+      fail(`replicaRegions: the encryptionKeyArn of ${replica.region} must be a KMS key ARN in ${replica.region}; got "${replica.encryptionKeyArn}"`);
+    }
+  }
   for (const [name, plan] of Object.entries(settings.usagePlans)) {
     if (!USAGE_PLAN_NAME_PATTERN.test(name)) fail(`usagePlans: "${name}" must be 1 to 64 letters, digits, "_" or "-"`);
     if (!(plan.rateLimit > 0) || !Number.isInteger(plan.burstLimit) || plan.burstLimit < 0) fail(`usagePlans.${name}: rateLimit must be above 0 and burstLimit a whole number; got ${plan.rateLimit} and ${plan.burstLimit}`);

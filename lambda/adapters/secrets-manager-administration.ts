@@ -5,13 +5,15 @@ import type { SecretAdministration } from '../domain/ports';
 export class SecretsManagerAdministration implements SecretAdministration {
   constructor(private readonly client: SecretsManagerClient) {}
 
-  async createSecret(request: { readonly name: string; readonly kmsKeyId: string; readonly secretString: string; readonly tags: Readonly<Record<string, string>> }): Promise<string> {
+  async createSecret(request: Parameters<SecretAdministration['createSecret']>[0]): Promise<string> {
     const { ARN } = await this.client.send(
       new CreateSecretCommand({
         Name: request.name,
         KmsKeyId: request.kmsKeyId,
         SecretString: request.secretString,
         Tags: Object.entries(request.tags).map(([Key, Value]) => ({ Key, Value })),
+        // https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_CreateSecret.html (AddReplicaRegions)
+        ...(request.replicaRegions === undefined || request.replicaRegions.length === 0 ? {} : { AddReplicaRegions: request.replicaRegions.map(({ region, kmsKeyId }) => ({ Region: region, KmsKeyId: kmsKeyId })) }),
       }),
     );
     if (ARN === undefined) throw new Error(`CreateSecret returned no ARN for ${request.name}`);

@@ -25,6 +25,8 @@ export interface InstallDescription {
   readonly rotationWindow: string;
   /** The install's usage plans by name, for `keyroll clients add --usage-plan`; absent when it has none. */
   readonly usagePlanIds?: Readonly<Record<string, string>>;
+  /** Multi-region installs: `keyroll clients add` replicates a new client's secret to each, with its key. */
+  readonly replicaRegions?: readonly { readonly region: string; readonly kmsKeyArn: string }[];
 }
 
 /** The stack output holding an install's description starts with this; the output's value is the JSON. */

@@ -36,6 +36,7 @@ export interface ClientProvisioningDependencies {
   readonly usagePlans: UsagePlanEnrolment;
   readonly install: {
     readonly usagePlanIds?: Readonly<Record<string, string>>;
+    readonly replicaRegions?: readonly { readonly region: string; readonly kmsKeyArn: string }[];
     readonly secretNamePrefix: string;
     readonly kmsKeyArn: string;
     readonly rotationFunctionArn: string;
@@ -77,7 +78,13 @@ export class ClientProvisioning {
       await this.deps.usagePlans.enrol({ ...this.usagePlanKey(client.clientId), usagePlanId, description: `keyroll: usage plan identity of client ${client.clientId} (not a credential: the authorizer returns it)` });
       tags[CLIENT_TAG.usagePlan] = client.usagePlan;
     }
-    const secretArn = await this.deps.administration.createSecret({ name, kmsKeyId: this.deps.install.kmsKeyArn, secretString: JSON.stringify({ clientId: client.clientId }), tags });
+    const secretArn = await this.deps.administration.createSecret({
+      name,
+      kmsKeyId: this.deps.install.kmsKeyArn,
+      secretString: JSON.stringify({ clientId: client.clientId }),
+      tags,
+      ...(this.deps.install.replicaRegions === undefined ? {} : { replicaRegions: this.deps.install.replicaRegions.map(({ region, kmsKeyArn }) => ({ region, kmsKeyId: kmsKeyArn })) }),
+    });
     const policy = { Version: '2012-10-17', Statement: writeGuardStatements(this.deps.install.rotationRoleArn) };
     await this.deps.administration.putResourcePolicy(secretArn, JSON.stringify(policy));
     const firstVersionId = await this.deps.administration.enableRotation(secretArn, {

@@ -19,6 +19,11 @@ export class RotationRefusedError extends KeyrollError {
   override readonly name: string = 'RotationRefusedError';
 }
 
+/** A key version has not reached every replica region of the key table within the bound: the step fails, to be retried. */
+export class ReplicaLagError extends KeyrollError {
+  override readonly name: string = 'ReplicaLagError';
+}
+
 /** A secret version's value is not keyroll JSON. The value itself is never quoted. */
 export class MalformedSecretError extends KeyrollError {
   override readonly name: string = 'MalformedSecretError';

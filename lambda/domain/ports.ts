@@ -221,7 +221,14 @@ export interface RevocationFeed {
 /** Creating and deleting client secrets at run time (`keyroll clients add/remove`). */
 export interface SecretAdministration {
   /** CreateSecret; returns the ARN. */
-  createSecret(request: { readonly name: string; readonly kmsKeyId: string; readonly secretString: string; readonly tags: Readonly<Record<string, string>> }): Promise<string>;
+  createSecret(request: {
+    readonly name: string;
+    readonly kmsKeyId: string;
+    readonly secretString: string;
+    readonly tags: Readonly<Record<string, string>>;
+    /** Multi-region installs: read-only replicas, each encrypted with its region's key. */
+    readonly replicaRegions?: readonly { readonly region: string; readonly kmsKeyId: string }[];
+  }): Promise<string>;
   putResourcePolicy(secretId: string, policy: string): Promise<void>;
   /** RotateSecret with the rotation function and schedule: turns rotation on and starts the first rotation. */
   enableRotation(secretId: string, rotation: { readonly rotationLambdaArn: string; readonly scheduleExpression: string; readonly duration?: string }): Promise<string>;

@@ -1,3 +1,4 @@
+import { waitUntilReplicated, type KeyTableReplicas, type ReplicaWaitSettings } from './replica-wait';
 import { displayKey, hashApiKey, parseApiKey, type ApiKey } from './api-key';
 import { clientSettingsFromTags, type ClientSettings } from './client-settings';
 import { KeyVerificationError, MalformedSecretError, RotationRefusedError } from './errors';
@@ -41,7 +42,13 @@ export type StepOutcome =
       readonly revokedAbandonedVersionIds: readonly string[];
     }
   | { readonly step: 'setSecret'; readonly result: 'registered' | 'already-registered' }
-  | { readonly step: 'testSecret'; readonly result: 'verified'; readonly probed: boolean }
+  | {
+      readonly step: 'testSecret';
+      readonly result: 'verified';
+      readonly probed: boolean;
+      /** Multi-region installs: how long each replica region took to have the key, in ms. */
+      readonly replicatedAfterMs?: Readonly<Record<string, number>>;
+    }
   | { readonly step: 'testSecret'; readonly result: 'nothing-to-verify' }
   | {
       readonly step: 'finishSecret';
@@ -65,6 +72,8 @@ export interface RotationDependencies {
   readonly generateKey: () => ApiKey;
   readonly keyPrefix: string;
   readonly defaultGracePeriodSeconds: number;
+  /** Multi-region installs: the key table's replicas, which must have a key before it may become current. */
+  readonly replicas?: { readonly tables: KeyTableReplicas; readonly wait: ReplicaWaitSettings };
 }
 
 /** A key read from a secret version, with the forms of it that may be stored and shown. */
@@ -176,18 +185,22 @@ export class KeyRotation {
     }
     const pending = this.pendingKeyOf(secret.arn, token, payload);
     await this.requireAccepted(pending, client, token);
+    const replicatedAfterMs = await this.requireReplicated(pending, token);
     const probe = this.deps.probe;
     if (probe !== undefined) {
       const result = await probe.check(pending.key);
       if (!result.ok) throw new KeyVerificationError(`the endpoint probe refused the key of version ${token}: ${result.detail}`);
     }
-    return { step: 'testSecret', result: 'verified', probed: probe !== undefined };
+    return { step: 'testSecret', result: 'verified', probed: probe !== undefined, ...(replicatedAfterMs === undefined ? {} : { replicatedAfterMs }) };
   }
 
   private async finishSecret(secret: SecretDescription, client: ClientSettings, token: string): Promise<StepOutcome> {
     // The same check as testSecret, repeated because moving AWSCURRENT to a key the authorizer refuses would
     // lock the client out: this step must not trust that the earlier ones ran.
-    await this.requireAccepted(await this.readPendingKey(secret.arn, token), client, token);
+    const pending = await this.readPendingKey(secret.arn, token);
+    await this.requireAccepted(pending, client, token);
+    // Nor that every region has the key: none may refuse a key another region holds as current.
+    await this.requireReplicated(pending, token);
     const previousId = requireVersionWithStage(secret, AWSCURRENT);
     await this.deps.secrets.moveStage(secret.arn, AWSCURRENT, { toVersionId: token, fromVersionId: previousId });
     await this.deps.secrets.moveStage(secret.arn, AWSPENDING, { fromVersionId: token });
@@ -271,6 +284,13 @@ export class KeyRotation {
     if (acceptance.version.clientId !== client.clientId) {
       throw new KeyVerificationError(`the key of version ${token} is registered to another client, not to "${client.clientId}"`);
     }
+  }
+
+  /** In a multi-region install, the key must be readable in every replica region of the key table. */
+  private async requireReplicated(pending: VersionKey, token: string): Promise<Readonly<Record<string, number>> | undefined> {
+    const replicas = this.deps.replicas;
+    if (replicas === undefined || replicas.tables.regions.length === 0) return undefined;
+    return waitUntilReplicated(pending.keyHash, token, replicas.tables, replicas.wait);
   }
 
   private async readPendingKey(secretArn: string, token: string): Promise<VersionKey> {

@@ -14,11 +14,17 @@ import { readRotationConfig } from '../config/rotation-config';
 import { generateApiKey } from '../domain/api-key';
 import { KeyRotation } from '../domain/rotation';
 import { createRotationHandler } from '../handlers/rotation-handler';
+import { setTimeout } from 'node:timers/promises';
+
+/** How often a waiting step reads a replica that has not caught up. */
+const REPLICA_POLL_MS = 250;
 
 const config = readRotationConfig(process.env);
 const clientOptions = { requestHandler: { connectionTimeout: 2_000, requestTimeout: 10_000 } };
 const keyTable = new DynamoKeyTable(new DynamoDBClient(clientOptions), config.keyTableName);
 const sns = new SNSClient(clientOptions);
+// One client per replica region, created once per container: the replica wait reads each region's own table.
+const replicaTables = new Map(config.replicaRegions.map((region) => [region, new DynamoKeyTable(new DynamoDBClient({ ...clientOptions, region }), config.keyTableName)]));
 
 export const handler = createRotationHandler({
   logger: new Logger({ serviceName: 'keyroll-rotation' }),
@@ -33,5 +39,13 @@ export const handler = createRotationHandler({
     generateKey: () => generateApiKey(config.keyPrefix),
     keyPrefix: config.keyPrefix,
     defaultGracePeriodSeconds: config.gracePeriodSeconds,
+    ...(replicaTables.size === 0
+      ? {}
+      : {
+          replicas: {
+            tables: { regions: config.replicaRegions, findByHash: (region: string, keyHash: string) => replicaTables.get(region)?.findByHash(keyHash) ?? Promise.resolve(undefined) },
+            wait: { boundMs: config.replicaWaitSeconds * 1000, pollMs: REPLICA_POLL_MS, clock: Date.now, sleep: (ms: number) => setTimeout(ms) },
+          },
+        }),
   }),
 });

@@ -6,7 +6,7 @@ import { SecretsManagerVersionStore } from '../../lambda/adapters/secrets-manage
 import { SnsNotifier } from '../../lambda/adapters/sns-notifier';
 import { generateApiKey, hashApiKey, parseApiKey, type ApiKey } from '../../lambda/domain/api-key';
 import type { EndpointProbe } from '../../lambda/domain/ports';
-import { KeyRotation } from '../../lambda/domain/rotation';
+import { KeyRotation, type RotationDependencies } from '../../lambda/domain/rotation';
 import type { SecretsManagerModel } from '../../local/secrets-manager-model';
 
 export const CLIENT_TOPIC_ARN = 'arn:aws:sns:eu-west-1:111122223333:keyroll-clients';
@@ -33,6 +33,7 @@ export function buildRotation(options: {
   readonly probe?: EndpointProbe;
   readonly defaultGracePeriodSeconds?: number;
   readonly keyTableName?: string;
+  readonly replicas?: RotationDependencies['replicas'];
 }): { rotation: KeyRotation; table: DynamoKeyTable } {
   const table = new DynamoKeyTable(options.dynamodb ?? new DynamoDBClient({}), options.keyTableName ?? KEY_TABLE_NAME);
   const rotation = new KeyRotation({
@@ -46,6 +47,7 @@ export function buildRotation(options: {
     generateKey: () => generateApiKey('kr'),
     keyPrefix: 'kr',
     defaultGracePeriodSeconds: options.defaultGracePeriodSeconds ?? 3600,
+    ...(options.replicas === undefined ? {} : { replicas: options.replicas }),
   });
   return { rotation, table };
 }

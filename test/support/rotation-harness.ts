@@ -11,7 +11,7 @@ import { SecretsManagerVersionStore } from '../../lambda/adapters/secrets-manage
 import { SnsNotifier } from '../../lambda/adapters/sns-notifier';
 import { KeyMonitor, type MonitorReport, type MonitorSettings } from '../../lambda/domain/monitor';
 import type { Notification } from '../../lambda/domain/notifications';
-import type { RotationStep } from '../../lambda/domain/rotation';
+import type { RotationDependencies, RotationStep } from '../../lambda/domain/rotation';
 import { acceptKey, directLookup } from '../../lambda/domain/accept-key';
 import { createMonitorHandler } from '../../lambda/handlers/monitor-handler';
 import { createRotationHandler } from '../../lambda/handlers/rotation-handler';
@@ -35,6 +35,8 @@ export interface RotationHarnessOptions {
   readonly gracePeriodSeconds?: number;
   readonly faults?: FaultInjector;
   readonly monitorSettings?: Partial<MonitorSettings>;
+  /** Multi-region: the key table's replicas the rotation waits for. */
+  readonly replicas?: RotationDependencies['replicas'];
 }
 
 /**
@@ -78,6 +80,7 @@ export class RotationHarness {
       dynamodb,
       keyTableName: options.tableName,
       defaultGracePeriodSeconds: options.gracePeriodSeconds ?? 3600,
+      ...(options.replicas === undefined ? {} : { replicas: options.replicas }),
     });
     this.table = table;
     this.handler = createRotationHandler({ rotation, logger: new Logger({ serviceName: 'keyroll-rotation-test' }) });

@@ -14,7 +14,15 @@ describe('rotation function configuration', () => {
       probeUrl: undefined,
       probeTimeoutMs: 5_000,
       apiKeyHeader: 'x-api-key',
+      replicaRegions: [],
+      replicaWaitSeconds: 30,
     });
+  });
+
+  it('reads the replica regions, and refuses a name that is not a region', () => {
+    expect(readRotationConfig({ ...minimal, KEY_TABLE_REPLICA_REGIONS: ' us-east-1,ap-southeast-2 ,us-east-1', REPLICA_WAIT_SECONDS: '10' })).toMatchObject({ replicaRegions: ['us-east-1', 'ap-southeast-2'], replicaWaitSeconds: 10 });
+    expect(() => readRotationConfig({ ...minimal, KEY_TABLE_REPLICA_REGIONS: 'us-east-1,Mars' })).toThrow('environment variable KEY_TABLE_REPLICA_REGIONS must be comma-separated region names; got "Mars"');
+    expect(() => readRotationConfig({ ...minimal, REPLICA_WAIT_SECONDS: '90' })).toThrow(/REPLICA_WAIT_SECONDS must be a whole number from 1 to 50/);
   });
 
   it('reads every setting', () => {

@@ -1,0 +1,90 @@
+import { Duration, Stack } from 'aws-cdk-lib';
+import { IdentitySource, RequestAuthorizer, ResponseType, type GatewayResponse, type RestApiBase } from 'aws-cdk-lib/aws-apigateway';
+import { HttpLambdaAuthorizer, HttpLambdaResponseType } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
+import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
+import { AUTHORIZER_VARIABLES } from '../lambda/config/authorizer-config';
+import { DEFAULT_METRICS_NAMESPACE } from '../lambda/config/shared-settings';
+import { CLIENT_ERRORS, clientErrorTemplate } from '../lambda/contracts/client-errors';
+import { KeyrollFunction } from './keyroll-function';
+import type { ValidSettings } from './validation';
+
+/**
+ * The authorizer and its API Gateway wiring, in one place for the install's region (`RotatingApiKeys`) and
+ * each replica region (`RotatingApiKeysReplica`): the same function, settings, caches and error bodies.
+ */
+export function newAuthorizerFunction(scope: Construct, table: ITableV2, settings: ValidSettings, logRetention: RetentionDays | undefined): KeyrollFunction {
+  return (
+    new KeyrollFunction(scope, 'AuthorizerFunction', {
+      entry: 'authorizer',
+      description: 'API Gateway authorizer: accepts every key version inside its window',
+      timeout: Duration.seconds(5),
+      memorySize: 512,
+      logRetention,
+    })
+      // Query reads the revocation feed: one small read per container per poll interval.
+      .useKeyTable(table, ['dynamodb:GetItem', 'dynamodb:Query'])
+      .configure(AUTHORIZER_VARIABLES, {
+        revocationPollMs: settings.revocationPollInterval.toMilliseconds(),
+        keyPrefix: settings.keyPrefix,
+        apiKeyHeader: settings.apiKeyHeader,
+        cacheTtlSeconds: settings.cacheTtl.toSeconds(),
+        negativeCacheTtlSeconds: settings.negativeCacheTtl.toSeconds(),
+        staleWindowSeconds: settings.staleWindow.toSeconds(),
+        unknownKeysPerSourcePerSecond: settings.unknownKeysPerSourcePerSecond,
+        metricsNamespace: DEFAULT_METRICS_NAMESPACE,
+        // The HTTP API authorizer below asks for simple responses; REST events never read this.
+        httpApiSimpleResponses: true,
+        ...(settings.routeScopes.isEmpty ? {} : { routeScopes: settings.routeScopes }),
+        endedKeyReportSeconds: settings.endedKeyReportInterval.toSeconds(),
+        ...(Object.keys(settings.usagePlans).length === 0 ? {} : { usagePlanKeyNamespace: settings.secretNamePrefix }),
+      })
+  );
+}
+
+/**
+ * The API Gateway REST authorizer. The key header is its identity source: API Gateway answers 401 itself to a
+ * request without it.
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-apigateway-authorizer.html
+ */
+export function newRestAuthorizer(scope: Construct, fn: KeyrollFunction, settings: ValidSettings): RequestAuthorizer {
+  return new RequestAuthorizer(scope, 'Authorizer', {
+    handler: fn,
+    identitySources: [IdentitySource.header(settings.apiKeyHeader)],
+    resultsCacheTtl: settings.resultsCacheTtl,
+  });
+}
+
+/**
+ * The HTTP API authorizer (payload 2.0, simple responses), cached per key, and per route when routes need scopes.
+ * https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-lambda-authorizer.html
+ */
+export function newHttpAuthorizer(scope: Construct, fn: KeyrollFunction, settings: ValidSettings): HttpLambdaAuthorizer {
+  const perRoute = settings.routeScopes.isEmpty ? [] : ['$context.routeKey'];
+  return new HttpLambdaAuthorizer('KeyrollHttpAuthorizer', fn, {
+    authorizerName: `${Stack.of(scope).stackName}-${scope.node.id}-keyroll`.slice(0, 128),
+    identitySource: [`$request.header.${settings.apiKeyHeader}`, ...perRoute],
+    responseTypes: [HttpLambdaResponseType.SIMPLE],
+    resultsCacheTtl: settings.resultsCacheTtl,
+  });
+}
+
+/**
+ * The gateway responses of the error catalog (lambda/contracts/client-errors.ts).
+ * https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-gatewayResponse-definition.html
+ */
+export function addClientErrorResponses(api: RestApiBase, settings: ValidSettings): GatewayResponse[] {
+  const header = settings.apiKeyHeader;
+  return CLIENT_ERRORS.map((error) =>
+    api.addGatewayResponse(`Keyroll${error.responseType}`, {
+      type: ResponseType.of(error.responseType),
+      statusCode: String(error.statusCode),
+      responseHeaders: {
+        'Content-Type': "'application/json'",
+        ...(error.statusCode === 401 ? { 'WWW-Authenticate': `'ApiKey header="${header}"'` } : {}),
+      },
+      templates: { 'application/json': clientErrorTemplate(error, header, settings.clientDocumentationUrl) },
+    }),
+  );
+}
