@@ -5,7 +5,7 @@ import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { Topic } from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
 import { DEFAULT_METRICS_NAMESPACE } from '../lambda/config/shared-settings';
-import { AUTHORIZER_METRICS, AUTHORIZER_SERVICE, REFUSAL_REASONS, refusalMetricName, USAGE_METRICS, USAGE_SERVICE } from '../lambda/contracts/metrics';
+import { AUTHORIZER_METRICS, AUTHORIZER_SERVICE, REFUSAL_REASONS, REFUSED_EXPIRED_BY_PLAN, refusalMetricName, USAGE_METRICS, USAGE_SERVICE } from '../lambda/contracts/metrics';
 import type { KeyrollFunction } from './keyroll-function';
 
 /** keyroll's EMF metric of one function (dimension `service`), summed over 5 minutes. */
@@ -28,6 +28,8 @@ export interface Alarms {
   readonly usageErrors: Alarm;
   /** Only when asked for (`refusalAnomalyAlarm`). */
   readonly refusalAnomaly?: Alarm;
+  /** With `refusalAnomalyAlarm` and `usagePlans`: the same, per usage plan (client tier). */
+  readonly refusalAnomalyByPlan: Readonly<Record<string, Alarm>>;
 }
 
 /** The five alarms, each publishing to the operations topic; the topic's policy lets exactly these alarms publish. */
@@ -35,7 +37,7 @@ export function createAlarms(
   scope: Construct,
   operationsTopic: Topic,
   functions: ObservedFunctions,
-  options: { readonly refusalAlarmThreshold: number; readonly monitorInterval: Duration; readonly refusalAnomalyAlarm: boolean },
+  options: { readonly refusalAlarmThreshold: number; readonly monitorInterval: Duration; readonly refusalAnomalyAlarm: boolean; readonly usagePlans: readonly string[] },
 ): Alarms {
   const authorizerMetric = (name: string) => serviceMetric(AUTHORIZER_SERVICE, name);
   const alarm = (id: string, description: string, metric: IMetric, threshold: number): Alarm => {
@@ -88,7 +90,25 @@ export function createAlarms(
       functions.usage.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }),
       1,
     ),
-    ...(options.refusalAnomalyAlarm ? { refusalAnomaly: refusalAnomalyAlarm(scope, operationsTopic, authorizerMetric(refusalMetricName('expired'))) } : {}),
+    ...(options.refusalAnomalyAlarm ? { refusalAnomaly: refusalAnomalyAlarm(scope, 'RefusalAnomalyAlarm', 'refusals of ended keys', operationsTopic, authorizerMetric(refusalMetricName('expired'))) } : {}),
+    refusalAnomalyByPlan: Object.fromEntries(
+      (options.refusalAnomalyAlarm ? options.usagePlans : []).map((plan) => [
+        plan,
+        refusalAnomalyAlarm(
+          scope,
+          `RefusalAnomalyAlarm-${plan}`,
+          `refusals of ended keys of clients in usage plan ${plan}`,
+          operationsTopic,
+          new Metric({
+            namespace: DEFAULT_METRICS_NAMESPACE,
+            metricName: refusalMetricName('expired'),
+            dimensionsMap: { service: AUTHORIZER_SERVICE, [REFUSED_EXPIRED_BY_PLAN.dimension]: plan },
+            statistic: 'Sum',
+            period: Duration.minutes(5),
+          }),
+        ),
+      ]),
+    ),
   };
   // A topic policy replaces SNS's default one, so CloudWatch may publish only where it says so; scoped to this
   // account and these alarms against the confused deputy.
@@ -102,7 +122,7 @@ export function createAlarms(
       resources: [operationsTopic.topicArn],
       conditions: {
         StringEquals: { 'aws:SourceAccount': Stack.of(scope).account },
-        ArnLike: { 'aws:SourceArn': Object.values(alarms).filter((a): a is Alarm => a !== undefined).map((a) => a.alarmArn) },
+        ArnLike: { 'aws:SourceArn': [...Object.values(alarms).filter((a): a is Alarm => a instanceof Alarm), ...Object.values(alarms.refusalAnomalyByPlan)].map((a) => a.alarmArn) },
       },
     }),
   );
@@ -114,9 +134,9 @@ export function createAlarms(
  * burst after a rollover that some clients missed, whatever the API's usual level.
  * https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/Create_Anomaly_Detection_Alarm.html
  */
-function refusalAnomalyAlarm(scope: Construct, operationsTopic: Topic, refusedExpired: Metric): Alarm {
-  const alarm = new AnomalyDetectionAlarm(scope, 'RefusalAnomalyAlarm', {
-    alarmDescription: 'keyroll: refusals of ended keys are above their usual band (clients that missed their switch after a rotation)',
+function refusalAnomalyAlarm(scope: Construct, id: string, what: string, operationsTopic: Topic, refusedExpired: Metric): Alarm {
+  const alarm = new AnomalyDetectionAlarm(scope, id, {
+    alarmDescription: `keyroll: ${what} are above their usual band (clients that missed their switch after a rotation)`,
     metric: refusedExpired,
     stdDevs: 3,
     evaluationPeriods: 5,

@@ -71,6 +71,8 @@ export class RotatingApiKeys extends Construct {
   readonly refusalSpikeAlarm: Alarm;
   /** With `refusalAnomalyAlarm`: refusals of ended keys above their learned band. */
   readonly refusalAnomalyAlarm?: Alarm;
+  /** With `refusalAnomalyAlarm` and `usagePlans`: the same alarm per usage plan (client tier), by plan name. */
+  readonly refusalAnomalyAlarmsByPlan: ReadonlyMap<string, Alarm>;
   readonly monitorErrorsAlarm: Alarm;
   readonly usageErrorsAlarm: Alarm;
   readonly dashboard: Dashboard;
@@ -344,11 +346,13 @@ export class RotatingApiKeys extends Construct {
       refusalAlarmThreshold: settings.refusalAlarmThreshold,
       monitorInterval: settings.monitorInterval,
       refusalAnomalyAlarm: settings.refusalAnomalyAlarm,
+      usagePlans: Object.keys(settings.usagePlans),
     });
     this.rotationErrorsAlarm = alarms.rotationErrors;
     this.authorizerErrorsAlarm = alarms.authorizerErrors;
     this.refusalSpikeAlarm = alarms.refusalSpike;
     this.refusalAnomalyAlarm = alarms.refusalAnomaly;
+    this.refusalAnomalyAlarmsByPlan = new Map(Object.entries(alarms.refusalAnomalyByPlan));
     this.monitorErrorsAlarm = alarms.monitorErrors;
     this.usageErrorsAlarm = alarms.usageErrors;
     this.dashboard = createDashboard(this, this.functions());

@@ -362,6 +362,7 @@ export function keyVersionItem(version: KeyVersion): Item {
   };
   for (const [name, value] of Object.entries(optionalNumbers)) if (value !== undefined) item[name] = number(value);
   if (version.revokedReason !== undefined) item['revokedReason'] = { S: version.revokedReason };
+  if (version.usagePlan !== undefined) item['usagePlan'] = { S: version.usagePlan };
   return item;
 }
 
@@ -387,6 +388,7 @@ export function parseKeyVersionItem(item: Item): KeyVersion {
     revokedReason: item['revokedReason']?.S,
     currentSinceMs: readOptionalNumber(item, 'currentSinceMs'),
     expiredAtMs: readOptionalNumber(item, 'expiredAtMs'),
+    usagePlan: item['usagePlan']?.S,
   };
 }
 

@@ -1,5 +1,5 @@
 import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
-import { AUTHORIZER_METRICS, refusalMetricName } from '../contracts/metrics';
+import { AUTHORIZER_METRICS, REFUSED_EXPIRED_BY_PLAN, refusalMetricName } from '../contracts/metrics';
 import type { AuthorizationDecision } from '../domain/key-authorizer';
 import type { DecisionRecorder } from '../handlers/authorizer-handler';
 
@@ -14,6 +14,8 @@ import type { DecisionRecorder } from '../handlers/authorizer-handler';
  */
 export class EmfDecisionMetrics implements DecisionRecorder {
   private readonly counts = new Map<string, number>();
+  /** Refusals of ended keys by the version's usage plan. */
+  private readonly expiredByPlan = new Map<string, number>();
   private lastFlushMs: number;
 
   constructor(
@@ -29,6 +31,8 @@ export class EmfDecisionMetrics implements DecisionRecorder {
       this.count(AUTHORIZER_METRICS.refused);
       this.count(refusalMetricName(decision.reason));
       if (decision.reason === 'lookup_failed') this.count(AUTHORIZER_METRICS.lookupFailed);
+      const plan = decision.reason === 'expired' ? decision.version?.usagePlan : undefined;
+      if (plan !== undefined) this.expiredByPlan.set(plan, (this.expiredByPlan.get(plan) ?? 0) + 1);
     } else {
       this.count(decision.outcome === 'allow' ? AUTHORIZER_METRICS.allowed : AUTHORIZER_METRICS.forbidden);
     }
@@ -44,6 +48,13 @@ export class EmfDecisionMetrics implements DecisionRecorder {
   /** Writes the counts gathered since the last flush, if any. */
   flush(nowMs: number): void {
     this.lastFlushMs = nowMs;
+    for (const [plan, value] of this.expiredByPlan) {
+      // One record per plan, with its own dimension: the metric the per-plan anomaly alarms read.
+      const single = this.metrics.singleMetric();
+      single.addDimension(REFUSED_EXPIRED_BY_PLAN.dimension, plan);
+      single.addMetric(refusalMetricName('expired'), MetricUnit.Count, value);
+    }
+    this.expiredByPlan.clear();
     if (this.counts.size === 0) return;
     for (const [name, value] of this.counts) this.metrics.addMetric(name, MetricUnit.Count, value);
     this.counts.clear();

@@ -42,6 +42,12 @@ export const AUTHORIZER_METRICS = {
   lookupFailed: 'LookupFailed',
 } as const;
 
+/**
+ * Refusals of ended keys per usage plan (client tier): `RefusedExpired` again, with the dimension `UsagePlan`
+ * besides `service`, for the per-plan anomaly alarms. Only versions of clients with a plan are counted here.
+ */
+export const REFUSED_EXPIRED_BY_PLAN = { dimension: 'UsagePlan' } as const;
+
 /** `Refused<Reason>`: `RefusedNotFound`, `RefusedExpired`… */
 export function refusalMetricName(reason: RefusalReason): string {
   return `${AUTHORIZER_METRICS.refused}${reason.replace(/(^|_)([a-z])/g, (_match, _separator: string, letter: string) => letter.toUpperCase())}`;

@@ -1,4 +1,5 @@
 import { InvalidClientSettingError, RotationRefusedError } from './errors';
+import { USAGE_PLAN_NAME_PATTERN } from '../contracts/usage-plans';
 
 /**
  * Per-client settings live in the secret's tags, not in its value: changing a value means writing a new
@@ -62,6 +63,8 @@ export interface ClientSettings {
   readonly closeWhenSwitchedMs?: number;
   /** Set when the client opts into a one-time rescue of a missed switch: how long the ended key is accepted again. */
   readonly rescueMissedMs?: number;
+  /** The client's usage plan, copied onto each new key version. */
+  readonly usagePlan?: string;
 }
 
 /** The longest one-time rescue of a missed switch, in hours: long enough to deploy a fix, short for a leaked key. */
@@ -88,6 +91,10 @@ export function clientSettingsFromTags(
   const maxGraceHours = parseWholeNumberTag(secretArn, tags, CLIENT_TAG.maxGraceHours, 1, 24 * 366) ?? DEFAULT_MAX_GRACE_HOURS;
   const closeWhenSwitchedHours = parseWholeNumberTag(secretArn, tags, CLIENT_TAG.closeWhenSwitchedHours, 1, 24 * 7);
   const rescueMissedHours = parseWholeNumberTag(secretArn, tags, CLIENT_TAG.rescueMissedHours, 1, MAX_RESCUE_MISSED_HOURS);
+  const usagePlan = tags.get(CLIENT_TAG.usagePlan);
+  if (usagePlan !== undefined && !USAGE_PLAN_NAME_PATTERN.test(usagePlan)) {
+    throw new InvalidClientSettingError(`secret ${secretArn}: tag "${CLIENT_TAG.usagePlan}" must be 1 to 64 letters, digits, "_" or "-"; got "${usagePlan}"`);
+  }
   return {
     clientId,
     scopes,
@@ -96,6 +103,7 @@ export function clientSettingsFromTags(
     ...(extendHours === undefined ? {} : { extendWhileInUse: { stepMs: extendHours * HOUR_MS, maxGraceMs: maxGraceHours * HOUR_MS } }),
     ...(closeWhenSwitchedHours === undefined ? {} : { closeWhenSwitchedMs: closeWhenSwitchedHours * HOUR_MS }),
     ...(rescueMissedHours === undefined ? {} : { rescueMissedMs: rescueMissedHours * HOUR_MS }),
+    ...(usagePlan === undefined ? {} : { usagePlan }),
   };
 }
 

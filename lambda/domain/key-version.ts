@@ -24,6 +24,8 @@ export interface KeyVersion {
   readonly currentSinceMs?: number;
   /** Set by the monitor once the version's window has ended and the client was told. */
   readonly expiredAtMs?: number;
+  /** The client's usage plan when the version was registered: its refusals are counted per plan. */
+  readonly usagePlan?: string;
 }
 
 export type WindowStatus = 'valid' | 'not_yet_valid' | 'expired' | 'revoked';

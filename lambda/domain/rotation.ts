@@ -168,6 +168,7 @@ export class KeyRotation {
       scopes: client.scopes,
       notBeforeMs: nowMs,
       ...(client.maxKeyAgeMs === undefined ? {} : { expiresAtMs: nowMs + client.maxKeyAgeMs }),
+      ...(client.usagePlan === undefined ? {} : { usagePlan: client.usagePlan }),
     });
     return { step: 'setSecret', result };
   }

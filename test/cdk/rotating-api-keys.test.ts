@@ -515,6 +515,20 @@ describe('Refusal anomaly alarm (refusalAnomalyAlarm)', () => {
     const policy = JSON.stringify(t.findResources('AWS::SNS::TopicPolicy'));
     expect(policy).toContain('RefusalAnomalyAlarm');
   });
+
+  it('with usage plans, adds one per plan (client tier) on that plan\'s refusals, each allowed to publish', () => {
+    const t = alarmsOf({ refusalAnomalyAlarm: true, clients: [{ clientId: 'acme', usagePlan: 'gold' }], usagePlans: { gold: { rateLimit: 10, burstLimit: 20 }, free: { rateLimit: 1, burstLimit: 2 } } });
+    const anomalies = Object.values(t.findResources('AWS::CloudWatch::Alarm', { Properties: { ComparisonOperator: 'GreaterThanUpperThreshold' } }));
+    expect(anomalies).toHaveLength(3);
+    const dimensionsOf = (alarm: unknown) =>
+      ((alarm as { Properties: { Metrics: { MetricStat?: { Metric: { MetricName: string; Dimensions: { Name: string; Value: string }[] } } }[] } }).Properties.Metrics.find((m) => m.MetricStat !== undefined)?.MetricStat?.Metric.Dimensions ?? [])
+        .map(({ Name, Value }) => `${Name}=${Value}`)
+        .sort();
+    expect(anomalies.map(dimensionsOf).sort()).toEqual([['UsagePlan=free', 'service=keyroll-authorizer'], ['UsagePlan=gold', 'service=keyroll-authorizer'], ['service=keyroll-authorizer']]);
+    const policy = JSON.stringify(t.findResources('AWS::SNS::TopicPolicy'));
+    expect(policy).toContain('RefusalAnomalyAlarmgold');
+    expect(policy).toContain('RefusalAnomalyAlarmfree');
+  });
 });
 
 describe('Per-client usage plans (usagePlans, applyUsagePlans)', () => {

@@ -26,7 +26,7 @@ describe('The authorizer with usage plans', () => {
     const tableName = await dynamo.newTable();
     // Keys issued a day ago with a long grace: the entry point judges them by the real clock.
     const h = new RotationHarness({ secretsManager, sns, dynamodbEndpoint: dynamo.endpoint(), tableName, clock: new TestClock(Date.now() - 24 * 3600_000), gracePeriodSeconds: 30 * 24 * 3600 });
-    const acme = h.newClient('acme');
+    const acme = h.newClient('acme', { 'keyroll:usagePlan': 'gold' });
     const globex = h.newClient('globex');
     await h.rotate(acme, { token: 'acme-v1' });
     await h.rotate(globex, { token: 'globex-v1' });
@@ -44,6 +44,10 @@ describe('The authorizer with usage plans', () => {
     expect(await identity(h.keyOf(acme, 'acme-v2'))).toBe(before);
     expect(await identity(h.keyOf(globex, 'globex-v1'))).toBe(usageIdentifierKey(NAMESPACE, 'globex'));
     expect(usageIdentifierKey(NAMESPACE, 'globex')).not.toBe(before);
+    // Each version carries its client's plan, for the refusals counted per plan.
+    const versions = await h.versionsOf('acme');
+    expect([versions['acme-v1']?.usagePlan, versions['acme-v2']?.usagePlan]).toEqual(['gold', 'gold']);
+    expect((await h.versionsOf('globex'))['globex-v1']?.usagePlan).toBeUndefined();
     // HTTP APIs have no usage plans: their simple answers carry no identifier.
     expect(await handler(httpEvent({ 'x-api-key': h.keyOf(acme, 'acme-v2') }) as never)).toEqual({ isAuthorized: true, context: expect.objectContaining({ clientId: 'acme' }) });
   });

@@ -46,4 +46,28 @@ describe('EMF decision metrics', () => {
       out.restore();
     }
   });
+
+  it('also counts refusals of ended keys per usage plan, one record per plan with the UsagePlan dimension', () => {
+    const out = captureStdout();
+    try {
+      const recorder = new EmfDecisionMetrics(new Metrics({ namespace: 'keyroll', serviceName: 'keyroll-authorizer' }), 60_000, 0);
+      const ended = (usagePlan?: string): AuthorizationDecision => ({ outcome: 'unauthorized', reason: 'expired', presented: 'kr_AbCd…', version: { ...version, ...(usagePlan === undefined ? {} : { usagePlan }) }, source: 'cache' });
+      for (let i = 0; i < 3; i++) recorder.record(ended('gold'), i);
+      recorder.record(ended('free'), 10);
+      recorder.record(ended(), 11);
+      recorder.record({ outcome: 'unauthorized', reason: 'revoked', presented: 'kr_AbCd…', version: { ...version, usagePlan: 'gold' }, source: 'cache' }, 12);
+      recorder.flush(60_000);
+
+      const records = out.writes.map((write) => JSON.parse(write) as Record<string, unknown>);
+      const byPlan = records.filter((record) => record['UsagePlan'] !== undefined);
+      expect(byPlan).toEqual([
+        expect.objectContaining({ UsagePlan: 'gold', RefusedExpired: 3, service: 'keyroll-authorizer', _aws: expect.objectContaining({ CloudWatchMetrics: [expect.objectContaining({ Dimensions: [expect.arrayContaining(['service', 'UsagePlan'])] })] }) }),
+        expect.objectContaining({ UsagePlan: 'free', RefusedExpired: 1 }),
+      ]);
+      // The install-wide counts are unchanged: every ended-key refusal, with or without a plan.
+      expect(records.find((record) => record['UsagePlan'] === undefined)).toMatchObject({ RefusedExpired: 5, RefusedRevoked: 1 });
+    } finally {
+      out.restore();
+    }
+  });
 });
