@@ -5,6 +5,7 @@ import type { ACCESS_LOG_FIELDS } from '../lambda/contracts/access-log';
 import { REQUEST_ID_VARIABLE } from '../lambda/contracts/client-errors';
 import { logDeliveryEvent } from './access-logs';
 import type { LocalGatewayResponse } from './install';
+import { LocalUsagePlans, type LocalUsagePlan, type UsagePlanVerdict } from './usage-plans';
 
 type AccessLogLine = Record<keyof typeof ACCESS_LOG_FIELDS, string>;
 
@@ -12,6 +13,7 @@ interface PolicyAnswer {
   readonly principalId: string;
   readonly policyDocument: { readonly Statement: readonly { readonly Effect: string; readonly Resource: string | readonly string[] }[] };
   readonly context?: Record<string, string>;
+  readonly usageIdentifierKey?: string;
 }
 
 export interface LocalApiGatewayOptions {
@@ -28,6 +30,8 @@ export interface LocalApiGatewayOptions {
   readonly authorizerFunctionArn: string;
   /** Gateway responses by type (`UNAUTHORIZED`, `ACCESS_DENIED`, `AUTHORIZER_FAILURE`); API Gateway's defaults otherwise. */
   readonly gatewayResponses?: Readonly<Record<string, LocalGatewayResponse>>;
+  /** The stage's usage plans (key source `AUTHORIZER`), by API key value; none when the stage has no plans. */
+  readonly usagePlans?: ReadonlyMap<string, LocalUsagePlan>;
 }
 
 export interface LocalApiGateway {
@@ -43,6 +47,13 @@ export interface LocalApiGateway {
   close(): Promise<void>;
 }
 
+/** What API Gateway answers when a usage plan refuses: the gateway response type, its status, its default message. */
+const USAGE_PLAN_REFUSALS: Record<Exclude<UsagePlanVerdict, 'allowed'>, readonly [string, number, string]> = {
+  'no-plan': ['INVALID_API_KEY', 403, 'Forbidden'],
+  throttled: ['THROTTLED', 429, 'Too Many Requests'],
+  'quota-exceeded': ['QUOTA_EXCEEDED', 429, 'Limit Exceeded'],
+};
+
 const API_ID = 'local0api';
 const STAGE_NAME = 'prod';
 const STAGE_ARN = `arn:aws:execute-api:us-east-1:000000000000:${API_ID}/${STAGE_NAME}`;
@@ -57,6 +68,7 @@ const STAGE_ARN = `arn:aws:execute-api:us-east-1:000000000000:${API_ID}/${STAGE_
  */
 export async function startLocalApiGateway(options: LocalApiGatewayOptions): Promise<LocalApiGateway> {
   const cache = new Map<string, { readonly answer: PolicyAnswer; readonly untilMs: number }>();
+  const usagePlans = options.usagePlans === undefined || options.usagePlans.size === 0 ? undefined : new LocalUsagePlans(options.usagePlans);
   let pendingLines: { message: string; timestamp: number }[] = [];
 
   const server = createServer((request, response) => {
@@ -110,6 +122,12 @@ export async function startLocalApiGateway(options: LocalApiGatewayOptions): Pro
     if (!allows(answer.answer, methodArn)) {
       log(403, context);
       return refuse(response, 'ACCESS_DENIED', 403, { message: 'User is not authorized to access this resource with an explicit deny' }, requestId);
+    }
+    const verdict = usagePlans?.admit(answer.answer.usageIdentifierKey, Date.now()) ?? 'allowed';
+    if (verdict !== 'allowed') {
+      const [type, status, message] = USAGE_PLAN_REFUSALS[verdict];
+      log(status, context);
+      return refuse(response, type, status, { message }, requestId);
     }
     log(200, context);
     return send(response, 200, { hello: context?.['clientId'], keyVersion: context?.['keyVersion'] });

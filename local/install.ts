@@ -1,5 +1,7 @@
 import { App, Stack } from 'aws-cdk-lib';
-import { MockIntegration, RestApi } from 'aws-cdk-lib/aws-apigateway';
+import { ApiKeySourceType, MockIntegration, RestApi } from 'aws-cdk-lib/aws-apigateway';
+import type { QuotaPeriod } from '../lambda/contracts/usage-plans';
+import type { LocalUsagePlan } from './usage-plans';
 import { FUNCTION_ENTRIES, type FunctionEntry } from '../lib/function-bundles';
 import type { RotatingApiKeysProps } from '../lib/props';
 import { RotatingApiKeys } from '../lib/rotating-api-keys';
@@ -24,6 +26,8 @@ export interface LocalInstall {
   readonly gatewayResponses: Readonly<Record<string, LocalGatewayResponse>>;
   /** The template's subscription filters from a keyroll function's log group to another keyroll function. */
   readonly logSubscriptions: readonly { readonly from: FunctionEntry; readonly to: FunctionEntry; readonly filterPattern: string }[];
+  /** The stage's usage plans by API key value, as the template's UsagePlan, ApiKey and UsagePlanKey resources say. */
+  readonly usagePlans: ReadonlyMap<string, LocalUsagePlan>;
   readonly stackName: string;
 }
 
@@ -57,9 +61,12 @@ export function synthesizeLocalInstall(props: RotatingApiKeysProps, names: Local
   const app = new App({ builtinCloudFormationValidation: false, stackTraces: false, treeMetadata: false });
   const stack = new Stack(app, STACK_NAME, { env: { account: '000000000000', region: 'us-east-1' } });
   const keys = new RotatingApiKeys(stack, 'ApiKeys', props);
-  const api = new RestApi(stack, 'Api', { deploy: false });
-  api.root.addMethod('ANY', new MockIntegration(), { authorizer: keys.authorizer });
+  const withPlans = Object.keys(props.usagePlans ?? {}).length > 0;
+  // With usage plans the API needs a stage to attach them to, the authorizer as its key source, and methods that require a key.
+  const api = new RestApi(stack, 'Api', withPlans ? { apiKeySourceType: ApiKeySourceType.AUTHORIZER } : { deploy: false });
+  api.root.addMethod('ANY', new MockIntegration(), { authorizer: keys.authorizer, apiKeyRequired: withPlans });
   keys.addErrorResponses(api);
+  if (withPlans) keys.applyUsagePlans(api);
   const resources = (app.synth().getStackByName(STACK_NAME).template as { Resources: Record<string, TemplateResource> }).Resources;
 
   const logicalIdOf = (construct: { node: { defaultChild?: unknown } }) => stack.getLogicalId(construct.node.defaultChild as never);
@@ -125,6 +132,20 @@ export function synthesizeLocalInstall(props: RotatingApiKeysProps, names: Local
     const to = entryOfFunctionArn.get(resolve(Properties['DestinationArn'], 'a subscription filter'));
     return to === undefined ? [] : [{ from, to, filterPattern: String(Properties['FilterPattern']) }];
   });
+  const plans = new Map(
+    ofType('AWS::ApiGateway::UsagePlan').map(([logicalId, { Properties = {} }]) => {
+      const throttle = Properties['Throttle'] as { RateLimit: number; BurstLimit: number };
+      const quota = Properties['Quota'] as { Limit: number; Period: QuotaPeriod } | undefined;
+      return [logicalId, { rateLimit: throttle.RateLimit, burstLimit: throttle.BurstLimit, ...(quota === undefined ? {} : { quota: { limit: quota.Limit, period: quota.Period } }) }];
+    }),
+  );
+  const usagePlans = new Map(
+    ofType('AWS::ApiGateway::UsagePlanKey').flatMap(([, { Properties = {} }]) => {
+      const plan = plans.get(String((Properties['UsagePlanId'] as { Ref?: string }).Ref));
+      const value = resources[String((Properties['KeyId'] as { Ref?: string }).Ref)]?.Properties?.['Value'];
+      return plan === undefined || typeof value !== 'string' ? [] : [[value, plan] as const];
+    }),
+  );
   const [, authorizer] = ofType('AWS::ApiGateway::Authorizer')[0] ?? [];
   const identitySource = String(authorizer?.Properties?.['IdentitySource'] ?? '');
   return {
@@ -133,6 +154,7 @@ export function synthesizeLocalInstall(props: RotatingApiKeysProps, names: Local
     rotationSchedules,
     gatewayResponses,
     logSubscriptions,
+    usagePlans,
     authorizer: {
       resultsCacheTtlSeconds: Number(authorizer?.Properties?.['AuthorizerResultTtlInSeconds'] ?? 300),
       identityHeader: identitySource.replace(/^method\.request\.header\./, '').toLowerCase(),

@@ -136,6 +136,7 @@ export async function startLocalKeyroll(
       deliverAccessLogs: (delivery) => required('usage').invoke(delivery),
       authorizerFunctionArn: localFunctionArn('authorizer'),
       gatewayResponses: install.gatewayResponses,
+      usagePlans: install.usagePlans,
     });
     stops.push(() => api.close());
 
