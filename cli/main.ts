@@ -341,7 +341,7 @@ function statusJson(status: ClientStatus) {
     secretArn: status.secretArn,
     rotationInProgress: status.rotationInProgress ?? null,
     nextRotation: iso(status.nextRotationMs),
-    versions: status.versions.map(({ version, state, endsAtMs, usage, stillUsedBeforeItsEnd }) => ({
+    versions: status.versions.map(({ version, state, endsAtMs, usage, stillUsedBeforeItsEnd, refusedSinceItsEnd }) => ({
       versionId: version.versionId,
       state,
       key: version.keyDisplay,
@@ -353,6 +353,8 @@ function statusJson(status: ClientStatus) {
       requestsLast24h: usage === undefined ? null : usage.perHour.reduce((sum, hour) => sum + hour.requests, 0),
       requestsPerHour: usage?.perHour ?? [],
       stillUsedBeforeItsEnd: stillUsedBeforeItsEnd === true,
+      refusedSinceItsEnd:
+        refusedSinceItsEnd === undefined ? null : { refused: refusedSinceItsEnd.refused, first: iso(refusedSinceItsEnd.firstRefusedMs), latest: iso(refusedSinceItsEnd.lastRefusedMs) },
     })),
   };
 }
@@ -396,7 +398,7 @@ function sparkline(values: readonly number[]): string {
 /** The versions as a timeline, oldest first. */
 function renderStatus(status: ClientStatus, nowMs: number): string {
   const lines = [`${status.clientId}  (${status.secretArn})`];
-  for (const { version, state, endsAtMs, usage, stillUsedBeforeItsEnd } of status.versions) {
+  for (const { version, state, endsAtMs, usage, stillUsedBeforeItsEnd, refusedSinceItsEnd } of status.versions) {
     const ends = endsAtMs === undefined ? 'no end' : endsAtMs > nowMs ? `ends in ${Math.round((endsAtMs - nowMs) / 60_000)} min (${new Date(endsAtMs).toISOString()})` : `ended ${new Date(endsAtMs).toISOString()}`;
     lines.push(`  ${version.versionId.padEnd(38)} ${state.padEnd(13)} ${version.keyDisplay.padEnd(10)} ${ends}${version.revokedReason === undefined ? '' : `, revoked: ${version.revokedReason}`}`);
     if (usage !== undefined) {
@@ -405,6 +407,11 @@ function renderStatus(status: ClientStatus, nowMs: number): string {
       lines.push(`    requests per hour, last 24 h: ${sparkline(usage.perHour.map((hour) => hour.requests))}  ${total} in all, ${last}`);
     }
     if (stillUsedBeforeItsEnd === true) lines.push('    ! still in use, and its window ends within a day: the client has not switched (keyroll extend gives it time)');
+    if (refusedSinceItsEnd !== undefined) {
+      lines.push(
+        `    ! refused ${refusedSinceItsEnd.refused} times since it ended (first ${new Date(refusedSinceItsEnd.firstRefusedMs).toISOString()}, latest report ${new Date(refusedSinceItsEnd.lastRefusedMs).toISOString()}): the client missed its switch (keyroll extend gives it time)`,
+      );
+    }
   }
   if (status.rotationInProgress !== undefined) lines.push(`  rotation in progress: ${status.rotationInProgress}`);
   if (status.nextRotationMs !== undefined) lines.push(`  next scheduled rotation: ${new Date(status.nextRotationMs).toISOString()}`);

@@ -39,6 +39,8 @@ export interface VersionStatus {
   readonly usage?: { readonly perHour: readonly { readonly hour: string; readonly requests: number }[]; readonly lastUsedMs?: number };
   /** Still used within the last hour, though its window ends within the next day: the client has not switched. */
   readonly stillUsedBeforeItsEnd?: boolean;
+  /** Ended in the last day and still presented: the authorizers' reports of it refused since its end. */
+  readonly refusedSinceItsEnd?: { readonly refused: number; readonly firstRefusedMs: number; readonly lastRefusedMs: number };
 }
 
 export interface ClientStatus {
@@ -73,7 +75,12 @@ export class KeyOperations {
         const usage = await this.usageOf(clientId, version.versionId, nowMs);
         const stillUsed = usage.lastUsedMs !== undefined && nowMs - usage.lastUsedMs <= HOUR_MS;
         const endingSoon = state === 'in-grace' && endsAtMs !== undefined && endsAtMs - nowMs <= DAY_MS;
-        return { ...base, usage, ...(stillUsed && endingSoon ? { stillUsedBeforeItsEnd: true } : {}) };
+        const refused = state === 'ended' && endsAtMs !== undefined ? await this.deps.usage.readRefusals(clientId, version.versionId, hourOf(endsAtMs), hourOf(nowMs)) : undefined;
+        const missed =
+          refused !== undefined && refused.refused > 0 && refused.firstRefusedMs !== undefined && refused.lastRefusedMs !== undefined
+            ? { refusedSinceItsEnd: { refused: refused.refused, firstRefusedMs: refused.firstRefusedMs, lastRefusedMs: refused.lastRefusedMs } }
+            : {};
+        return { ...base, usage, ...(stillUsed && endingSoon ? { stillUsedBeforeItsEnd: true } : {}), ...missed };
       }),
     );
     return {

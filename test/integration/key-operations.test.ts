@@ -41,5 +41,12 @@ describe('Key operations: status', () => {
     expect(byVersion['v2']).toMatchObject({ state: 'current', usage: { lastUsedMs: h.clock.nowMs - 5 * 60_000 } });
     expect(byVersion['v2']?.stillUsedBeforeItsEnd).toBeUndefined();
     expect(status.versions.map((v) => v.usage?.perHour.length)).toEqual([24, 24]);
+
+    // Once v1's window has ended, the authorizers' reports of it refused show as a missed switch.
+    h.clock.advance(12 * HOUR_MS);
+    await h.endedKeyReports([{ clientId: 'acme', versionId: 'v1', refused: 7, sinceMs: h.clock.nowMs - 20 * 60_000, atMs: h.clock.nowMs - 10 * 60_000 }]);
+    const later = Object.fromEntries((await operations.status('acme')).versions.map((v) => [v.version.versionId, v]));
+    expect(later['v1']).toMatchObject({ state: 'ended', refusedSinceItsEnd: { refused: 7, firstRefusedMs: h.clock.nowMs - 20 * 60_000, lastRefusedMs: h.clock.nowMs - 10 * 60_000 } });
+    expect(later['v2']?.refusedSinceItsEnd).toBeUndefined();
   });
 });
