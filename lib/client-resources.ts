@@ -38,6 +38,7 @@ export function addClientResources(scope: Construct, client: ApiClientProps, con
     // A placeholder without a key: the first rotation, below, fills it. Nothing secret is in the template.
     secretStringValue: SecretValue.unsafePlainText(JSON.stringify({ clientId: client.clientId })),
     // Multi-region: a read-only replica in each region, kept in step with every rotation by Secrets Manager.
+    // https://docs.aws.amazon.com/secretsmanager/latest/userguide/create-manage-multi-region-secrets.html
     ...(settings.replicaRegions.length === 0
       ? {}
       : { replicaRegions: settings.replicaRegions.map(({ region, encryptionKeyArn }) => ({ region, encryptionKey: Key.fromKeyArn(clientScope, `ReplicaKey-${region}`, encryptionKeyArn) })) }),

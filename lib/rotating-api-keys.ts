@@ -147,6 +147,7 @@ export class RotatingApiKeys extends Construct {
     this.allowKey(this.usageFunction, ['kms:Decrypt', 'kms:GenerateDataKey']);
     // The authorizer's reports of ended keys refused go to the usage counter, which keeps them for the
     // monitor's missed-switch check. Only matching lines are delivered, so a quiet install pays nothing.
+    // https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/SubscriptionFilters.html
     new SubscriptionFilter(this, 'EndedKeyReportSubscription', {
       logGroup: this.authorizerFunction.logGroup,
       destination: new LambdaDestination(this.usageFunction),
