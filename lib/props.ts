@@ -5,6 +5,8 @@ import { DEFAULT_KEY_PREFIX } from '../lambda/domain/api-key';
 import { DEFAULT_API_KEY_HEADER } from '../lambda/config/shared-settings';
 import { KeyRotationSchedule } from './key-rotation-schedule';
 import type { QuotaPeriod } from '../lambda/contracts/usage-plans';
+import { ENDED_KEY_REPORT_INTERVAL_MS } from '../lambda/domain/ended-key-reports';
+import { DEFAULT_MISSED_ROTATION_MIN_REFUSALS } from '../lambda/domain/monitor';
 
 /** One API client: a secret holding its key, rotated on a schedule. */
 export interface ApiClientProps {
@@ -264,6 +266,6 @@ export const DEFAULTS = {
   rotationStuckAfter: Duration.hours(1),
   deliveriesPerMinute: 6,
   revocationPollInterval: Duration.seconds(1),
-  endedKeyReportInterval: Duration.minutes(1),
-  missedRotationMinRefusals: 3,
+  endedKeyReportInterval: Duration.millis(ENDED_KEY_REPORT_INTERVAL_MS),
+  missedRotationMinRefusals: DEFAULT_MISSED_ROTATION_MIN_REFUSALS,
 } as const;

@@ -1,5 +1,6 @@
 import type { KeyCacheSettings } from '../domain/cached-key-lookup';
 import { RouteScopes } from '../domain/route-scopes';
+import { ENDED_KEY_REPORT_INTERVAL_MS } from '../domain/ended-key-reports';
 import type { Environment } from './env';
 import { booleanVariable, parsedVariable, readVariables, stringVariableWithDefault, wholeNumberVariable } from './variables';
 import { API_KEY_HEADER, KEY_PREFIX, KEY_TABLE_NAME, METRICS_NAMESPACE, REVOCATION_POLL_MS } from './shared-settings';
@@ -22,7 +23,7 @@ export const AUTHORIZER_VARIABLES = {
   metricsFlushIntervalSeconds: wholeNumberVariable('METRICS_FLUSH_INTERVAL_SECONDS', 60, { min: 1, max: 3600 }),
   metricsNamespace: METRICS_NAMESPACE,
   /** How often a container reports refusals of one ended key version, at most. */
-  endedKeyReportSeconds: wholeNumberVariable('ENDED_KEY_REPORT_SECONDS', 60, { min: 10, max: 3600 }),
+  endedKeyReportSeconds: wholeNumberVariable('ENDED_KEY_REPORT_SECONDS', ENDED_KEY_REPORT_INTERVAL_MS / 1000, { min: 10, max: 3600 }),
   /** Set when the install has usage plans: REST answers then carry each client's `usageIdentifierKey`. */
   usagePlanKeyNamespace: stringVariableWithDefault('USAGE_PLAN_KEY_NAMESPACE', '', (v) => v.length <= 400, 'at most 400 characters'),
 } as const;
