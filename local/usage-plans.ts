@@ -1,4 +1,5 @@
 import type { QuotaPeriod } from '../lambda/contracts/usage-plans';
+import { TokenBucket } from '../lambda/domain/token-bucket';
 
 /** A usage plan as the template declares it: the limits each of its API keys gets. */
 export interface LocalUsagePlan {
@@ -16,7 +17,7 @@ export type UsagePlanVerdict = 'allowed' | 'no-plan' | 'throttled' | 'quota-exce
  * period (UTC day, week from Monday, month). A key in no plan is refused.
  */
 export class LocalUsagePlans {
-  private readonly buckets = new Map<string, { tokens: number; atMs: number }>();
+  private readonly buckets = new Map<string, TokenBucket>();
   private readonly used = new Map<string, { period: string; requests: number }>();
 
   constructor(private readonly planByKeyValue: ReadonlyMap<string, LocalUsagePlan>) {}
@@ -24,11 +25,9 @@ export class LocalUsagePlans {
   admit(keyValue: string | undefined, nowMs: number): UsagePlanVerdict {
     const plan = keyValue === undefined ? undefined : this.planByKeyValue.get(keyValue);
     if (keyValue === undefined || plan === undefined) return 'no-plan';
-    const bucket = this.buckets.get(keyValue) ?? { tokens: plan.burstLimit, atMs: nowMs };
-    bucket.tokens = Math.min(plan.burstLimit, bucket.tokens + ((nowMs - bucket.atMs) * plan.rateLimit) / 1000);
-    bucket.atMs = nowMs;
+    const bucket = this.buckets.get(keyValue) ?? new TokenBucket(plan.rateLimit, nowMs, plan.burstLimit);
     this.buckets.set(keyValue, bucket);
-    if (bucket.tokens < 1) return 'throttled';
+    if (!bucket.hasToken(nowMs)) return 'throttled';
     if (plan.quota !== undefined) {
       const period = periodOf(plan.quota.period, nowMs);
       const used = this.used.get(keyValue);
@@ -36,7 +35,7 @@ export class LocalUsagePlans {
       if (requests >= plan.quota.limit) return 'quota-exceeded';
       this.used.set(keyValue, { period, requests: requests + 1 });
     }
-    bucket.tokens -= 1;
+    bucket.tryTake(nowMs);
     return 'allowed';
   }
 }

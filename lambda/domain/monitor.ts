@@ -1,6 +1,6 @@
 import { clientSettingsFromTags, type ClientSettings } from './client-settings';
 import { isAbandonedPending, windowEndMs, type KeyVersion } from './key-version';
-import { buildNotification, publishOnce, type NotificationDetails, type NotificationType, type PublishResult } from './notifications';
+import { buildNotification, detailsOf, publishOnce, type NotificationDetails, type NotificationType, type PublishResult } from './notifications';
 import { retireReplacedVersion } from './replaced-version';
 import { AWSCURRENT, AWSPENDING, type EventLog, type KeyTable, type Notifier, type SecretDescription, type SecretDirectory, type UsageStore } from './ports';
 import { labelledVersionIds, versionsWithStage, versionWithStage } from './secret-labels';
@@ -297,15 +297,8 @@ class ClientCheck {
       await this.deps.events.markPublished(missed, this.nowMs);
       this.count('rotation.missed', 'published');
     }
-    const evidence: NotificationDetails = {
-      refusals: {
-        refused: missed.refused ?? refused,
-        firstRefusedMs: missed.refusedSince === undefined ? firstRefusedMs : Date.parse(missed.refusedSince),
-        lastRefusedMs: missed.lastRefusedAt === undefined ? lastRefusedMs : Date.parse(missed.lastRefusedAt),
-      },
-      ...(missed.expiresAt === undefined ? {} : { expiresAtMs: Date.parse(missed.expiresAt) }),
-    };
-    await this.publish(this.deps.clientNotifier, 'key.refused', version.versionId, evidence);
+    // The client gets the evidence and the rescue as first recorded, whatever this run read.
+    await this.publish(this.deps.clientNotifier, 'key.refused', version.versionId, detailsOf(missed));
   }
 
   /** True when the window has ended: the version is marked expired and the client told, once. */

@@ -83,6 +83,18 @@ export function buildNotification(
   };
 }
 
+/** What a notification says besides its subject, read back from it: the inverse of {@link buildNotification}'s details. */
+export function detailsOf(notification: Notification): NotificationDetails {
+  const { previousVersionId, expiresAt, refused, refusedSince, lastRefusedAt } = notification;
+  return {
+    ...(previousVersionId === undefined ? {} : { previousVersionId }),
+    ...(expiresAt === undefined ? {} : { expiresAtMs: Date.parse(expiresAt) }),
+    ...(refused === undefined || refusedSince === undefined || lastRefusedAt === undefined
+      ? {}
+      : { refusals: { refused, firstRefusedMs: Date.parse(refusedSince), lastRefusedMs: Date.parse(lastRefusedAt) } }),
+  };
+}
+
 export type PublishResult = 'published' | 'already-published';
 
 /**

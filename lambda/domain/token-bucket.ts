@@ -1,5 +1,6 @@
 /**
- * A token bucket: up to `ratePerSecond` takes per second on average, with bursts up to one second's worth.
+ * A token bucket: up to `ratePerSecond` takes per second on average, with bursts up to `capacity` (by default
+ * one second's worth).
  * Kept by hand (a dozen lines) rather than a library: it sits in the authorizer bundle and hot path.
  */
 export class TokenBucket {
@@ -9,8 +10,9 @@ export class TokenBucket {
   constructor(
     private readonly ratePerSecond: number,
     nowMs: number,
+    private readonly capacity: number = ratePerSecond,
   ) {
-    this.tokens = ratePerSecond;
+    this.tokens = capacity;
     this.lastRefillMs = nowMs;
   }
 
@@ -28,7 +30,7 @@ export class TokenBucket {
 
   private refill(nowMs: number): void {
     const elapsedMs = Math.max(0, nowMs - this.lastRefillMs);
-    this.tokens = Math.min(this.ratePerSecond, this.tokens + (elapsedMs * this.ratePerSecond) / 1000);
+    this.tokens = Math.min(this.capacity, this.tokens + (elapsedMs * this.ratePerSecond) / 1000);
     this.lastRefillMs = nowMs;
   }
 }
