@@ -36,7 +36,7 @@ export function newAuthorizerFunction(scope: Construct, table: ITableV2, setting
         metricsNamespace: DEFAULT_METRICS_NAMESPACE,
         // The HTTP API authorizer below asks for simple responses; REST events never read this.
         httpApiSimpleResponses: true,
-        ...(settings.routeScopes.isEmpty ? {} : { routeScopes: settings.routeScopes }),
+        ...(settings.routeScopes.decidesPerRoute ? { routeScopes: settings.routeScopes } : {}),
         endedKeyReportSeconds: settings.endedKeyReportInterval.toSeconds(),
         ...(Object.keys(settings.usagePlans).length === 0 ? {} : { usagePlanKeyNamespace: settings.secretNamePrefix }),
       })
@@ -45,23 +45,29 @@ export function newAuthorizerFunction(scope: Construct, table: ITableV2, setting
 
 /**
  * The API Gateway REST authorizer. The key header is its identity source: API Gateway answers 401 itself to a
- * request without it.
+ * request without it. When routes need scopes the decision depends on the method and path too, and API Gateway
+ * caches an answer under the identity sources alone, so they are identity sources as well: a cached answer is
+ * then only ever reused for the method and path it was decided for.
  * https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-apigateway-authorizer.html
+ * https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-use-lambda-authorizer.html ($context variables)
  */
 export function newRestAuthorizer(scope: Construct, fn: KeyrollFunction, settings: ValidSettings): RequestAuthorizer {
+  const perRoute = settings.routeScopes.decidesPerRoute ? [IdentitySource.context('httpMethod'), IdentitySource.context('path')] : [];
   return new RequestAuthorizer(scope, 'Authorizer', {
     handler: fn,
-    identitySources: [IdentitySource.header(settings.apiKeyHeader)],
+    identitySources: [IdentitySource.header(settings.apiKeyHeader), ...perRoute],
     resultsCacheTtl: settings.resultsCacheTtl,
   });
 }
 
 /**
- * The HTTP API authorizer (payload 2.0, simple responses), cached per key, and per route when routes need scopes.
- * https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-lambda-authorizer.html
+ * The HTTP API authorizer (payload 2.0, simple responses). A simple response is one yes or no, cached under
+ * the identity sources' values, so when routes need scopes the method and path are identity sources too (the
+ * route key alone is not enough: `ANY /orders`, `{proxy+}` and `$default` routes take many methods and paths).
+ * https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-lambda-authorizer.html (identity sources, caching)
  */
 export function newHttpAuthorizer(scope: Construct, fn: KeyrollFunction, settings: ValidSettings): HttpLambdaAuthorizer {
-  const perRoute = settings.routeScopes.isEmpty ? [] : ['$context.routeKey'];
+  const perRoute = settings.routeScopes.decidesPerRoute ? ['$context.httpMethod', '$context.path'] : [];
   return new HttpLambdaAuthorizer('KeyrollHttpAuthorizer', fn, {
     authorizerName: `${Stack.of(scope).stackName}-${scope.node.id}-keyroll`.slice(0, 128),
     identitySource: [`$request.header.${settings.apiKeyHeader}`, ...perRoute],

@@ -376,8 +376,9 @@ export class RotatingApiKeys extends Construct {
 
   /**
    * The API Gateway REST authorizer to attach to your methods (`authorizationType: CUSTOM`). The key header
-   * is its identity source: API Gateway answers 401 itself to a request without it, so a key sent only as
-   * `Authorization: Bearer` never reaches the function unless `apiKeyHeader` is `'authorization'`.
+   * is its identity source: API Gateway answers 401 itself to a request without it, and the key is read from
+   * that header only, so a key sent as `Authorization: Bearer` is read only when `apiKeyHeader` is
+   * `'authorization'`. With `routeScopes`, the method and path are identity sources too (one answer per route).
    * https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-apigateway-authorizer.html
    */
   get authorizer(): RequestAuthorizer {
@@ -417,8 +418,8 @@ export class RotatingApiKeys extends Construct {
   /**
    * The HTTP API authorizer (payload 2.0, simple responses, as the function is configured) for your routes,
    * with the key header as identity source and the same result cache TTL as the REST authorizer. A simple
-   * response is one yes or no, cached per identity source, so when routes need scopes the route key is an
-   * identity source too: otherwise a key's answer for one route would be reused on every other.
+   * response is one yes or no, cached per identity source, so when routes need scopes the method and path are
+   * identity sources too: otherwise a key's answer for one method or path would be reused on every other.
    * https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-lambda-authorizer.html
    */
   get httpAuthorizer(): HttpLambdaAuthorizer {

@@ -6,6 +6,7 @@ import { REQUEST_ID_VARIABLE } from '../lambda/contracts/client-errors';
 import { logDeliveryEvent } from './access-logs';
 import type { LocalGatewayResponse } from './install';
 import { LocalUsagePlans, type LocalUsagePlan, type UsagePlanVerdict } from './usage-plans';
+import { AuthorizerResultCache, identityValues, type IdentitySource } from './authorizer-cache';
 
 type AccessLogLine = Record<keyof typeof ACCESS_LOG_FIELDS, string>;
 
@@ -19,8 +20,8 @@ interface PolicyAnswer {
 export interface LocalApiGatewayOptions {
   /** The authorizer function: returns a policy, or throws an error named or saying "Unauthorized". */
   readonly authorize: (event: unknown) => Promise<unknown>;
-  /** The header that is the authorizer's identity source, and the key of its result cache. */
-  readonly identityHeader: string;
+  /** The authorizer's identity sources, as the template gives them: the key of its result cache. */
+  readonly identitySources: readonly IdentitySource[];
   readonly resultsCacheTtlSeconds: number;
   /** Receives the access log lines as a CloudWatch Logs subscription delivery, every `logFlushMs`. */
   readonly deliverAccessLogs: (delivery: unknown) => Promise<unknown>;
@@ -61,13 +62,13 @@ const STAGE_ARN = `arn:aws:execute-api:us-east-1:000000000000:${API_ID}/${STAGE_
 /**
  * A REST API stage as API Gateway runs it in front of a Lambda REQUEST authorizer
  * (https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-use-lambda-authorizer.html):
- * 401 without calling the authorizer when the identity source is missing, the authorizer's policy cached per
- * identity source for the TTL and evaluated against each method ARN (an explicit Deny, or no Allow, is 403),
+ * 401 without calling the authorizer when an identity source is missing, the authorizer's policy cached under
+ * the identity sources' values for the TTL (local/authorizer-cache.ts) and evaluated against each method ARN (an explicit Deny, or no Allow, is 403),
  * 401 when the authorizer refuses, and a JSON access log line per request. Behind it, a demo backend that
  * answers with the client the authorizer named.
  */
 export async function startLocalApiGateway(options: LocalApiGatewayOptions): Promise<LocalApiGateway> {
-  const cache = new Map<string, { readonly answer: PolicyAnswer; readonly untilMs: number }>();
+  const cache = new AuthorizerResultCache<PolicyAnswer>(options.resultsCacheTtlSeconds);
   const usagePlans = options.usagePlans === undefined || options.usagePlans.size === 0 ? undefined : new LocalUsagePlans(options.usagePlans);
   let pendingLines: { message: string; timestamp: number }[] = [];
 
@@ -96,20 +97,19 @@ export async function startLocalApiGateway(options: LocalApiGatewayOptions): Pro
     };
     request.resume();
 
-    const identity = request.headers[options.identityHeader];
-    const identityValue = Array.isArray(identity) ? identity.join(',') : identity;
-    if (identityValue === undefined || identityValue.trim() === '') {
+    const headers: [string, string][] = [];
+    for (let i = 0; i + 1 < request.rawHeaders.length; i += 2) headers.push([request.rawHeaders[i] ?? '', request.rawHeaders[i + 1] ?? '']);
+    const identity = identityValues(options.identitySources, { headers, context: { httpMethod: method, path: `/${STAGE_NAME}${path}`, resourcePath: path, stage: STAGE_NAME } });
+    if (identity === undefined) {
       log(401);
       return refuse(response, 'UNAUTHORIZED', 401, { message: 'Unauthorized' }, requestId);
     }
     const methodArn = `${STAGE_ARN}/${method}${path}`;
-    let answer = cache.get(identityValue);
-    if (answer === undefined || answer.untilMs <= Date.now()) {
-      cache.delete(identityValue);
+    let answer = cache.get(identity);
+    if (answer === undefined) {
       try {
-        const policy = (await options.authorize(authorizerEvent(request, method, path, methodArn, requestId))) as PolicyAnswer;
-        answer = { answer: policy, untilMs: Date.now() + 1000 * options.resultsCacheTtlSeconds };
-        if (options.resultsCacheTtlSeconds > 0) cache.set(identityValue, answer);
+        answer = (await options.authorize(authorizerEvent(request, method, path, methodArn, requestId))) as PolicyAnswer;
+        cache.set(identity, answer);
       } catch (error) {
         const unauthorized = error instanceof Error && (error.message === 'Unauthorized' || error.name === 'Unauthorized');
         log(unauthorized ? 401 : 500);
@@ -118,12 +118,12 @@ export async function startLocalApiGateway(options: LocalApiGatewayOptions): Pro
           : refuse(response, 'AUTHORIZER_FAILURE', 500, { message: null }, requestId);
       }
     }
-    const context = answer.answer.context;
-    if (!allows(answer.answer, methodArn)) {
+    const context = answer.context;
+    if (!allows(answer, methodArn)) {
       log(403, context);
       return refuse(response, 'ACCESS_DENIED', 403, { message: 'User is not authorized to access this resource with an explicit deny' }, requestId);
     }
-    const verdict = usagePlans?.admit(answer.answer.usageIdentifierKey, Date.now()) ?? 'allowed';
+    const verdict = usagePlans?.admit(answer.usageIdentifierKey, Date.now()) ?? 'allowed';
     if (verdict !== 'allowed') {
       const [type, status, message] = USAGE_PLAN_REFUSALS[verdict];
       log(status, context);

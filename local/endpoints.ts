@@ -25,7 +25,7 @@ async function main(): Promise<void> {
     { logDirectory, stateFile: localStatePath() },
   );
   const lines = [
-    `API (REST, key header ${keyroll.install.authorizer.identityHeader}):  ${keyroll.api.url}/hello`,
+    `API (REST, key header ${keyroll.install.authorizer.identitySources.flatMap((source) => (source.from === 'header' ? [source.name] : [])).join(', ')}):  ${keyroll.api.url}/hello`,
     `API Gateway control plane: ${keyroll.endpoints.apiGateway}   (aws apigateway flush-stage-authorizers-cache --rest-api-id local0api --stage-name prod)`,
     `DynamoDB:          ${keyroll.endpoints.dynamodb}   (key table ${keyroll.keyTableName})`,
     `Secrets Manager:   ${keyroll.endpoints.secretsManager}`,

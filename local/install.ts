@@ -2,6 +2,7 @@ import { App, Stack } from 'aws-cdk-lib';
 import { ApiKeySourceType, MockIntegration, RestApi } from 'aws-cdk-lib/aws-apigateway';
 import type { QuotaPeriod } from '../lambda/contracts/usage-plans';
 import type { LocalUsagePlan } from './usage-plans';
+import { parseIdentitySources, type IdentitySource } from './authorizer-cache';
 import { FUNCTION_ENTRIES, type FunctionEntry } from '../lib/function-bundles';
 import type { RotatingApiKeysProps } from '../lib/props';
 import { RotatingApiKeys } from '../lib/rotating-api-keys';
@@ -20,8 +21,8 @@ export interface LocalInstall {
   readonly secrets: readonly { readonly logicalId: string; readonly name: string; readonly secretString: string; readonly tags: readonly { Key: string; Value: string }[] }[];
   /** Per secret logical id: the rotation schedule's expression and window. */
   readonly rotationSchedules: readonly { readonly secretLogicalId: string; readonly scheduleExpression: string; readonly duration: string }[];
-  /** API Gateway's cache of the authorizer's answers: TTL, and the header that is its key. */
-  readonly authorizer: { readonly resultsCacheTtlSeconds: number; readonly identityHeader: string };
+  /** API Gateway's cache of the authorizer's answers: TTL, and the identity sources that are its key. */
+  readonly authorizer: { readonly resultsCacheTtlSeconds: number; readonly identitySources: readonly IdentitySource[] };
   /** The gateway responses the template gives the API, by response type. */
   readonly gatewayResponses: Readonly<Record<string, LocalGatewayResponse>>;
   /** The template's subscription filters from a keyroll function's log group to another keyroll function. */
@@ -157,7 +158,7 @@ export function synthesizeLocalInstall(props: RotatingApiKeysProps, names: Local
     usagePlans,
     authorizer: {
       resultsCacheTtlSeconds: Number(authorizer?.Properties?.['AuthorizerResultTtlInSeconds'] ?? 300),
-      identityHeader: identitySource.replace(/^method\.request\.header\./, '').toLowerCase(),
+      identitySources: parseIdentitySources(identitySource),
     },
     stackName: STACK_NAME,
   };

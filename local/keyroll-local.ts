@@ -131,7 +131,7 @@ export async function startLocalKeyroll(
     // The gateway calls the functions once they are started; the functions find its control plane at start.
     const api = await startLocalApiGateway({
       authorize: (event) => required('authorizer').invoke(event),
-      identityHeader: install.authorizer.identityHeader,
+      identitySources: install.authorizer.identitySources,
       resultsCacheTtlSeconds: install.authorizer.resultsCacheTtlSeconds,
       deliverAccessLogs: (delivery) => required('usage').invoke(delivery),
       authorizerFunctionArn: localFunctionArn('authorizer'),

@@ -83,7 +83,7 @@ export function fuzzEventArbitrary({ keys }: FuzzKeys): fc.Arbitrary<unknown> {
   );
   const routeArb = fc.oneof(
     fc.constant({ method: 'POST', path: '/orders' }),
-    fc.record({ method: fc.constantFrom('GET', 'POST', 'DELETE'), path: fc.constantFrom('/hello', '/orders', '/orders/42', '/') }),
+    fc.record({ method: fc.constantFrom('GET', 'POST', 'DELETE', 'post'), path: fc.constantFrom('/hello', '/orders', '/orders/42', '/', '/orders/', '//orders', '/Orders', '/%6Frders', '/x/../orders') }),
   );
   const arnArb = (stage: string) =>
     fc.oneof(
@@ -150,7 +150,8 @@ export function fuzzEventArbitrary({ keys }: FuzzKeys): fc.Arbitrary<unknown> {
 
 // ---- the oracle --------------------------------------------------------------------------------
 
-export type Expected = { readonly result: 'refuse' } | { readonly result: 'allow' | 'forbidden'; readonly owner: KeyVersion; readonly stageArn: string };
+/** With route scopes, an answer is a policy for exactly the method ARN it was decided for: Allow it, or Deny it. */
+export type Expected = { readonly result: 'refuse' } | { readonly result: 'allow' | 'forbidden'; readonly owner: KeyVersion; readonly methodArn: string };
 
 const BEARER = /^\s*bearer\s+(\S+)\s*$/i;
 const ARN = /^(arn:aws:execute-api:[a-z0-9-]+:\d{12}:[A-Za-z0-9]+\/[^/]+)\/([^/]+)(\/.*)?$/;
@@ -159,29 +160,43 @@ export function record(value: unknown): Record<string, unknown> | undefined {
   return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
 }
 
-/** The keys a request presents, per the README: the key header in any case (comma-separated values), Bearer tokens, or the TOKEN. */
+/**
+ * The values a request presents, per the README: every value of the key header (any case), split on commas,
+ * each trimmed (an empty one kept: it refuses the request), or the TOKEN. Nothing else: the key header is the
+ * identity source API Gateway caches by, so an Authorization header beside it is not read.
+ */
 function presentedKeys(event: Record<string, unknown>): string[] | undefined {
   if (event['type'] === 'TOKEN') {
     const token = event['authorizationToken'];
     if (typeof token !== 'string') return undefined;
-    const key = BEARER.exec(token)?.[1] ?? token.trim();
-    return key === '' ? [] : [key];
+    return [BEARER.exec(token)?.[1] ?? token.trim()];
   }
   const maps = event['version'] === '2.0' ? [event['headers']] : [event['headers'], event['multiValueHeaders']];
   const found: string[] = [];
   for (const map of maps) {
     for (const [name, raw] of Object.entries(record(map) ?? {})) {
       const values = (Array.isArray(raw) ? raw : [raw]).filter((v): v is string => typeof v === 'string');
-      for (const value of values) {
-        if (name.toLowerCase() === 'x-api-key') found.push(...value.split(',').map((v) => v.trim()).filter((v) => v !== ''));
-        if (name.toLowerCase() === 'authorization') {
-          const bearer = BEARER.exec(value)?.[1];
-          if (bearer !== undefined) found.push(bearer);
-        }
-      }
+      for (const value of values) if (name.toLowerCase() === 'x-api-key') found.push(...value.split(',').map((v) => v.trim()));
     }
   }
   return found;
+}
+
+/** `POST /orders` needs write however the path is spelled: decoded, `//` and dot segments collapsed, no trailing slash, any case. */
+function isOrdersPost(method: string | undefined, path: string | undefined): boolean {
+  if (method?.toUpperCase() !== 'POST') return false;
+  const parts: string[] = [];
+  for (const raw of (path ?? '/').split('/')) {
+    let part = raw;
+    try {
+      part = decodeURIComponent(raw);
+    } catch {
+      // An undecodable part is compared as it is.
+    }
+    if (part === '..') parts.pop();
+    else if (part !== '' && part !== '.') parts.push(part);
+  }
+  return parts.join('/').toLowerCase() === 'orders';
 }
 
 /** What the specification says the authorizer answers to `event`. */
@@ -193,10 +208,10 @@ export function oracle({ validKeys }: FuzzKeys, event: unknown): Expected {
   const arn = isHttp ? fields['routeArn'] : fields['methodArn'];
   const match = typeof arn === 'string' ? ARN.exec(arn) : null;
   const presented = presentedKeys(fields);
-  if (match === null || presented === undefined || new Set(presented).size !== 1) return { result: 'refuse' };
+  if (match === null || presented === undefined || new Set(presented).size !== 1 || presented[0] === '') return { result: 'refuse' };
   const owner = validKeys.get(presented[0] ?? '');
   if (owner === undefined) return { result: 'refuse' };
-  const needsWrite = match[2] === 'POST' && match[3] === '/orders';
-  return { result: needsWrite && !owner.scopes.includes('write') ? 'forbidden' : 'allow', owner, stageArn: match[1] ?? '' };
+  const needsWrite = isOrdersPost(match[2], match[3]);
+  return { result: needsWrite && !owner.scopes.includes('write') ? 'forbidden' : 'allow', owner, methodArn: match[0] };
 }
 

@@ -127,10 +127,11 @@ async function main(): Promise<number> {
         }
         const policy = response as PolicyResponse;
         if (policy.principalId !== expected.owner.clientId || policy.context.keyVersion !== expected.owner.versionId) finding('wrongfulAllows', 'a policy for another key version');
-        const deniesOrders = policy.policyDocument.Statement.filter((s) => s.Effect === 'Deny').flatMap((s) => s.Resource).includes(`${expected.stageArn}/POST/orders`);
-        const mayWrite = expected.owner.scopes.includes('write');
-        if (!deniesOrders && !mayWrite) finding('wrongfulAllows', 'no Deny on a route the key lacks the scope for');
-        if (deniesOrders && mayWrite) finding('wrongfulDenials', 'a Deny on a route the key has the scope for');
+        const [statement, ...others] = policy.policyDocument.Statement;
+        const coversOnlyTheMethod = others.length === 0 && statement?.Resource.length === 1 && statement.Resource[0] === expected.methodArn;
+        if (!coversOnlyTheMethod) finding(statement?.Effect === 'Deny' ? 'wrongfulDenials' : 'wrongfulAllows', 'a policy beyond the method ARN it was decided for');
+        else if (statement.Effect === 'Allow' && expected.result === 'forbidden') finding('wrongfulAllows', 'an Allow on a route the key lacks the scope for');
+        else if (statement.Effect === 'Deny' && expected.result === 'allow') finding('wrongfulDenials', 'a Deny on a route the key has the scope for');
       }
       const elapsedS = (Date.now() - startedMs) / 1000;
       writeErr(`\r${(done + chunk).toLocaleString('en-US')} events, ${Math.round((done + chunk) / elapsedS).toLocaleString('en-US')} per second`);

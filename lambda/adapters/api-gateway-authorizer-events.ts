@@ -1,5 +1,5 @@
 import { InvalidAuthorizerEventError } from '../domain/errors';
-import type { RouteTarget } from '../domain/key-authorizer';
+import type { RouteTarget } from '../domain/route-scopes';
 import { windowEndMs, type KeyVersion } from '../domain/key-version';
 import { ApproximateLruCache } from '../domain/approximate-lru-cache';
 import type { Permissions } from '../domain/route-scopes';
@@ -11,13 +11,9 @@ import type { Permissions } from '../domain/route-scopes';
  * https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-lambda-authorizer.html
  */
 
-/** REST REQUEST or TOKEN authorizer (payload 1.0), or HTTP API authorizer (payload 2.0). */
-export type AuthorizerEventKind = 'rest-request' | 'rest-token' | 'http';
-
 export interface AuthorizerRequest {
-  readonly kind: AuthorizerEventKind;
   readonly target: RouteTarget;
-  /** Every key the request presents, in the key header (any case, any number of times) or as a Bearer token. */
+  /** Every value the key header carries (any case, any number of times, comma-joined parts apart); `''` for an empty one. */
   readonly presentedKeys: readonly string[];
   /** The caller's IP address, when the event gives one: it bounds what the caller's unknown keys cost. */
   readonly sourceIp?: string;
@@ -50,28 +46,40 @@ export interface SimpleResponse {
 }
 
 const ROUTE_ARN = /^(arn:aws[a-z-]*:execute-api:[a-z0-9-]+:\d{12}:[A-Za-z0-9]+\/[^/]+)\/([^/]+)(\/.*)?$/;
-const BEARER = /^\s*bearer\s+(\S+)\s*$/i;
+const BEARER = /^\s*bearer\s+(\S*)\s*$/i;
 const AUTHORIZATION = 'authorization';
 
-/** Reads what the decision needs from any of the three event formats, without trusting its shape. */
+/**
+ * Reads what the decision needs from any of the three event formats, without trusting its shape. The key is
+ * read from the key header alone, the authorizer's identity source: API Gateway caches the answer under that
+ * header's value, so a key from anywhere else (a Bearer token beside `x-api-key: ,`) would let every request
+ * with the same header value ride on it. With `apiKeyHeader: 'authorization'` the header holds `Bearer <key>`.
+ */
 export function parseAuthorizerEvent(event: unknown, keyHeader: string): AuthorizerRequest {
   if (typeof event !== 'object' || event === null) throw new InvalidAuthorizerEventError('the event is not an object');
   const fields = event as Record<string, unknown>;
   if (isHttpApiEvent(event)) {
+    const http = field(fields['requestContext'], 'http');
     return withSource(
-      { kind: 'http', target: parseRouteArn(fields['routeArn']), presentedKeys: keysInHeaders([fields['headers']], keyHeader) },
-      field(field(fields['requestContext'], 'http'), 'sourceIp'),
+      {
+        target: parseRouteArn(fields['routeArn'], field(http, 'method'), [field(http, 'path'), fields['rawPath']], field(fields['requestContext'], 'stage')),
+        presentedKeys: keysInHeaders([fields['headers']], keyHeader),
+      },
+      field(http, 'sourceIp'),
     );
   }
   if (fields['type'] === 'TOKEN') {
     const token = fields['authorizationToken'];
     if (typeof token !== 'string') throw new InvalidAuthorizerEventError('a TOKEN event without a string authorizationToken');
     const value = BEARER.exec(token)?.[1] ?? token.trim();
-    return { kind: 'rest-token', target: parseRouteArn(fields['methodArn']), presentedKeys: value === '' ? [] : [value] };
+    return { target: parseRouteArn(fields['methodArn'], undefined, [], undefined), presentedKeys: [value] };
   }
   if (fields['type'] === 'REQUEST') {
     return withSource(
-      { kind: 'rest-request', target: parseRouteArn(fields['methodArn']), presentedKeys: keysInHeaders([fields['headers'], fields['multiValueHeaders']], keyHeader) },
+      {
+        target: parseRouteArn(fields['methodArn'], fields['httpMethod'], [fields['path']], undefined),
+        presentedKeys: keysInHeaders([fields['headers'], fields['multiValueHeaders']], keyHeader),
+      },
       field(field(fields['requestContext'], 'identity'), 'sourceIp'),
     );
   }
@@ -95,56 +103,64 @@ export function isHttpApiEvent(event: unknown): boolean {
 /** A container sees the same few routes again and again; their parsed form is kept. */
 const parsedRoutes = new ApproximateLruCache<string, RouteTarget>(512);
 
-function parseRouteArn(value: unknown): RouteTarget {
+/**
+ * The route from the method or route ARN, with every spelling of the method and path the event gives: scope
+ * rules apply when any of them matches, so an event whose fields disagree can only need more scopes. A stage
+ * named in the request path (HTTP APIs on a named stage) is a spelling without it too.
+ */
+function parseRouteArn(value: unknown, requestMethod: unknown, requestPaths: readonly unknown[], stage: unknown): RouteTarget {
   if (typeof value !== 'string') throw new InvalidAuthorizerEventError('the method or route ARN is not a string');
-  const known = parsedRoutes.get(value);
+  const paths = requestPaths.filter((path): path is string => typeof path === 'string' && path.startsWith('/'));
+  const method = typeof requestMethod === 'string' && requestMethod !== '' ? requestMethod : undefined;
+  const cacheKey = paths.length === 0 && method === undefined ? value : `${value} ${method ?? ''} ${paths.join(' ')}`;
+  const known = parsedRoutes.get(cacheKey);
   if (known !== undefined) return known;
   const match = ROUTE_ARN.exec(value);
   const stageArn = match?.[1];
-  const method = match?.[2];
-  if (stageArn === undefined || method === undefined) throw new InvalidAuthorizerEventError('the method or route ARN is not an execute-api ARN');
-  const target = { stageArn, method, path: match?.[3] ?? '/' };
-  parsedRoutes.set(value, target);
+  const arnMethod = match?.[2];
+  if (stageArn === undefined || arnMethod === undefined) throw new InvalidAuthorizerEventError('the method or route ARN is not an execute-api ARN');
+  const spellings = [match?.[3] ?? '/'];
+  for (const path of paths) {
+    if (!spellings.includes(path)) spellings.push(path);
+    const withoutStage = typeof stage === 'string' && stage !== '$default' && path.startsWith(`/${stage}/`) ? path.slice(stage.length + 1) : undefined;
+    if (withoutStage !== undefined && !spellings.includes(withoutStage)) spellings.push(withoutStage);
+  }
+  // The ARN's method is the route's (`*` for ANY on some APIs); the request's own method is the one that matters.
+  const target = { stageArn, methodArn: value, method: method ?? arnMethod, paths: spellings };
+  parsedRoutes.set(cacheKey, target);
   return target;
 }
 
 /**
- * Collects the key header's values under any capitalisation, from single- and multi-value header maps,
- * and Bearer tokens from Authorization. HTTP APIs join repeated headers with commas, and keys never hold
- * one, so values are split on commas: two different keys in one request are then seen, and refused.
+ * Collects every value of the key header under any capitalisation, from single- and multi-value header maps.
+ * HTTP APIs join repeated headers with commas, and keys never hold one, so values are split on commas; an
+ * empty part is kept as an empty value, which refuses the request. Only with `apiKeyHeader: 'authorization'`
+ * is the value a Bearer token, and then one without it holds no key.
  */
 function keysInHeaders(headerMaps: readonly unknown[], keyHeader: string): string[] {
   const keys: string[] = [];
+  const bearer = keyHeader === AUTHORIZATION;
   for (const headers of headerMaps) {
     if (typeof headers !== 'object' || headers === null) continue;
     const byName = headers as Record<string, unknown>;
     for (const name in byName) {
       // Only names of the right length can match, so most headers are passed over without a lower-case copy.
-      const isAuthorization = name.length === AUTHORIZATION.length && name.toLowerCase() === AUTHORIZATION;
-      // With apiKeyHeader 'authorization', the key comes as a Bearer token there.
-      const isKeyHeader = !isAuthorization && name.length === keyHeader.length && name.toLowerCase() === keyHeader;
-      if (!isKeyHeader && !isAuthorization) continue;
+      if (name.length !== keyHeader.length || name.toLowerCase() !== keyHeader) continue;
       const value = byName[name];
       if (Array.isArray(value)) {
-        for (const item of value) collectKeys(item, isKeyHeader, keys);
+        for (const item of value) collectKeys(item, bearer, keys);
       } else {
-        collectKeys(value, isKeyHeader, keys);
+        collectKeys(value, bearer, keys);
       }
     }
   }
   return keys;
 }
 
-function collectKeys(value: unknown, isKeyHeader: boolean, keys: string[]): void {
+function collectKeys(value: unknown, bearer: boolean, keys: string[]): void {
   if (typeof value !== 'string') return;
-  if (!isKeyHeader) {
-    const bearer = BEARER.exec(value)?.[1];
-    if (bearer !== undefined) keys.push(bearer);
-  } else if (!value.includes(',')) {
-    const key = value.trim();
-    if (key !== '') keys.push(key);
-  } else {
-    for (const part of value.split(',')) if (part.trim() !== '') keys.push(part.trim());
+  for (const part of value.includes(',') ? value.split(',') : [value]) {
+    keys.push(bearer ? (BEARER.exec(part)?.[1] ?? '') : part.trim());
   }
 }
 
@@ -174,7 +190,7 @@ export class AuthorizerResponses {
       policy = {
         Version: '2012-10-17',
         Statement: [
-          { Action: 'execute-api:Invoke', Effect: 'Allow', Resource: permissions.allow },
+          ...(permissions.allow.length === 0 ? [] : [{ Action: 'execute-api:Invoke' as const, Effect: 'Allow' as const, Resource: permissions.allow }]),
           ...(permissions.deny.length === 0 ? [] : [{ Action: 'execute-api:Invoke' as const, Effect: 'Deny' as const, Resource: permissions.deny }]),
         ],
       };

@@ -2,7 +2,9 @@ import { acceptKey, type KeyRefusal, type LookupSource } from './accept-key';
 import type { CachedKeyLookup } from './cached-key-lookup';
 import type { RevocationWatch } from './revocation-watch';
 import type { KeyVersion } from './key-version';
-import type { Permissions, RouteScopes } from './route-scopes';
+import type { Permissions, RouteScopes, RouteTarget } from './route-scopes';
+
+export type { RouteTarget } from './route-scopes';
 
 /** Why a request gets a 401. Logged and counted; the caller only ever sees "Unauthorized". */
 export type RefusalReason =
@@ -12,15 +14,6 @@ export type RefusalReason =
   | 'malformed_event'
   /** Something unexpected failed inside the authorizer; counted so that it can raise an alarm. */
   | 'internal_error';
-
-/** The route a request is for, from its method or route ARN. */
-export interface RouteTarget {
-  /** `arn:aws:execute-api:<region>:<account>:<apiId>/<stage>` */
-  readonly stageArn: string;
-  readonly method: string;
-  /** Starting with `/`. */
-  readonly path: string;
-}
 
 export type AuthorizationDecision =
   | {
@@ -46,7 +39,9 @@ export type AuthorizationDecision =
 
 /**
  * Decides a request from the keys it presents: exactly one key must be presented and accepted
- * ({@link acceptKey}); then the route's scopes decide between allow and forbidden.
+ * ({@link acceptKey}); then the route's scopes decide between allow and forbidden. A presented value that holds
+ * no key (an empty header, or an empty part of a comma-joined one) refuses the request whatever else it
+ * carries: API Gateway caches the answer under the whole value, so every part of it must be the one key.
  */
 export class KeyAuthorizer {
   constructor(
@@ -57,7 +52,7 @@ export class KeyAuthorizer {
   async authorize(presentedKeys: readonly string[], target: RouteTarget, nowMs: number, source?: string): Promise<AuthorizationDecision> {
     const candidate = singleKey(presentedKeys);
     if (candidate === undefined) return { outcome: 'unauthorized', reason: 'missing', presented: 'no key' };
-    if (candidate === AMBIGUOUS) return { outcome: 'unauthorized', reason: 'ambiguous', presented: `${new Set(presentedKeys).size} different keys` };
+    if (candidate === AMBIGUOUS) return { outcome: 'unauthorized', reason: 'ambiguous', presented: presentedKeys.includes('') ? 'a key beside an empty value' : `${new Set(presentedKeys).size} different keys` };
     await this.deps.revocations?.catchUp(nowMs);
     const acceptance = await acceptKey(candidate, {
       prefix: this.deps.keyPrefix,
@@ -76,9 +71,9 @@ export class KeyAuthorizer {
       };
     }
     const { version, source: answeredFrom, failure } = acceptance;
-    const missingScopes = this.deps.routes.missingScopes(target.method, target.path, version.scopes);
-    const permissions = this.deps.routes.permissionsFor(target.stageArn, version.scopes);
+    const missingScopes = this.deps.routes.missingScopes(target.method, target.paths, version.scopes);
     const outcome = missingScopes.length === 0 ? 'allow' : 'forbidden';
+    const permissions = this.deps.routes.permissionsFor(target, outcome === 'allow');
     return failure === undefined
       ? { outcome, version, permissions, source: answeredFrom, missingScopes }
       : { outcome, version, permissions, source: answeredFrom, missingScopes, failure };
@@ -87,9 +82,12 @@ export class KeyAuthorizer {
 
 const AMBIGUOUS = Symbol('ambiguous');
 
-/** The one key a request presents (possibly more than once), `undefined` for none, AMBIGUOUS for several. */
+/**
+ * The one key a request presents (possibly more than once), `undefined` for none (every value empty), AMBIGUOUS
+ * for several, or for a key beside an empty value.
+ */
 function singleKey(presentedKeys: readonly string[]): string | typeof AMBIGUOUS | undefined {
   const [first] = presentedKeys;
   for (const key of presentedKeys) if (key !== first) return AMBIGUOUS;
-  return first;
+  return first === '' ? undefined : first;
 }

@@ -8,11 +8,22 @@ export interface Permissions {
   readonly deny: readonly string[];
 }
 
+/** The route a request is for, as the authorizer's event gives it. */
+export interface RouteTarget {
+  /** `arn:aws:execute-api:<region>:<account>:<apiId>/<stage>` */
+  readonly stageArn: string;
+  /** The method or route ARN the event names: what API Gateway evaluates the policy against. */
+  readonly methodArn: string;
+  /** As the request sent it (any case). */
+  readonly method: string;
+  /** Every spelling of the request path the event gives (the ARN's, the request's), each starting with `/`. */
+  readonly paths: readonly string[];
+}
+
 interface RouteRule {
   /** An HTTP method in capitals, or `*` for any. */
   readonly method: string;
-  /** The configured path with `{name}` as `*`: `/orders/*`. */
-  readonly resourcePattern: string;
+  /** Matches a path spelling, case-insensitively: `{name}` and `*` match any characters, `/` included. */
   readonly pathMatcher: RegExp;
   readonly scopes: readonly string[];
 }
@@ -23,12 +34,22 @@ const RULE_KEY = /^(\*|[A-Z]+) (\/[A-Za-z0-9\-._~/*{}]*)$/;
 /**
  * Which scopes each route needs, configured as JSON: `{"POST /orders": "write", "GET /orders/*": ["read"]}`.
  * A route that matches no rule needs no scope; a route matching several rules needs the scopes of all.
- * `*` matches any characters, `/` included, as in the IAM policy API Gateway enforces; `{name}` is the same
- * as `*` there, so it is here too.
+ * `*` and `{name}` match any characters, `/` included.
+ *
+ * A rule must never be weaker than the route it guards, however the request spells its path: API Gateway
+ * routes `/orders/` as `/orders` (https://github.com/aws-powertools/powertools-lambda-python/pull/1577) and
+ * decodes URL-encoded parameters before the backend sees them
+ * (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-routes.html), and behind a
+ * greedy route (`{proxy+}`, `ANY`, `$default`) the backend decides what `/Admin//users/` means (Express, for
+ * one, routes case-insensitively and treats HEAD as GET). So a rule applies when it matches the path as sent or
+ * its normalised form (decoded, `//` and `.` segments collapsed, no trailing slash), in any case, and a GET
+ * rule applies to HEAD. Every one of these can only add rules that apply, never remove one.
  */
 export class RouteScopes {
-  /** Per scope list (each cached key version holds one), per stage. */
-  private readonly policies = new WeakMap<readonly string[], ApproximateLruCache<string, Permissions>>();
+  /** Per method ARN: the policy that allows, or denies, exactly that method (scoped installs cache per route). */
+  private readonly perMethod = new ApproximateLruCache<string, { readonly allow: Permissions; readonly deny: Permissions }>(1024);
+  /** Per stage: the policy over the whole stage (installs without rules). */
+  private readonly perStage = new ApproximateLruCache<string, Permissions>(64);
 
   private constructor(
     private readonly rules: readonly RouteRule[],
@@ -55,40 +76,87 @@ export class RouteScopes {
     return this.source;
   }
 
-  get isEmpty(): boolean {
-    return this.rules.length === 0;
+  /**
+   * True when routes need scopes: the decision then depends on the method and path, so API Gateway must cache
+   * it per method and path (the construct adds both to the authorizer's identity sources).
+   */
+  get decidesPerRoute(): boolean {
+    return this.rules.length > 0;
   }
 
   /** The scopes the route needs that the key does not have; empty when the key may call it. */
-  missingScopes(method: string, path: string, keyScopes: readonly string[]): readonly string[] {
+  missingScopes(method: string, paths: readonly string[], keyScopes: readonly string[]): readonly string[] {
     if (this.rules.length === 0) return NONE;
-    const missing = new Set<string>();
+    const methods = methodsOf(method);
+    const spellings = spellingsOf(paths);
+    let missing: Set<string> | undefined;
     for (const rule of this.rules) {
-      if ((rule.method === '*' || rule.method === method) && rule.pathMatcher.test(path)) {
-        for (const scope of rule.scopes) if (!keyScopes.includes(scope)) missing.add(scope);
-      }
+      if (rule.method !== '*' && !methods.includes(rule.method)) continue;
+      if (!spellings.some((spelling) => rule.pathMatcher.test(spelling))) continue;
+      for (const scope of rule.scopes) if (!keyScopes.includes(scope)) (missing ??= new Set()).add(scope);
     }
-    return [...missing];
+    return missing === undefined ? NONE : [...missing];
   }
 
   /**
-   * The policy resources for a key, over the whole stage and not just the route invoked: API Gateway
-   * caches the policy and applies it to every route the same key calls within the cache TTL.
+   * The policy for a decision. Without rules the decision is the same on every route, so the policy covers the
+   * whole stage (API Gateway caches it per key and applies it to every route). With rules, API Gateway caches
+   * per key, method and path, so the policy covers exactly the method ARN it was decided for: a cached answer
+   * can never reach a method it was not decided for.
    */
-  permissionsFor(stageArn: string, keyScopes: readonly string[]): Permissions {
-    let byStage = this.policies.get(keyScopes);
-    if (byStage === undefined) {
-      byStage = new ApproximateLruCache(64);
-      this.policies.set(keyScopes, byStage);
+  permissionsFor(target: RouteTarget, allowed: boolean): Permissions {
+    if (this.rules.length === 0) {
+      let stageWide = this.perStage.get(target.stageArn);
+      if (stageWide === undefined) {
+        stageWide = { allow: [`${target.stageArn}/*`], deny: NONE };
+        this.perStage.set(target.stageArn, stageWide);
+      }
+      return stageWide;
     }
-    const cached = byStage.get(stageArn);
-    if (cached !== undefined) return cached;
-    const deny = this.rules
-      .filter((rule) => rule.scopes.some((scope) => !keyScopes.includes(scope)))
-      .map((rule) => `${stageArn}/${rule.method}/${rule.resourcePattern.slice(1)}`);
-    const permissions = { allow: [`${stageArn}/*`], deny };
-    byStage.set(stageArn, permissions);
-    return permissions;
+    let method = this.perMethod.get(target.methodArn);
+    if (method === undefined) {
+      method = { allow: { allow: [target.methodArn], deny: NONE }, deny: { allow: NONE, deny: [target.methodArn] } };
+      this.perMethod.set(target.methodArn, method);
+    }
+    return allowed ? method.allow : method.deny;
+  }
+}
+
+/** The rule methods a request method falls under: its own, in capitals, and GET for HEAD (a GET without a body). */
+function methodsOf(method: string): readonly string[] {
+  const upper = method.toUpperCase();
+  return upper === 'HEAD' ? ['HEAD', 'GET'] : [upper];
+}
+
+/** The paths as sent and normalised; matchers are case-insensitive, so case needs no spelling of its own. */
+function spellingsOf(paths: readonly string[]): string[] {
+  const spellings: string[] = [];
+  for (const path of paths) {
+    if (!spellings.includes(path)) spellings.push(path);
+    const normalised = normalisePath(path);
+    if (!spellings.includes(normalised)) spellings.push(normalised);
+  }
+  return spellings;
+}
+
+/** Decoded, `//` collapsed, `.` and `..` resolved, without a trailing slash. */
+export function normalisePath(path: string): string {
+  const segments: string[] = [];
+  for (const raw of path.split('/')) {
+    const segment = decodeSegment(raw);
+    if (segment === '' || segment === '.') continue;
+    if (segment === '..') segments.pop();
+    else segments.push(segment);
+  }
+  return `/${segments.join('/')}`;
+}
+
+function decodeSegment(segment: string): string {
+  if (!segment.includes('%')) return segment;
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
   }
 }
 
@@ -103,7 +171,9 @@ function parseRule(route: string, scopes: unknown): RouteRule {
   if (!Array.isArray(list) || list.length === 0 || !list.every((scope): scope is string => typeof scope === 'string' && SCOPE_PATTERN.test(scope))) {
     throw new InvalidRouteScopesError(`route "${route}" needs a scope or a list of scopes (letters, digits, ":", ".", "_", "/", "-"); got ${JSON.stringify(scopes)}`);
   }
-  const resourcePattern = path.replace(/\{[^}]*\}/g, '*');
-  const pathMatcher = new RegExp(`^${resourcePattern.split('*').map((part) => part.replace(/[.+?^$()|[\]\\]/g, '\\$&')).join('.*')}$`);
-  return { method, resourcePattern, pathMatcher, scopes: list };
+  // The rule's own trailing slash is dropped as the request's is: `/orders/` guards `/orders` too.
+  const resourcePattern = path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
+  const wildcarded = resourcePattern.replace(/\{[^}]*\}/g, '*');
+  const pathMatcher = new RegExp(`^${wildcarded.split('*').map((part) => part.replace(/[.+?^$()|[\]\\]/g, '\\$&')).join('.*')}$`, 'i');
+  return { method, pathMatcher, scopes: list };
 }

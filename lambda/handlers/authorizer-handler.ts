@@ -64,7 +64,7 @@ export function createAuthorizerHandler(deps: {
           clientId: version.clientId,
           versionId: version.versionId,
           key: version.keyDisplay,
-          route: `${request.target.method} ${request.target.path}`,
+          route: `${request.target.method} ${request.target.paths[0] ?? '/'}`,
         });
       }
       if (decision.source === 'stale') {

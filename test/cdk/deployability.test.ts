@@ -52,13 +52,13 @@ describe('The example stack, as a fresh account needs it', () => {
     template.hasResourceProperties('AWS::ApiGateway::Stage', { MethodSettings: [Match.objectLike({ LoggingLevel: 'ERROR' })] });
   });
 
-  it('protects an HTTP API route with the same function: payload 2.0, simple responses, the key header and (with route scopes) the route as identity sources', () => {
+  it('protects an HTTP API route with the same function: payload 2.0, simple responses, the key header and (with route scopes) the method and path as identity sources', () => {
     template.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
       AuthorizerType: 'REQUEST',
       AuthorizerPayloadFormatVersion: '2.0',
       EnableSimpleResponses: true,
       // The example has route scopes: a cached yes for GET /hello must not let the same key POST /orders.
-      IdentitySource: ['$request.header.x-api-key', '$context.routeKey'],
+      IdentitySource: ['$request.header.x-api-key', '$context.httpMethod', '$context.path'],
       AuthorizerResultTtlInSeconds: 60,
     });
     template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: 'GET /hello', AuthorizationType: 'CUSTOM' });

@@ -123,10 +123,10 @@ describe('RotatingApiKeys in the example stack', () => {
     });
   });
 
-  it('attaches a REQUEST authorizer with the key header as identity source and an explicit result TTL', () => {
+  it('attaches a REQUEST authorizer with the key header (and, with route scopes, the method and path) as identity sources and an explicit result TTL', () => {
     template.hasResourceProperties('AWS::ApiGateway::Authorizer', {
       Type: 'REQUEST',
-      IdentitySource: 'method.request.header.x-api-key',
+      IdentitySource: 'method.request.header.x-api-key,context.httpMethod,context.path',
       AuthorizerResultTtlInSeconds: 60,
     });
     template.allResourcesProperties('AWS::ApiGateway::Method', { AuthorizationType: 'CUSTOM' });

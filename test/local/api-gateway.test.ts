@@ -27,7 +27,8 @@ describe('Local API Gateway', () => {
         calls++;
         return authorizer.handler(event);
       },
-      identityHeader: 'x-api-key',
+      // As the construct's template gives them with route scopes: the key header, the method and the path.
+      identitySources: [{ from: 'header', name: 'x-api-key' }, { from: 'context', variable: 'httpMethod' }, { from: 'context', variable: 'path' }],
       resultsCacheTtlSeconds: 300,
       deliverAccessLogs: async (delivery) => deliveries.push(delivery as CloudWatchLogsEvent),
       logFlushMs: 50,
@@ -46,12 +47,13 @@ describe('Local API Gateway', () => {
     expect(calls).toBe(0);
   });
 
-  it('caches the policy per key and applies it to each route: a Deny is 403, an unknown key 401', async () => {
+  it('caches the policy per key, method and path and applies it to that method ARN: a Deny is 403, an unknown key 401', async () => {
     calls = 0;
     expect((await call('/hello', reader.key)).status).toBe(200);
     expect((await call('/orders', reader.key, 'POST')).status).toBe(403);
     expect((await call('/hello', reader.key)).status).toBe(200);
-    expect(calls).toBe(1);
+    expect((await call('/orders', reader.key, 'POST')).status).toBe(403);
+    expect(calls).toBe(2);
     expect((await call('/orders', writer.key, 'POST')).status).toBe(200);
     expect((await call('/hello', 'kr_not-a-key')).status).toBe(401);
   });
@@ -101,7 +103,7 @@ describe('Local API Gateway with the construct\'s error responses', () => {
         if (failing) throw new Error('Task timed out');
         return authorizer.handler(event);
       },
-      identityHeader: 'x-api-key',
+      identitySources: [{ from: 'header', name: 'x-api-key' }],
       resultsCacheTtlSeconds: 0,
       deliverAccessLogs: async () => undefined,
       authorizerFunctionArn: 'arn:aws:lambda:us-east-1:000000000000:function:keyroll-local-authorizer',

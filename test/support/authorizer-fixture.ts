@@ -43,6 +43,7 @@ export function httpEvent(headers: Record<string, string>, route: { method?: str
     routeKey: `${method} ${path}`,
     rawPath: path,
     headers: { ...httpRequest.headers, ...headers },
+    requestContext: { ...httpRequest.requestContext, routeKey: `${method} ${path}`, http: { ...httpRequest.requestContext.http, method, path } },
   };
 }
 
@@ -71,6 +72,8 @@ export function buildAuthorizer(options: {
   readonly httpApiSimpleResponses?: boolean;
   readonly cache?: KeyCacheSettings;
   readonly logger?: Logger;
+  /** The key header, lower case; default `x-api-key`. */
+  readonly keyHeader?: string;
 }) {
   const byHash = new Map((options.versions ?? []).map((version) => [version.keyHash, version]));
   const reads: string[] = [];
@@ -87,7 +90,7 @@ export function buildAuthorizer(options: {
       routes: RouteScopes.parse(options.routeScopes),
       keyPrefix: 'kr',
     }),
-    keyHeader: 'x-api-key',
+    keyHeader: options.keyHeader ?? 'x-api-key',
     httpApiSimpleResponses: options.httpApiSimpleResponses ?? true,
     logger: options.logger ?? new Logger({ serviceName: 'keyroll-authorizer-test', logLevel: 'SILENT' }),
     recorder: { record: (decision) => decisions.push(decision) },

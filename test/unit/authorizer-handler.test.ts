@@ -48,22 +48,31 @@ describe('Authorizer: decisions', () => {
     await expect(handler(restEvent({ [name]: valid.key }))).resolves.toMatchObject({ principalId: 'acme' });
   });
 
-  it.each(['Bearer', 'bearer', 'BEARER'])('finds the key as an Authorization: %s token', async (scheme) => {
-    const { handler } = buildAuthorizer({ clock, versions: [valid.version] });
+  it.each(['Bearer', 'bearer', 'BEARER'])('finds the key as an Authorization: %s token when the key header is Authorization', async (scheme) => {
+    const { handler } = buildAuthorizer({ clock, versions: [valid.version], keyHeader: 'authorization' });
     await expect(handler(restEvent({ Authorization: `${scheme} ${valid.key}` }))).resolves.toMatchObject({ principalId: 'acme' });
+    expectUnauthorized(await outcomeOf(handler(restEvent({ Authorization: valid.key }))));
   });
 
-  it('accepts the same key presented twice, in a multi-value header or in both places', async () => {
+  it('reads the key from the key header only, the identity source API Gateway caches by: a Bearer token beside it is ignored', async () => {
+    const { handler, decisions } = buildAuthorizer({ clock, versions: [valid.version] });
+    expectUnauthorized(await outcomeOf(handler(restEvent({ Authorization: `Bearer ${valid.key}` }))));
+    expectUnauthorized(await outcomeOf(handler(restEvent({ 'x-api-key': ',', Authorization: `Bearer ${valid.key}` }))));
+    expectUnauthorized(await outcomeOf(handler(restEvent({ 'x-api-key': `${valid.key},` }))));
+    expect(decisions.map((d) => d.outcome === 'unauthorized' && d.reason)).toEqual(['missing', 'missing', 'ambiguous']);
+  });
+
+  it('accepts the same key presented twice, in a multi-value header or joined by a comma', async () => {
     const { handler } = buildAuthorizer({ clock, versions: [valid.version] });
     await expect(handler(restEvent({ 'x-api-key': valid.key }, {}, { 'X-Api-Key': [valid.key, valid.key] }))).resolves.toMatchObject({ principalId: 'acme' });
-    await expect(handler(restEvent({ 'x-api-key': valid.key, authorization: `Bearer ${valid.key}` }))).resolves.toMatchObject({ principalId: 'acme' });
+    await expect(handler(restEvent({ 'x-api-key': `${valid.key}, ${valid.key}` }))).resolves.toMatchObject({ principalId: 'acme' });
   });
 
   it('refuses two different keys in one request, even if both are valid', async () => {
     const other = keyVersion({ clientId: 'other' });
     const { handler, decisions } = buildAuthorizer({ clock, versions: [valid.version, other.version] });
     expectUnauthorized(await outcomeOf(handler(restEvent({ 'x-api-key': valid.key }, {}, { 'x-api-key': [valid.key, other.key] }))));
-    expectUnauthorized(await outcomeOf(handler(restEvent({ 'x-api-key': valid.key, Authorization: `Bearer ${other.key}` }))));
+    expectUnauthorized(await outcomeOf(handler(restEvent({ 'x-api-key': `${valid.key},${other.key}` }))));
     expect(decisions.map((d) => d.outcome === 'unauthorized' && d.reason)).toEqual(['ambiguous', 'ambiguous']);
   });
 
@@ -162,24 +171,21 @@ describe('Authorizer: scopes', () => {
   const reader = keyVersion({ scopes: ['read'] });
   const writer = keyVersion({ scopes: ['read', 'write'], clientId: 'writer' });
 
-  it('answers a key without the route\'s scope with a policy that denies that route (403), and allows the rest', async () => {
+  it('answers a key without the route\'s scope with a policy that denies exactly that method ARN (403), and allows the method ARNs it may call', async () => {
     const { handler, decisions } = buildAuthorizer({ clock, versions: [reader.version], routeScopes });
-    const expectedPolicy = {
-      Version: '2012-10-17',
-      Statement: [
-        { Action: 'execute-api:Invoke', Effect: 'Allow', Resource: [`${STAGE_ARN}/*`] },
-        { Action: 'execute-api:Invoke', Effect: 'Deny', Resource: [`${STAGE_ARN}/POST/orders`] },
-      ],
-    };
-    await expect(handler(restEvent({ 'x-api-key': reader.key }, { method: 'POST', path: '/orders' }))).resolves.toMatchObject({ policyDocument: expectedPolicy });
-    await expect(handler(restEvent({ 'x-api-key': reader.key }, { method: 'GET', path: '/orders' }))).resolves.toMatchObject({ policyDocument: expectedPolicy });
+    await expect(handler(restEvent({ 'x-api-key': reader.key }, { method: 'POST', path: '/orders' }))).resolves.toMatchObject({
+      policyDocument: { Version: '2012-10-17', Statement: [{ Action: 'execute-api:Invoke', Effect: 'Deny', Resource: [`${STAGE_ARN}/POST/orders`] }] },
+    });
+    await expect(handler(restEvent({ 'x-api-key': reader.key }, { method: 'GET', path: '/orders' }))).resolves.toMatchObject({
+      policyDocument: { Version: '2012-10-17', Statement: [{ Action: 'execute-api:Invoke', Effect: 'Allow', Resource: [`${STAGE_ARN}/GET/orders`] }] },
+    });
     expect(decisions.map((d) => d.outcome)).toEqual(['forbidden', 'allow']);
   });
 
-  it('gives a key with every scope a policy without a Deny', async () => {
+  it('gives a key with every scope a policy for the method it calls, without a Deny', async () => {
     const { handler } = buildAuthorizer({ clock, versions: [writer.version], routeScopes });
     const response = (await handler(restEvent({ 'x-api-key': writer.key }, { method: 'POST', path: '/orders' }))) as PolicyResponse;
-    expect(response.policyDocument.Statement).toEqual([{ Action: 'execute-api:Invoke', Effect: 'Allow', Resource: [`${STAGE_ARN}/*`] }]);
+    expect(response.policyDocument.Statement).toEqual([{ Action: 'execute-api:Invoke', Effect: 'Allow', Resource: [`${STAGE_ARN}/POST/orders`] }]);
     expect(response.context.scopes).toBe('read write');
   });
 });

@@ -25,7 +25,7 @@ describe('RevocationWatch', () => {
       0,
     );
     const authorizer = new KeyAuthorizer({ lookup, routes: RouteScopes.parse(undefined), keyPrefix: 'kr', revocations: watch });
-    const outcome = async (nowMs: number) => (await authorizer.authorize([key], { stageArn: STAGE_ARN, method: 'GET', path: '/hello' }, nowMs)).outcome;
+    const outcome = async (nowMs: number) => (await authorizer.authorize([key], { stageArn: STAGE_ARN, methodArn: `${STAGE_ARN}/GET/hello`, method: 'GET', paths: ['/hello'] }, nowMs)).outcome;
     const revoke = (atMs: number) => {
       table.set(version.keyHash, { ...version, revokedAtMs: atMs, revokedReason: 'leaked' });
       feed.push({ keyHash: version.keyHash, atMs });

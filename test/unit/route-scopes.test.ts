@@ -1,40 +1,62 @@
 import { InvalidRouteScopesError } from '../../lambda/domain/errors';
-import { RouteScopes } from '../../lambda/domain/route-scopes';
+import { normalisePath, RouteScopes, type RouteTarget } from '../../lambda/domain/route-scopes';
 
 const stage = 'arn:aws:execute-api:eu-west-1:111122223333:abc123/prod';
+const target = (method: string, path: string): RouteTarget => ({ stageArn: stage, methodArn: `${stage}/${method}${path}`, method, paths: [path] });
 
 describe('Route scopes', () => {
   const routes = RouteScopes.parse(JSON.stringify({ 'POST /orders': 'write', 'GET /orders/{id}': ['read'], '* /admin/*': ['admin', 'write'] }));
 
   it('lets a route that matches no rule through for any valid key', () => {
-    expect(routes.missingScopes('GET', '/hello', [])).toEqual([]);
+    expect(routes.missingScopes('GET', ['/hello'], [])).toEqual([]);
   });
 
   it('names the scopes a key lacks for the route it calls', () => {
-    expect(routes.missingScopes('POST', '/orders', ['read'])).toEqual(['write']);
-    expect(routes.missingScopes('POST', '/orders', ['write'])).toEqual([]);
-    expect(routes.missingScopes('GET', '/orders/42', [])).toEqual(['read']);
-    expect(routes.missingScopes('DELETE', '/admin/users/7', ['write'])).toEqual(['admin']);
+    expect(routes.missingScopes('POST', ['/orders'], ['read'])).toEqual(['write']);
+    expect(routes.missingScopes('POST', ['/orders'], ['write'])).toEqual([]);
+    expect(routes.missingScopes('GET', ['/orders/42'], [])).toEqual(['read']);
+    expect(routes.missingScopes('DELETE', ['/admin/users/7'], ['write'])).toEqual(['admin']);
   });
 
   it('matches {name} and * across slashes, as the IAM policy API Gateway enforces does', () => {
-    expect(routes.missingScopes('GET', '/orders/42/items', [])).toEqual(['read']);
-    expect(routes.missingScopes('GET', '/orders', [])).toEqual([]);
+    expect(routes.missingScopes('GET', ['/orders/42/items'], [])).toEqual(['read']);
+    expect(routes.missingScopes('GET', ['/orders'], [])).toEqual([]);
   });
 
-  it('allows the whole stage and denies exactly the routes the key\'s scopes do not cover', () => {
-    expect(routes.permissionsFor(stage, ['read'])).toEqual({
-      allow: [`${stage}/*`],
-      deny: [`${stage}/POST/orders`, `${stage}/*/admin/*`],
-    });
-    expect(routes.permissionsFor(stage, ['admin', 'read', 'write'])).toEqual({ allow: [`${stage}/*`], deny: [] });
-    expect(RouteScopes.parse(undefined).permissionsFor(stage, [])).toEqual({ allow: [`${stage}/*`], deny: [] });
+  it.each([
+    ['a trailing slash', 'POST', '/orders/'],
+    ['a doubled slash', 'POST', '//orders'],
+    ['another case', 'POST', '/ORDERS'],
+    ['a lower-case method', 'post', '/orders'],
+    ['a percent-encoded letter', 'POST', '/%6frders'],
+    ['a dot segment', 'POST', '/x/../orders'],
+    ['HEAD for a GET rule', 'HEAD', '/orders/42'],
+  ])('is never weaker than the route it guards: %s still needs the scope', (_label, method, path) => {
+    expect(routes.missingScopes(method, [path], [])).not.toEqual([]);
   });
 
-  it('computes each cached key version\'s policy once per stage', () => {
-    const scopesOfOneVersion = ['read'];
-    expect(routes.permissionsFor(stage, scopesOfOneVersion)).toBe(routes.permissionsFor(stage, scopesOfOneVersion));
-    expect(routes.permissionsFor(`${stage}-2`, scopesOfOneVersion)).not.toBe(routes.permissionsFor(stage, scopesOfOneVersion));
+  it('needs the scopes of every spelling the event gives, so disagreeing fields can only ask for more', () => {
+    expect(routes.missingScopes('POST', ['/hello', '/orders'], [])).toEqual(['write']);
+  });
+
+  it('normalises a path as a backend would read it', () => {
+    expect(normalisePath('//a/./b/../c/%41/')).toBe('/a/c/A');
+    expect(normalisePath('/')).toBe('/');
+    expect(normalisePath('/bad%zzescape')).toBe('/bad%zzescape');
+  });
+
+  it('without rules, allows the whole stage: the decision is the same on every route', () => {
+    const none = RouteScopes.parse(undefined);
+    expect(none.decidesPerRoute).toBe(false);
+    expect(none.permissionsFor(target('GET', '/hello'), true)).toEqual({ allow: [`${stage}/*`], deny: [] });
+    expect(none.permissionsFor(target('GET', '/hello'), true)).toBe(none.permissionsFor(target('POST', '/x'), true));
+  });
+
+  it('with rules, allows or denies exactly the method ARN decided for: API Gateway caches per method and path then', () => {
+    expect(routes.decidesPerRoute).toBe(true);
+    expect(routes.permissionsFor(target('GET', '/orders'), true)).toEqual({ allow: [`${stage}/GET/orders`], deny: [] });
+    expect(routes.permissionsFor(target('POST', '/orders'), false)).toEqual({ allow: [], deny: [`${stage}/POST/orders`] });
+    expect(routes.permissionsFor(target('GET', '/orders'), true)).toBe(routes.permissionsFor(target('GET', '/orders'), true));
   });
 
   it.each([
