@@ -1,8 +1,10 @@
 import { compactDecrypt, exportJWK, generateKeyPair, importJWK, type JWK } from 'jose';
+import { isSecureUrlText, SECURE_URL_EXPECTATION } from '../lambda/contracts/secure-urls';
 import { KeySourceError, type CurrentKey, type KeySource } from './key-source';
 
-/** The delivery envelope keyroll uses: ECDH-ES on X25519, A256GCM (a compact JWE). */
+/** The delivery envelope keyroll uses: ECDH-ES on X25519, A256GCM (a compact JWE); nothing else is opened. */
 const ALGORITHM = 'ECDH-ES';
+const CONTENT_ENCRYPTION = 'A256GCM';
 
 export interface DeliveryKeySourceOptions {
   /** The install's key delivery URL (the construct's `deliveryUrl` output). */
@@ -26,8 +28,13 @@ export interface DeliveryKeySourceOptions {
 export class DeliveryKeySource implements KeySource {
   readonly description: string;
   private lastKey: string;
+  /** The versions this source has handed out before the current one: a delivery of one of them is a replay. */
+  private readonly replacedVersionIds = new Set<string>();
+  private current: { readonly versionId: string; readonly issuedAtMs: number } | undefined;
 
   constructor(private readonly options: DeliveryKeySourceOptions) {
+    // The request carries a key of the client: it goes over https only (http only to this machine, for local mode).
+    if (!isSecureUrlText(options.url)) throw new KeySourceError(`key delivery for ${options.clientId}: the delivery URL must be ${SECURE_URL_EXPECTATION}`);
     this.description = `key delivery for ${options.clientId}`;
     this.lastKey = options.initialKey;
   }
@@ -36,6 +43,8 @@ export class DeliveryKeySource implements KeySource {
     const header = (this.options.header ?? 'x-api-key').toLowerCase();
     const response = await (this.options.fetch ?? fetch)(`${this.options.url.replace(/\/$/, '')}/v1/clients/${encodeURIComponent(this.options.clientId)}/key`, {
       headers: { [header]: header === 'authorization' ? `Bearer ${this.lastKey}` : this.lastKey },
+      // A redirect would carry the key elsewhere.
+      redirect: 'manual',
     });
     const body = await response.text();
     if (!response.ok) {
@@ -44,15 +53,25 @@ export class DeliveryKeySource implements KeySource {
     }
     let payload: Record<string, unknown>;
     try {
-      const { plaintext } = await compactDecrypt(body, await importJWK(this.options.privateKey, ALGORITHM));
+      const { plaintext } = await compactDecrypt(body, await importJWK(this.options.privateKey, ALGORITHM), {
+        keyManagementAlgorithms: [ALGORITHM],
+        contentEncryptionAlgorithms: [CONTENT_ENCRYPTION],
+      });
       payload = JSON.parse(new TextDecoder().decode(plaintext)) as Record<string, unknown>;
     } catch {
-      throw new KeySourceError(`${this.description}: the delivered envelope cannot be opened with this private key`);
+      throw new KeySourceError(`${this.description}: the delivered envelope cannot be opened with this private key (ECDH-ES, A256GCM)`);
     }
-    const { clientId, versionId, apiKey } = payload;
-    if (clientId !== this.options.clientId || typeof versionId !== 'string' || typeof apiKey !== 'string') {
+    const { clientId, versionId, apiKey, issuedAt } = payload;
+    const issuedAtMs = typeof issuedAt === 'string' ? Date.parse(issuedAt) : Number.NaN;
+    if (clientId !== this.options.clientId || typeof versionId !== 'string' || typeof apiKey !== 'string' || Number.isNaN(issuedAtMs)) {
       throw new KeySourceError(`${this.description}: the delivered envelope is not a key of this client`);
     }
+    // A replayed envelope would hand back a key the client has moved on from.
+    if (this.replacedVersionIds.has(versionId) || (this.current !== undefined && issuedAtMs < this.current.issuedAtMs)) {
+      throw new KeySourceError(`${this.description}: the delivered key (version ${versionId}) is older than the one this source holds`);
+    }
+    if (this.current !== undefined && this.current.versionId !== versionId) this.replacedVersionIds.add(this.current.versionId);
+    this.current = { versionId, issuedAtMs };
     this.lastKey = apiKey;
     return { key: apiKey, versionId };
   }

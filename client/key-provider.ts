@@ -87,13 +87,15 @@ export class KeyProvider {
   /**
    * `fetch` with the key in its header. On a 401 it refreshes once and retries once, with whatever key it then
    * has; never more, and never for any other status (a 403 means the key lacks a scope, which a new key of the
-   * same client would not have either). A body that is a stream cannot be sent twice, so such a request is not retried.
+   * same client would not have either). A body that is a stream cannot be sent twice, so such a request is not
+   * retried. Redirects are followed only within the request's origin: the key is never sent to another one
+   * (the caller gets that redirect as the answer), as Node's fetch would, stripping only `Authorization`.
    */
   readonly fetch = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
     const send = async (key: string) => {
       const headers = new Headers(init?.headers ?? (input instanceof Request ? input.headers : undefined));
       headers.set(this.header, this.header === 'authorization' ? `Bearer ${key}` : key);
-      return (this.options.fetch ?? fetch)(input instanceof Request ? input.clone() : input, { ...init, headers });
+      return this.fetchWithinOrigin(input, { ...init, headers });
     };
     const response = await send(await this.key());
     const body = init?.body ?? (input instanceof Request ? input.body : undefined);
@@ -103,6 +105,34 @@ export class KeyProvider {
     this.options.onEvent?.({ type: 'retried-after-401', versionId: retryKey.versionId });
     return send(retryKey.key);
   };
+
+  /** Follows redirects as fetch would (at most 20, 303 and a POST's 301/302 become GET), but only to the same origin. */
+  private async fetchWithinOrigin(input: string | URL | Request, init: RequestInit): Promise<Response> {
+    const doFetch = this.options.fetch ?? fetch;
+    const follow = (init.redirect ?? (input instanceof Request ? input.redirect : 'follow')) === 'follow';
+    let url = new URL(input instanceof Request ? input.url : String(input));
+    let request: string | URL | Request = input instanceof Request ? input.clone() : input;
+    let next: RequestInit = { ...init, redirect: 'manual' };
+    for (let hops = 0; ; hops++) {
+      const response = await doFetch(request, next);
+      const location = response.headers.get('location');
+      if (!follow || location === null || ![301, 302, 303, 307, 308].includes(response.status) || hops === 20) return response;
+      const target = new URL(location, url);
+      if (target.origin !== url.origin) return response;
+      const method = (next.method ?? (request instanceof Request ? request.method : 'GET')).toUpperCase();
+      const toGet = response.status === 303 ? method !== 'HEAD' : (response.status === 301 || response.status === 302) && method === 'POST';
+      // A body that cannot be sent again (a stream, or a Request's) ends the redirects here.
+      const hasBody = method !== 'GET' && method !== 'HEAD';
+      if (!toGet && hasBody && (request instanceof Request || next.body instanceof ReadableStream)) return response;
+      await response.body?.cancel();
+      const headers = new Headers(next.headers);
+      if (toGet) for (const name of ['content-type', 'content-length', 'content-encoding', 'content-language', 'content-location']) headers.delete(name);
+      next = { ...next, method: toGet && method !== 'HEAD' ? 'GET' : method, headers };
+      if (toGet) delete next.body;
+      url = target;
+      request = target;
+    }
+  }
 
   private async readSource(reason: RefreshReason): Promise<CurrentKey> {
     const previous = this.current;

@@ -1,7 +1,7 @@
 import { Duration, Token } from 'aws-cdk-lib';
 import { isValidKeyPrefix } from '../lambda/domain/api-key';
 import { QUOTA_PERIODS, USAGE_PLAN_NAME_PATTERN } from '../lambda/contracts/usage-plans';
-import { CLIENT_ID_PATTERN, DELIVERY_PUBLIC_KEY_PATTERN, MAX_RESCUE_MISSED_HOURS, SCOPE_PATTERN } from '../lambda/domain/client-settings';
+import { CLIENT_ID_PATTERN, isDeliveryPublicKey, MAX_RESCUE_MISSED_HOURS, SCOPE_PATTERN } from '../lambda/domain/client-settings';
 import { RouteScopes } from '../lambda/domain/route-scopes';
 import { SECRET_NAME_PREFIX_PATTERN } from '../lambda/config/monitor-config';
 import { InvalidKeyrollPropsError } from '../lambda/domain/errors';
@@ -184,8 +184,8 @@ export function validateProps(props: RotatingApiKeysProps, install: InstallConte
     if (extension?.maxGrace !== undefined && (!wholeHours(extension.maxGrace) || extension.maxGrace.toHours({ integral: false }) > 24 * 366)) {
       fail(`extendWhileInUse.maxGrace of client "${client.clientId}" must be whole hours, from 1 hour to 366 days; got ${extension.maxGrace.toHumanString()}`);
     }
-    if (client.deliveryPublicKey !== undefined && !DELIVERY_PUBLIC_KEY_PATTERN.test(client.deliveryPublicKey)) {
-      fail(`deliveryPublicKey of client "${client.clientId}" must be an X25519 public key, 43 base64url characters (generateDeliveryKeyPair() of keyroll/client makes one)`);
+    if (client.deliveryPublicKey !== undefined && !isDeliveryPublicKey(client.deliveryPublicKey)) {
+      fail(`deliveryPublicKey of client "${client.clientId}" must be a usable X25519 public key: 43 base64url characters, not a low-order point (generateDeliveryKeyPair() of keyroll/client makes one)`);
     }
     for (const scope of client.scopes ?? []) {
       if (!SCOPE_PATTERN.test(scope)) fail(`scope "${scope}" of client "${client.clientId}" must be 1 to 64 letters, digits, ":", ".", "_", "/" or "-"`);

@@ -20,6 +20,11 @@ import { startSecretsManagerServer } from './secrets-manager-server';
 
 export const LOCAL_REGION = 'us-east-1';
 export const LOCAL_ACCOUNT = '000000000000';
+/**
+ * Local mode's keys say so (`krlocal_…`), so none can be mistaken for, or scanned as, a production key (`kr_…`);
+ * a prefix given to local mode must end in `local` too.
+ */
+export const LOCAL_KEY_PREFIX = 'krlocal';
 /** Local endpoints check no signature; the SDK still needs credentials to sign with. */
 export const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
 
@@ -93,6 +98,8 @@ export async function startLocalKeyroll(
     readonly functionEndpoints?: (entry: FunctionEntry, endpoints: LocalEndpoints) => Promise<LocalEndpoints>;
   },
 ): Promise<LocalKeyroll> {
+  const keyPrefix = props.keyPrefix ?? LOCAL_KEY_PREFIX;
+  if (!keyPrefix.endsWith('local')) throw new Error(`local mode's key prefix must end in "local", so its keys cannot pass for production keys; got "${keyPrefix}"`);
   mkdirSync(options.logDirectory, { recursive: true });
   const stops: (() => Promise<void>)[] = [];
   const stopAll = async () => {
@@ -114,7 +121,7 @@ export async function startLocalKeyroll(
     sns.destroy();
     if (clientTopicArn === undefined || operationsTopicArn === undefined) throw new Error('the SNS emulator created no topic');
 
-    const install = synthesizeLocalInstall(props, { keyTableName, clientTopicArn, operationsTopicArn });
+    const install = synthesizeLocalInstall({ ...props, keyPrefix }, { keyTableName, clientTopicArn, operationsTopicArn });
     const model = new SecretsManagerModel({ region: LOCAL_REGION, accountId: LOCAL_ACCOUNT });
     const rotations: { clientId: string; run: RotationRun }[] = [];
     let rotationFunction: LocalFunction | undefined;

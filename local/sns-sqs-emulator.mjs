@@ -1,12 +1,14 @@
 // SNS and SQS for local mode: fauxqs (https://github.com/kibertoad/fauxqs), in its own process because it is
-// an ES module. Sends its endpoint to the parent, or prints it when run alone.
-import { startFauxqs } from 'fauxqs';
+// an ES module. Sends its endpoint to the parent, or prints it when run alone. Built with fauxqs's buildApp and
+// bound to 127.0.0.1 here: its startFauxqs listens on every interface (0.0.0.0).
+import { buildApp } from 'fauxqs';
 
-const server = await startFauxqs({ port: Number(process.env.PORT ?? 0), logger: false, defaultRegion: process.env.AWS_REGION ?? 'us-east-1' });
-const endpoint = `http://127.0.0.1:${server.port}`;
+const app = buildApp({ logger: false, defaultRegion: process.env.AWS_REGION ?? 'us-east-1' });
+await app.listen({ port: Number(process.env.PORT ?? 0), host: '127.0.0.1' });
+const endpoint = `http://127.0.0.1:${app.server.address().port}`;
 if (process.send) process.send({ endpoint });
 else console.log(endpoint);
-const stop = () => server.stop().finally(() => process.exit(0));
+const stop = () => app.close().finally(() => process.exit(0));
 process.on('disconnect', stop);
 process.on('SIGTERM', stop);
 process.on('SIGINT', stop);

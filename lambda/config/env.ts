@@ -1,3 +1,4 @@
+import { isSecureUrlText, SECURE_URL_EXPECTATION } from '../contracts/secure-urls';
 import { ConfigurationError } from '../domain/errors';
 /** Reading configuration from environment variables, once per container, with errors that name the variable. */
 
@@ -24,19 +25,12 @@ export function wholeNumber(env: Environment, name: string, fallback: number, ra
   return value;
 }
 
-export function optionalHttpUrl(env: Environment, name: string): string | undefined {
+/** An https:// URL, or an http:// one to this machine (local mode): keys are sent to it. */
+export function optionalSecureUrl(env: Environment, name: string): string | undefined {
   const text = optionalString(env, name);
   if (text === undefined) return undefined;
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    throw new ConfigurationError(`environment variable ${name} must be an http(s) URL; got "${text}"`);
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new ConfigurationError(`environment variable ${name} must be an http(s) URL; got "${text}"`);
-  }
-  return url.toString();
+  if (!isSecureUrlText(text)) throw new ConfigurationError(`environment variable ${name} must be ${SECURE_URL_EXPECTATION}; got "${text}"`);
+  return new URL(text).toString();
 }
 
 export function booleanFlag(env: Environment, name: string, fallback: boolean): boolean {

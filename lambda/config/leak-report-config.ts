@@ -1,3 +1,4 @@
+import { isSecureUrlText, SECURE_URL_EXPECTATION } from '../contracts/secure-urls';
 import { ConfigurationError } from '../domain/errors';
 import type { LeakAction } from '../domain/leak-reports';
 import type { Environment } from './env';
@@ -27,7 +28,7 @@ export const LEAK_REPORT_VARIABLES = {
   /** The authorizer function whose cached answers API Gateway flushes after a revocation. */
   authorizerFunctionArn: requiredStringVariable('AUTHORIZER_FUNCTION_ARN', 'arn:aws:lambda:eu-west-1:123456789012:function:keyroll-authorizer'),
   revocationPollMs: REVOCATION_POLL_MS,
-  githubKeysUrl: stringVariableWithDefault('GITHUB_KEYS_URL', GITHUB_SECRET_SCANNING_KEYS_URL, (v) => /^https?:\/\/\S+$/.test(v), 'an http(s) URL'),
+  githubKeysUrl: stringVariableWithDefault('GITHUB_KEYS_URL', GITHUB_SECRET_SCANNING_KEYS_URL, isSecureUrlText, SECURE_URL_EXPECTATION),
 } as const;
 
 export type LeakReportConfig = SettingsOf<typeof LEAK_REPORT_VARIABLES>;

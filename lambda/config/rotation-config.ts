@@ -1,4 +1,4 @@
-import { httpUrlVariable, optionalTopicArnVariable, parsedVariable, readVariables, wholeNumberVariable, type SettingsOf } from './variables';
+import { secureUrlVariable, optionalTopicArnVariable, parsedVariable, readVariables, wholeNumberVariable, type SettingsOf } from './variables';
 import { ConfigurationError } from '../domain/errors';
 import type { Environment } from './env';
 import { API_KEY_HEADER, CLIENT_TOPIC_ARN, GRACE_PERIOD_SECONDS, KEY_PREFIX, KEY_TABLE_NAME } from './shared-settings';
@@ -12,7 +12,7 @@ export const ROTATION_VARIABLES = {
   gracePeriodSeconds: GRACE_PERIOD_SECONDS,
   keyPrefix: KEY_PREFIX,
   /** When set, testSecret calls this URL with the pending key and requires a 2xx answer. */
-  probeUrl: httpUrlVariable('PROBE_URL'),
+  probeUrl: secureUrlVariable('PROBE_URL'),
   probeTimeoutMs: wholeNumberVariable('PROBE_TIMEOUT_MS', 5000, { min: 100, max: 60_000 }),
   apiKeyHeader: API_KEY_HEADER,
   /** Multi-region installs: the key table's replica regions; testSecret and finishSecret wait until each has the key. */

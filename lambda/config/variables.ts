@@ -1,5 +1,5 @@
 import { ConfigurationError } from '../domain/errors';
-import { booleanFlag, check, optionalHttpUrl, optionalString, requiredString, wholeNumber, type Environment } from './env';
+import { booleanFlag, check, optionalSecureUrl, optionalString, requiredString, wholeNumber, type Environment } from './env';
 
 /**
  * One environment variable of a keyroll function, declared once: its name, how the function reads it
@@ -50,8 +50,8 @@ export function booleanVariable(name: string, fallback: boolean): Variable<boole
   return { name, read: (env) => booleanFlag(env, name, fallback), write: (value) => String(value), example: String(fallback) };
 }
 
-export function httpUrlVariable(name: string): Variable<string | undefined> {
-  return { name, read: (env) => optionalHttpUrl(env, name), write: (value) => value, example: 'https://api.example.com/health' };
+export function secureUrlVariable(name: string): Variable<string | undefined> {
+  return { name, read: (env) => optionalSecureUrl(env, name), write: (value) => value, example: 'https://api.example.com/health' };
 }
 
 /** A variable whose value is parsed into a richer form; `parse` throws on a bad value. */

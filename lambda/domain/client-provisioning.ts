@@ -1,5 +1,5 @@
 import { writeGuardStatements } from '../contracts/write-guard';
-import { CLIENT_ID_PATTERN, CLIENT_TAG, DELIVERY_PUBLIC_KEY_PATTERN, MAX_RESCUE_MISSED_HOURS, SCOPE_PATTERN } from './client-settings';
+import { CLIENT_ID_PATTERN, CLIENT_TAG, isDeliveryPublicKey, MAX_RESCUE_MISSED_HOURS, SCOPE_PATTERN } from './client-settings';
 import { OperationRefusedError, UnknownClientOrVersionError } from './errors';
 import type { KeyOperations } from './key-operations';
 import { checkScheduleExpression, ScheduleError } from './rotation-schedule';
@@ -142,6 +142,6 @@ function checkNewClient(client: NewClient, rotationWindow: string): void {
   if (client.rescueMissedHours !== undefined && (!Number.isInteger(client.rescueMissedHours) || client.rescueMissedHours < 1 || client.rescueMissedHours > MAX_RESCUE_MISSED_HOURS)) {
     problems.push(`the rescue of a missed switch must be whole hours, from 1 to ${MAX_RESCUE_MISSED_HOURS}`);
   }
-  if (client.deliveryPublicKey !== undefined && !DELIVERY_PUBLIC_KEY_PATTERN.test(client.deliveryPublicKey)) problems.push('the public key must be an X25519 public key, 43 base64url characters (generateDeliveryKeyPair() of keyroll/client)');
+  if (client.deliveryPublicKey !== undefined && !isDeliveryPublicKey(client.deliveryPublicKey)) problems.push('the public key must be a usable X25519 public key: 43 base64url characters, not a low-order point (generateDeliveryKeyPair() of keyroll/client)');
   if (problems.length > 0) throw new OperationRefusedError(problems.join('; '));
 }

@@ -1,3 +1,4 @@
+import { createPublicKey, diffieHellman, generateKeyPairSync } from 'node:crypto';
 import { InvalidClientSettingError, RotationRefusedError } from './errors';
 import { USAGE_PLAN_NAME_PATTERN } from '../contracts/usage-plans';
 
@@ -43,7 +44,23 @@ export const CLIENT_TAG = {
 } as const;
 
 /** An X25519 public key as a JWK's `x`: 32 bytes, base64url without padding. */
-export const DELIVERY_PUBLIC_KEY_PATTERN = /^[A-Za-z0-9_-]{43}$/;
+const DELIVERY_PUBLIC_KEY_PATTERN = /^[A-Za-z0-9_-]{43}$/;
+
+/**
+ * A key delivery public key that keys can be encrypted to: an X25519 public key (a JWK's `x`), and not one of the
+ * low-order points that agree the same secret with every private key (RFC 7748, section 6.1). Checked by
+ * agreeing a secret with it, which Node.js (OpenSSL) refuses for those points, rather than by pattern alone.
+ */
+export function isDeliveryPublicKey(x: string): boolean {
+  if (!DELIVERY_PUBLIC_KEY_PATTERN.test(x)) return false;
+  try {
+    const publicKey = createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x }, format: 'jwk' });
+    diffieHellman({ privateKey: generateKeyPairSync('x25519').privateKey, publicKey });
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 export const CLIENT_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 export const SCOPE_PATTERN = /^[A-Za-z0-9][A-Za-z0-9:._/-]{0,63}$/;

@@ -1,5 +1,5 @@
 import { acceptKey, directLookup, type KeyRefusal } from './accept-key';
-import { CLIENT_TAG, DELIVERY_PUBLIC_KEY_PATTERN } from './client-settings';
+import { CLIENT_TAG, isDeliveryPublicKey } from './client-settings';
 import { AWSCURRENT, type DeliveryLedger, type KeySealer, type KeyTable, type SecretVersionStore } from './ports';
 import { versionWithStage } from './secret-labels';
 import { parseSecretPayload } from './secret-payload';
@@ -41,7 +41,7 @@ export class KeyDelivery {
 
     const secret = await this.deps.secrets.describe(`${this.deps.secretNamePrefix}${request.clientId}`);
     const publicKey = secret.tags.get(CLIENT_TAG.deliveryPublicKey);
-    if (publicKey === undefined || !DELIVERY_PUBLIC_KEY_PATTERN.test(publicKey)) return refused(403, 'delivery_not_enabled');
+    if (publicKey === undefined || !isDeliveryPublicKey(publicKey)) return refused(403, 'delivery_not_enabled');
     if (!(await this.deps.ledger.takeDeliveryToken(request.clientId, nowMs, this.deps.deliveriesPerMinute))) return refused(429, 'rate_limited');
 
     const currentId = versionWithStage(secret, AWSCURRENT);

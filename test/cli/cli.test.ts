@@ -200,7 +200,7 @@ describe('keyroll CLI (--local)', () => {
     expect(status.stdout).toMatch(/^globex {2}\(arn:aws:secretsmanager:/);
     expect(status.stdout).toMatch(/current/);
     expect((await text('revoke', 'globex')).code).toBe(EXIT.usage);
-    expect((await text('status', 'globex')).stdout).not.toMatch(/kr_[0-9A-Za-z]{10}/);
+    expect((await text('status', 'globex')).stdout).not.toMatch(/krlocal_[0-9A-Za-z]{10}/);
   });
 
   it('doctor: finds nothing wrong in a healthy install, then names a client whose current key is refused, with the fix, and exits 1', async () => {

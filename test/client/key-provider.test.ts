@@ -183,3 +183,62 @@ describe('KeyProvider.fetch', () => {
     expect(seen[0]?.['authorization']).toBe('Bearer kr_one');
   });
 });
+
+describe('KeyProvider.fetch and redirects', () => {
+  const servers: Server[] = [];
+  const seenBy: Record<'home' | 'elsewhere', { path: string; method: string; key: string | undefined }[]> = { home: [], elsewhere: [] };
+  let home: string;
+  let elsewhere: string;
+
+  const start = (name: 'home' | 'elsewhere', host: string) =>
+    new Promise<string>((resolve) => {
+      const server = createServer((request, response) => {
+        const key = request.headers['x-api-key'];
+        seenBy[name].push({ path: request.url ?? '', method: request.method ?? '', key: typeof key === 'string' ? key : undefined });
+        request.resume();
+        if (request.url === '/to-elsewhere') response.writeHead(302, { location: `${elsewhere}/stolen` });
+        else if (request.url === '/to-home') response.writeHead(307, { location: '/landed' });
+        else if (request.url === '/see-other') response.writeHead(303, { location: '/landed' });
+        else response.writeHead(200);
+        response.end();
+      });
+      servers.push(server);
+      server.listen(0, host, () => resolve(`http://${host}:${(server.address() as AddressInfo).port}`));
+    });
+
+  beforeAll(async () => {
+    home = await start('home', '127.0.0.1');
+    elsewhere = await start('elsewhere', '127.0.0.2');
+  });
+  afterAll(() => Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve())))));
+  beforeEach(() => {
+    seenBy.home.length = 0;
+    seenBy.elsewhere.length = 0;
+  });
+
+  it('never sends the key to another origin: the caller gets the redirect instead', async () => {
+    const keys = new KeyProvider({ source: new ScriptedSource() });
+    const response = await keys.fetch(`${home}/to-elsewhere`);
+    expect(response.status).toBe(302);
+    expect(response.headers.get('location')).toBe(`${elsewhere}/stolen`);
+    expect(seenBy.elsewhere).toEqual([]);
+  });
+
+  it('follows a redirect within the origin, with the key, keeping the method for 307 and turning a 303 into GET', async () => {
+    const keys = new KeyProvider({ source: new ScriptedSource() });
+    expect((await keys.fetch(`${home}/to-home`, { method: 'PUT', body: 'x' })).status).toBe(200);
+    expect((await keys.fetch(`${home}/see-other`, { method: 'POST', body: 'x' })).status).toBe(200);
+    expect(seenBy.home).toEqual([
+      { path: '/to-home', method: 'PUT', key: 'kr_one' },
+      { path: '/landed', method: 'PUT', key: 'kr_one' },
+      { path: '/see-other', method: 'POST', key: 'kr_one' },
+      { path: '/landed', method: 'GET', key: 'kr_one' },
+    ]);
+  });
+
+  it('leaves redirects to the caller when it asks for them', async () => {
+    const keys = new KeyProvider({ source: new ScriptedSource() });
+    expect((await keys.fetch(`${home}/to-home`, { redirect: 'manual' })).status).toBe(307);
+    expect(seenBy.home).toHaveLength(1);
+  });
+});
