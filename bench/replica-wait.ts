@@ -36,6 +36,8 @@ export async function benchReplicaWait(): Promise<string[]> {
       const rotation = new KeyRotation({
         secrets: new SecretsManagerVersionStore(modelClient(model)),
         keys: table,
+        registry: table,
+        issued: table,
         events: table,
         notifier: silent,
         clock: Date.now,
@@ -48,6 +50,7 @@ export async function benchReplicaWait(): Promise<string[]> {
         },
       });
       const { ARN = '' } = model.createSecret({ Name: 'keyroll/bench/acme', SecretString: JSON.stringify({ clientId: 'acme', apiKey: generateApiKey() }), Tags: [{ Key: 'keyroll:clientId', Value: 'acme' }] });
+      await table.registerClient({ clientId: 'acme', secretArn: ARN, settings: {}, registeredAtMs: Date.now(), registeredBy: 'bench' });
       const waits: number[] = [];
       const totals: number[] = [];
       for (let i = 0; i < ROTATIONS; i++) {

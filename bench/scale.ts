@@ -51,6 +51,7 @@ async function monitorOverClients(): Promise<{ readonly runMs: number; readonly 
       model.updateSecretVersionStage({ SecretId: ARN, VersionStage: 'AWSCURRENT', MoveToVersionId: `${clientId}-b`, RemoveFromVersionId: `${clientId}-a` });
       model.updateSecretVersionStage({ SecretId: ARN, VersionStage: 'AWSPENDING', RemoveFromVersionId: `${clientId}-b` });
       model.endRotation(ARN, 'succeeded');
+      await table.registerClient({ clientId, secretArn: ARN, settings: {}, registeredAtMs: nowMs, registeredBy: 'bench' });
       for (const [key, versionId, notBeforeMs] of [[oldKey, `${clientId}-a`, nowMs - 40 * 24 * HOUR_MS], [newKey, `${clientId}-b`, nowMs - HOUR_MS]] as const) {
         await table.register({ keyHash: hashApiKey(key), clientId, versionId, keyDisplay: displayKey(key), scopes: [], notBeforeMs });
         await table.markCurrent(hashApiKey(key), notBeforeMs);
@@ -67,6 +68,7 @@ async function monitorOverClients(): Promise<{ readonly runMs: number; readonly 
     const silent: Notifier = { publish: async () => undefined };
     const monitor = new KeyMonitor({
       secrets: new SecretsManagerVersionStore(secretsManager),
+      registry: table,
       keys: table,
       events: table,
       usage: new DynamoUsageStore(dynamodb, tableName),
@@ -86,6 +88,8 @@ async function monitorOverClients(): Promise<{ readonly runMs: number; readonly 
     const rotation = new KeyRotation({
       secrets: new SecretsManagerVersionStore(rotationSecrets),
       keys: rotatedTable,
+      registry: rotatedTable,
+      issued: rotatedTable,
       events: rotatedTable,
       notifier: silent,
       clock: Date.now,

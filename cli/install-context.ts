@@ -182,6 +182,7 @@ function connect(
       administration: new SecretsManagerAdministration(secretsManager),
       secrets,
       keys: table,
+      registry: table,
       audit: table,
       operations,
       usagePlans: new ApiGatewayUsagePlans(rest),

@@ -79,10 +79,15 @@ Examples:
     .description('every client of the install, with its current key version')
     .action(
       withInstall(async (install) => {
-        const secrets = await install.secrets.listManagedSecrets(install.description.secretNamePrefix);
-        const list = secrets.map((secret) => ({ clientId: secret.tags.get(CLIENT_TAG.clientId) ?? '', secretArn: secret.arn, currentVersionId: versionWithStage(secret, AWSCURRENT) ?? null }));
+        const [secrets, registrations] = await Promise.all([install.secrets.listManagedSecrets(install.description.secretNamePrefix), install.keys.listRegistrations()]);
+        const list = registrations.map((registration) => {
+          const secret = secrets.find((candidate) => candidate.arn === registration.secretArn);
+          return { clientId: registration.clientId, secretArn: registration.secretArn, currentVersionId: (secret === undefined ? undefined : versionWithStage(secret, AWSCURRENT)) ?? null };
+        });
+        const unregistered = secrets.filter((secret) => !registrations.some(({ secretArn }) => secretArn === secret.arn)).map((secret) => ({ clientId: secret.tags.get(CLIENT_TAG.clientId) ?? '', secretArn: secret.arn }));
         for (const c of list) say(`${c.clientId.padEnd(24)} ${c.currentVersionId ?? '(no key yet)'}`);
-        return { clients: list };
+        for (const u of unregistered) say(`${u.clientId.padEnd(24)} (not registered: gets no key; see keyroll doctor)`);
+        return { clients: list, unregisteredSecrets: unregistered };
       }),
     );
 
@@ -121,6 +126,19 @@ Examples:
         if (options.wait) await waitUntilCurrent(install, added.secretArn, added.firstVersionId, parseDuration(options.timeout, '--timeout'), clientId);
         say(`${clientId}: added (${added.secretArn}); first key ${options.wait ? 'is current' : 'is being issued'}: version ${added.firstVersionId}`);
         return { clientId, secretArn: added.secretArn, versionId: added.firstVersionId, current: options.wait };
+      }),
+    );
+
+  clients
+    .command('adopt')
+    .description('register a client secret made before keyroll kept registrations (0.1): its settings from its keyroll:* tags, and the current write guard')
+    .argument('<clientId>')
+    .requiredOption('--reason <text>', 'why, for the audit trail')
+    .action(
+      withInstall(async (install, _options, clientId: string, options: { reason: string }) => {
+        const adopted = await install.provisioning.adopt({ clientId, reason: options.reason, actor: install.actor });
+        say(`${clientId}: registered (${adopted.secretArn}); settings: ${Object.entries(adopted.settings).map(([name, value]) => `${name}=${value}`).join(', ') || 'the install\'s defaults'}`);
+        return { clientId, secretArn: adopted.secretArn, settings: adopted.settings };
       }),
     );
 
@@ -251,8 +269,10 @@ Examples:
     .action(
       withInstall(async (install, _options, clientId: string, options: { since: string }) => {
         const sinceMs = parseInstant(options.since, '--since', Date.now(), 'past');
-        await install.operations.status(clientId);
-        const events = (await install.operations.trail(clientId, sinceMs)).map((entry) => ({
+        const trail = await install.operations.trail(clientId, sinceMs);
+        // A removed client's trail outlives it; a client with neither a trail nor a registration is unknown.
+        if (trail.length === 0 && (await install.keys.registrationOf(clientId)) === undefined) throw new UnknownClientOrVersionError(`this install has no client "${clientId}"`);
+        const events = trail.map((entry) => ({
           at: new Date(entry.atMs).toISOString(),
           kind: entry.kind,
           what: entry.what,
@@ -276,7 +296,7 @@ Examples:
           { check: 'caller', ok: true, detail: install.actor, fix: '' },
           ...(await guarded('account', () => install.accountChecks())),
           await clockCheck(install),
-          ...(await guarded('clients', () => checkClients({ secrets: install.secrets, keys: install.keys, secretNamePrefix: install.description.secretNamePrefix, nowMs: Date.now() }))),
+          ...(await guarded('clients', () => checkClients({ secrets: install.secrets, keys: install.keys, registry: install.keys, secretNamePrefix: install.description.secretNamePrefix, nowMs: Date.now() }))),
         ];
         for (const r of results) say(`${r.ok ? 'ok  ' : 'FAIL'}  ${r.check}: ${r.detail}${r.fix === '' ? '' : `\n      fix: ${r.fix}`}`);
         const failed = results.filter((r) => !r.ok).length;

@@ -7,6 +7,7 @@ import type { Construct } from 'constructs';
 import { AUTHORIZER_VARIABLES } from '../lambda/config/authorizer-config';
 import { DEFAULT_METRICS_NAMESPACE } from '../lambda/config/shared-settings';
 import { CLIENT_ERRORS, clientErrorTemplate } from '../lambda/contracts/client-errors';
+import { KEY_TABLE_ACCESS } from '../lambda/contracts/key-table-access';
 import { KeyrollFunction } from './keyroll-function';
 import type { ValidSettings } from './validation';
 
@@ -24,7 +25,7 @@ export function newAuthorizerFunction(scope: Construct, table: ITableV2, setting
       logRetention,
     })
       // Query reads the revocation feed: one small read per container per poll interval.
-      .useKeyTable(table, ['dynamodb:GetItem', 'dynamodb:Query'])
+      .useKeyTable(table, KEY_TABLE_ACCESS.authorizer)
       .configure(AUTHORIZER_VARIABLES, {
         revocationPollMs: settings.revocationPollInterval.toMilliseconds(),
         keyPrefix: settings.keyPrefix,

@@ -6,7 +6,8 @@ import { CfnRotationSchedule, Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Provider } from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { writeGuardStatements } from '../lambda/contracts/write-guard';
-import { CLIENT_TAG } from '../lambda/domain/client-settings';
+import { CLIENT_SETTING, CLIENT_TAG } from '../lambda/domain/client-settings';
+import { CLIENT_RESOURCE_TYPES } from '../lambda/handlers/first-key-handler';
 import { usageIdentifierKey, usagePlanApiKeyName } from '../lambda/contracts/usage-plans';
 import { ApiKey, type UsagePlan } from 'aws-cdk-lib/aws-apigateway';
 import type { KeyrollFunction } from './keyroll-function';
@@ -24,8 +25,9 @@ export interface ClientResourcesContext {
 }
 
 /**
- * One client's secret (a keyless placeholder), tagged with its settings, guarded so that only the rotation
- * function writes key versions, rotated on its schedule, and given its first key when it is created.
+ * One client's secret (a keyless placeholder) tagged with its client id, guarded so that only the rotation
+ * function writes key versions, registered with its settings (before its rotation schedule, whose test run the
+ * rotation would refuse otherwise), rotated on its schedule, and given its first key when it is created.
  * Construct ids are a contract: a new id would replace the secret and issue a new key.
  */
 export function addClientResources(scope: Construct, client: ApiClientProps, context: ClientResourcesContext): Secret {
@@ -44,16 +46,7 @@ export function addClientResources(scope: Construct, client: ApiClientProps, con
       : { replicaRegions: settings.replicaRegions.map(({ region, encryptionKeyArn }) => ({ region, encryptionKey: Key.fromKeyArn(clientScope, `ReplicaKey-${region}`, encryptionKeyArn) })) }),
   });
   Tags.of(secret).add(CLIENT_TAG.clientId, client.clientId);
-  if (client.scopes !== undefined && client.scopes.length > 0) Tags.of(secret).add(CLIENT_TAG.scopes, client.scopes.join(' '));
-  if (client.gracePeriod !== undefined) Tags.of(secret).add(CLIENT_TAG.gracePeriodSeconds, String(client.gracePeriod.toSeconds()));
-  if (client.maxKeyAge !== undefined) Tags.of(secret).add(CLIENT_TAG.maxKeyAgeDays, String(client.maxKeyAge.toDays()));
-  if (client.extendWhileInUse !== undefined) {
-    Tags.of(secret).add(CLIENT_TAG.extendWhileInUseHours, String(client.extendWhileInUse.step.toHours()));
-    if (client.extendWhileInUse.maxGrace !== undefined) Tags.of(secret).add(CLIENT_TAG.maxGraceHours, String(client.extendWhileInUse.maxGrace.toHours()));
-  }
-  if (client.closeWhenSwitched !== undefined) Tags.of(secret).add(CLIENT_TAG.closeWhenSwitchedHours, String(client.closeWhenSwitched.toHours()));
   if (client.usagePlan !== undefined) {
-    Tags.of(secret).add(CLIENT_TAG.usagePlan, client.usagePlan);
     const plan = context.usagePlans.get(client.usagePlan);
     if (plan !== undefined) {
       // The client's identity for its plan, the same for every key version: see lambda/contracts/usage-plans.ts.
@@ -65,9 +58,14 @@ export function addClientResources(scope: Construct, client: ApiClientProps, con
       plan.addApiKey(apiKey);
     }
   }
-  if (client.rescueMissedRotation !== undefined) Tags.of(secret).add(CLIENT_TAG.rescueMissedHours, String(client.rescueMissedRotation.toHours()));
-  if (client.deliveryPublicKey !== undefined) Tags.of(secret).add(CLIENT_TAG.deliveryPublicKey, client.deliveryPublicKey);
-  for (const statement of writeGuard(secret, context.rotationFunction)) secret.addToResourcePolicy(statement);
+  const guarded = writeGuard(secret, context.rotationFunction).map((statement) => secret.addToResourcePolicy(statement).policyDependable);
+  // The registration makes the secret this client's, with its settings: the rotation issues keys only for it.
+  const registration = new CustomResource(clientScope, 'Registration', {
+    serviceToken: context.firstKeyProvider.serviceToken,
+    resourceType: CLIENT_RESOURCE_TYPES.registration,
+    properties: { ClientId: client.clientId, SecretArn: secret.secretArn, Settings: settingValuesOf(client) },
+  });
+  for (const policy of guarded) if (policy !== undefined) registration.node.addDependency(policy);
 
   const schedule = client.rotationSchedule ?? settings.rotationSchedule;
   const rotation = new CfnRotationSchedule(clientScope, 'RotationSchedule', {
@@ -78,24 +76,49 @@ export function addClientResources(scope: Construct, client: ApiClientProps, con
     rotateImmediatelyOnUpdate: false,
   });
   rotation.addResourceDependency(context.rotationInvokePermission, 'Secrets Manager must be allowed to invoke the function before the schedule is created');
+  // The schedule's own test run (RotateImmediately=false) is refused for a secret that is not registered yet.
+  rotation.node.addDependency(registration);
   const firstKey = new CustomResource(clientScope, 'FirstKey', {
     serviceToken: context.firstKeyProvider.serviceToken,
-    resourceType: 'Custom::KeyrollFirstKey',
+    resourceType: CLIENT_RESOURCE_TYPES.firstKey,
     properties: { SecretId: secret.secretArn },
   });
   firstKey.node.addDependency(rotation);
   return secret;
 }
 
+/** A declared client's settings as its registration keeps them (the CLI writes the same for a run-time client). */
+function settingValuesOf(client: ApiClientProps): Record<string, string> {
+  const values: Record<string, string> = {};
+  if (client.scopes !== undefined && client.scopes.length > 0) values[CLIENT_SETTING.scopes] = client.scopes.join(' ');
+  if (client.gracePeriod !== undefined) values[CLIENT_SETTING.gracePeriodSeconds] = String(client.gracePeriod.toSeconds());
+  if (client.maxKeyAge !== undefined) values[CLIENT_SETTING.maxKeyAgeDays] = String(client.maxKeyAge.toDays());
+  if (client.extendWhileInUse !== undefined) {
+    values[CLIENT_SETTING.extendWhileInUseHours] = String(client.extendWhileInUse.step.toHours());
+    if (client.extendWhileInUse.maxGrace !== undefined) values[CLIENT_SETTING.maxGraceHours] = String(client.extendWhileInUse.maxGrace.toHours());
+  }
+  if (client.closeWhenSwitched !== undefined) values[CLIENT_SETTING.closeWhenSwitchedHours] = String(client.closeWhenSwitched.toHours());
+  if (client.usagePlan !== undefined) values[CLIENT_SETTING.usagePlan] = client.usagePlan;
+  if (client.rescueMissedRotation !== undefined) values[CLIENT_SETTING.rescueMissedHours] = String(client.rescueMissedRotation.toHours());
+  if (client.deliveryPublicKey !== undefined) values[CLIENT_SETTING.deliveryPublicKey] = client.deliveryPublicKey;
+  return values;
+}
+
 /**
- * Only the rotation function writes key versions: PutSecretValue, and UpdateSecret (which writes a new
- * AWSCURRENT version when given a value: https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_UpdateSecret.html),
- * are denied to every other principal. CloudFormation's execution role keeps UpdateSecret, which it needs
- * to change a secret's description or key. Moving labels stays with IAM: clearing a stuck AWSPENDING is the
- * operators' recovery, and a label can only point at a version the rotation function wrote.
+ * The write guard (lambda/contracts/write-guard.ts): key versions are the rotation function's alone, and the
+ * secret's metadata, policy and keyroll tags the deployment's (CloudFormation's execution role, which changes
+ * them on later deploys). Under a synthesizer whose deployment role is not known, those are left to IAM.
  */
 function writeGuard(secret: Secret, rotationFunction: KeyrollFunction): PolicyStatement[] {
-  const synthesizer = Stack.of(secret).synthesizer;
-  const deployer = synthesizer instanceof DefaultStackSynthesizer ? [Fn.sub(synthesizer.cloudFormationExecutionRoleArn)] : undefined;
-  return writeGuardStatements(rotationFunction.executionRole.roleArn, deployer).map((statement) => PolicyStatement.fromJson(statement));
+  return writeGuardStatements({
+    rotationRoleArn: rotationFunction.executionRole.roleArn,
+    rotationFunctionArn: rotationFunction.functionArn,
+    ...deploymentAdministrators(Stack.of(secret)),
+  }).map((statement) => PolicyStatement.fromJson(statement));
+}
+
+/** The role CloudFormation deploys the stack with, when the stack's synthesizer names it. */
+export function deploymentAdministrators(stack: Stack): { readonly administratorArns?: readonly string[] } {
+  const synthesizer = stack.synthesizer;
+  return synthesizer instanceof DefaultStackSynthesizer ? { administratorArns: [Fn.sub(synthesizer.cloudFormationExecutionRoleArn)] } : {};
 }

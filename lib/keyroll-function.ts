@@ -4,7 +4,8 @@ import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, Code, Function as LambdaFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { KEY_TABLE_SCHEMA } from '../lambda/adapters/key-table-schema';
+import { KEY_TABLE_FAMILIES, KEY_TABLE_SCHEMA } from '../lambda/adapters/key-table-schema';
+import type { KeyTableAccess } from '../lambda/contracts/key-table-access';
 import { KEY_TABLE_NAME } from '../lambda/config/shared-settings';
 import type { ValuesOf, VariableSet } from '../lambda/config/variables';
 import { ConfigurationError, InvalidKeyrollPropsError } from '../lambda/domain/errors';
@@ -77,12 +78,25 @@ export class KeyrollFunction extends LambdaFunction {
     return this;
   }
 
-  /** Names the key table in the environment and grants these actions on it (and on its client index). */
-  useKeyTable(table: ITableV2, actions: readonly string[], indexActions: readonly string[] = []): this {
+  /**
+   * Names the key table in the environment and grants what `access` declares: its reads, its index reads, and
+   * writes only on the item families it names, by partition key (IAM `dynamodb:LeadingKeys`, which must be used
+   * with `ForAllValues`: https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/specifying-conditions.html).
+   */
+  useKeyTable(table: ITableV2, access: KeyTableAccess): this {
     this.addEnvironment(KEY_TABLE_NAME.name, table.tableName);
-    this.addToRolePolicy(new PolicyStatement({ actions: [...actions], resources: [table.tableArn] }));
-    if (indexActions.length > 0) {
-      this.addToRolePolicy(new PolicyStatement({ actions: [...indexActions], resources: [`${table.tableArn}/index/${KEY_TABLE_SCHEMA.byClientIndex.indexName}`] }));
+    if (access.read.length > 0) this.addToRolePolicy(new PolicyStatement({ actions: [...access.read], resources: [table.tableArn] }));
+    if (access.indexRead !== undefined && access.indexRead.length > 0) {
+      this.addToRolePolicy(new PolicyStatement({ actions: [...access.indexRead], resources: [`${table.tableArn}/index/${KEY_TABLE_SCHEMA.byClientIndex.indexName}`] }));
+    }
+    if (access.write !== undefined) {
+      this.addToRolePolicy(
+        new PolicyStatement({
+          actions: [...access.write.actions],
+          resources: [table.tableArn],
+          conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': access.write.families.map((family) => KEY_TABLE_FAMILIES[family]) } },
+        }),
+      );
     }
     return this;
   }

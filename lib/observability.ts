@@ -5,7 +5,7 @@ import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { Topic } from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
 import { DEFAULT_METRICS_NAMESPACE } from '../lambda/config/shared-settings';
-import { AUTHORIZER_METRICS, AUTHORIZER_SERVICE, REFUSAL_REASONS, REFUSED_EXPIRED_BY_PLAN, refusalMetricName, USAGE_METRICS, USAGE_SERVICE } from '../lambda/contracts/metrics';
+import { AUTHORIZER_METRICS, AUTHORIZER_SERVICE, REFUSAL_REASONS, REFUSED_EXPIRED_BY_PLAN, refusalMetricName, ROTATION_METRICS, ROTATION_SERVICE, USAGE_METRICS, USAGE_SERVICE } from '../lambda/contracts/metrics';
 import type { KeyrollFunction } from './keyroll-function';
 
 /** keyroll's EMF metric of one function (dimension `service`), summed over 5 minutes. */
@@ -22,6 +22,7 @@ export interface ObservedFunctions {
 
 export interface Alarms {
   readonly rotationErrors: Alarm;
+  readonly rotationRefused: Alarm;
   readonly authorizerErrors: Alarm;
   readonly refusalSpike: Alarm;
   readonly monitorErrors: Alarm;
@@ -32,7 +33,7 @@ export interface Alarms {
   readonly refusalAnomalyByPlan: Readonly<Record<string, Alarm>>;
 }
 
-/** The five alarms, each publishing to the operations topic; the topic's policy lets exactly these alarms publish. */
+/** The alarms, each publishing to the operations topic; the topic's policy lets exactly these alarms publish. */
 export function createAlarms(
   scope: Construct,
   operationsTopic: Topic,
@@ -54,6 +55,12 @@ export function createAlarms(
   };
   const alarms: Alarms = {
     rotationErrors: alarm('RotationErrorsAlarm', 'a rotation step failed', functions.rotation.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }), 1),
+    rotationRefused: alarm(
+      'RotationRefusedAlarm',
+      'a rotation was refused a key: a secret under the install\'s prefix that keyroll did not register for its client, or a pending value keyroll did not generate (see rotation.refused on this topic)',
+      serviceMetric(ROTATION_SERVICE, ROTATION_METRICS.refused),
+      1,
+    ),
     authorizerErrors: alarm(
       'AuthorizerErrorsAlarm',
       'the authorizer failed inside or could not read the key table (its Lambda Errors metric also counts every 401, so it is not used)',

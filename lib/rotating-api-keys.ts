@@ -27,7 +27,8 @@ import { FORBIDDEN_STATUS } from '../lambda/contracts/access-log';
 import { authorizerCacheFlushPermissions } from '../lambda/contracts/authorizer-cache-flush-permissions';
 import { INSTALL_OUTPUT_DESCRIPTION, type InstallDescription } from '../lambda/contracts/install-description';
 import { AWSCURRENT } from '../lambda/domain/ports';
-import { addClientResources } from './client-resources';
+import { KEY_TABLE_ACCESS } from '../lambda/contracts/key-table-access';
+import { addClientResources, deploymentAdministrators } from './client-resources';
 import { InvalidKeyrollPropsError } from '../lambda/domain/errors';
 import { KeyTable } from './key-table';
 import { KeyrollFunction } from './keyroll-function';
@@ -67,6 +68,8 @@ export class RotatingApiKeys extends Construct {
   /** The prefix of every client secret's name: what makes a secret this install's. */
   readonly secretNamePrefix: string;
   readonly rotationErrorsAlarm: Alarm;
+  /** A rotation was refused a key: a secret that is not the one keyroll registered for its client (`RotationRefused`). */
+  readonly rotationRefusedAlarm: Alarm;
   readonly authorizerErrorsAlarm: Alarm;
   readonly refusalSpikeAlarm: Alarm;
   /** With `refusalAnomalyAlarm`: refusals of ended keys above their learned band. */
@@ -106,10 +109,11 @@ export class RotatingApiKeys extends Construct {
       timeout: Duration.seconds(60),
       logRetention: props.logRetention,
     })
-      .useKeyTable(this.keyTable, ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], ['dynamodb:Query'])
+      .useKeyTable(this.keyTable, KEY_TABLE_ACCESS.rotation)
       .configure(ROTATION_VARIABLES, {
         clientTopicArn: this.clientTopic.topicArn,
         operationsTopicArn: this.operationsTopic.topicArn,
+        metricsNamespace: DEFAULT_METRICS_NAMESPACE,
         gracePeriodSeconds: settings.gracePeriod.toSeconds(),
         keyPrefix: settings.keyPrefix,
         apiKeyHeader: settings.apiKeyHeader,
@@ -142,7 +146,7 @@ export class RotatingApiKeys extends Construct {
       timeout: Duration.seconds(60),
       logRetention: props.logRetention,
     })
-      .useKeyTable(this.keyTable, ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'])
+      .useKeyTable(this.keyTable, KEY_TABLE_ACCESS.usage)
       .configure(USAGE_VARIABLES, { metricsNamespace: DEFAULT_METRICS_NAMESPACE });
     this.allowKey(this.usageFunction, ['kms:Decrypt', 'kms:GenerateDataKey']);
     // The authorizer's reports of ended keys refused go to the usage counter, which keeps them for the
@@ -161,7 +165,7 @@ export class RotatingApiKeys extends Construct {
       timeout: Duration.minutes(5),
       logRetention: props.logRetention,
     })
-      .useKeyTable(this.keyTable, ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query'], ['dynamodb:Query'])
+      .useKeyTable(this.keyTable, KEY_TABLE_ACCESS.monitor)
       .configure(MONITOR_VARIABLES, {
         clientTopicArn: this.clientTopic.topicArn,
         operationsTopicArn: this.operationsTopic.topicArn,
@@ -260,11 +264,10 @@ export class RotatingApiKeys extends Construct {
         timeout: Duration.seconds(10),
         logRetention: props.logRetention,
       })
-        .useKeyTable(this.keyTable, ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'])
+        .useKeyTable(this.keyTable, KEY_TABLE_ACCESS.delivery)
         .configure(DELIVERY_VARIABLES, {
           keyPrefix: settings.keyPrefix,
           apiKeyHeader: settings.apiKeyHeader,
-          secretNamePrefix: settings.secretNamePrefix,
           deliveriesPerMinute: settings.deliveriesPerMinute,
         });
       this.allowKey(delivery, ['kms:Decrypt', 'kms:GenerateDataKey']);
@@ -287,7 +290,7 @@ export class RotatingApiKeys extends Construct {
         timeout: Duration.seconds(30),
         logRetention: props.logRetention,
       })
-        .useKeyTable(this.keyTable, ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query'], ['dynamodb:Query'])
+        .useKeyTable(this.keyTable, KEY_TABLE_ACCESS.emergency)
         .configure(LEAK_REPORT_VARIABLES, {
           clientTopicArn: this.clientTopic.topicArn,
           operationsTopicArn: this.operationsTopic.topicArn,
@@ -340,6 +343,7 @@ export class RotatingApiKeys extends Construct {
       rotationWindow: settings.rotationSchedule.window ?? '',
       ...(settings.replicaRegions.length === 0 ? {} : { replicaRegions: settings.replicaRegions.map(({ region, encryptionKeyArn }) => ({ region, kmsKeyArn: encryptionKeyArn })) }),
       ...(this.usagePlans.size === 0 ? {} : { usagePlanIds: Object.fromEntries([...this.usagePlans].map(([name, plan]) => [name, plan.usagePlanId])) }),
+      ...deploymentAdministrators(stack),
     };
     new CfnOutput(this, 'Install', { value: stack.toJsonString(description), description: `${INSTALL_OUTPUT_DESCRIPTION} (${this.node.path})` });
 
@@ -350,6 +354,7 @@ export class RotatingApiKeys extends Construct {
       usagePlans: Object.keys(settings.usagePlans),
     });
     this.rotationErrorsAlarm = alarms.rotationErrors;
+    this.rotationRefusedAlarm = alarms.rotationRefused;
     this.authorizerErrorsAlarm = alarms.authorizerErrors;
     this.refusalSpikeAlarm = alarms.refusalSpike;
     this.refusalAnomalyAlarm = alarms.refusalAnomaly;
@@ -473,10 +478,13 @@ export class RotatingApiKeys extends Construct {
   private newFirstKeyProvider(logRetention: RetentionDays | undefined, installSecrets: string): Provider {
     const onEvent = new KeyrollFunction(this, 'FirstKeyFunction', {
       entry: 'first-key',
-      description: 'issues a new client\'s first key by rotating its secret once, at creation',
+      description: 'registers each declared client\'s secret, and issues its first key by rotating it once, at creation',
       timeout: Duration.seconds(FIRST_KEY_FUNCTION_TIMEOUT_SECONDS),
       logRetention,
-    }).configure(FIRST_KEY_VARIABLES, {});
+    })
+      .useKeyTable(this.keyTable, KEY_TABLE_ACCESS.firstKey)
+      .configure(FIRST_KEY_VARIABLES, {});
+    this.allowKey(onEvent, ['kms:Decrypt', 'kms:GenerateDataKey']);
     onEvent.addToRolePolicy(new PolicyStatement({ actions: ['secretsmanager:DescribeSecret', 'secretsmanager:RotateSecret'], resources: [installSecrets] }));
     Validations.of(onEvent.executionRole).acknowledge({
       id: `AwsSolutions-IAM5[Resource::${iamFindingResource(this, installSecrets)}]`,

@@ -6,6 +6,7 @@ import { parseIdentitySources, type IdentitySource } from './authorizer-cache';
 import { FUNCTION_ENTRIES, type FunctionEntry } from '../lib/function-bundles';
 import type { RotatingApiKeysProps } from '../lib/props';
 import { RotatingApiKeys } from '../lib/rotating-api-keys';
+import { CLIENT_RESOURCE_TYPES } from '../lambda/handlers/first-key-handler';
 
 /** The names local mode gives the resources the template creates. */
 export interface LocalResourceNames {
@@ -19,6 +20,8 @@ export interface LocalInstall {
   /** Each keyroll function the template has, with its environment exactly as the template sets it, references resolved to local names. */
   readonly environments: Readonly<Partial<Record<FunctionEntry, Record<string, string>>>>;
   readonly secrets: readonly { readonly logicalId: string; readonly name: string; readonly secretString: string; readonly tags: readonly { Key: string; Value: string }[] }[];
+  /** Per secret logical id: the client's registration, as its custom resource declares it. */
+  readonly registrations: readonly { readonly secretLogicalId: string; readonly properties: Readonly<Record<string, unknown>> }[];
   /** Per secret logical id: the rotation schedule's expression and window. */
   readonly rotationSchedules: readonly { readonly secretLogicalId: string; readonly scheduleExpression: string; readonly duration: string }[];
   /** API Gateway's cache of the authorizer's answers: TTL, and the identity sources that are its key. */
@@ -81,7 +84,7 @@ export function synthesizeLocalInstall(props: RotatingApiKeysProps, names: Local
     rotation: logicalIdOf(keys.rotationFunction),
     usage: logicalIdOf(keys.usageFunction),
     monitor: logicalIdOf(keys.monitorFunction),
-    'first-key': Object.keys(resources).find((id) => id.startsWith('ApiKeysFirstKeyFunction')) ?? 'ApiKeysFirstKeyFunction',
+    'first-key': Object.keys(resources).find((id) => id.startsWith('ApiKeysFirstKeyFunction') && resources[id]?.Type === 'AWS::Lambda::Function') ?? 'ApiKeysFirstKeyFunction',
     delivery: keys.deliveryFunction === undefined ? 'none' : logicalIdOf(keys.deliveryFunction),
     'leak-report': keys.leakReportFunction === undefined ? 'none' : logicalIdOf(keys.leakReportFunction),
   };
@@ -108,6 +111,10 @@ export function synthesizeLocalInstall(props: RotatingApiKeysProps, names: Local
     secretString: String(Properties['SecretString']),
     tags: (Properties['Tags'] ?? []) as { Key: string; Value: string }[],
   }));
+  const registrations = ofType(CLIENT_RESOURCE_TYPES.registration).map(([, { Properties = {} }]) => {
+    const { ServiceToken: _serviceToken, ...properties } = Properties;
+    return { secretLogicalId: String((Properties['SecretArn'] as { Ref?: string }).Ref), properties };
+  });
   const rotationSchedules = ofType('AWS::SecretsManager::RotationSchedule').map(([, { Properties = {} }]) => {
     const rules = Properties['RotationRules'] as { ScheduleExpression: string; Duration: string };
     return { secretLogicalId: String((Properties['SecretId'] as { Ref?: string }).Ref), scheduleExpression: rules.ScheduleExpression, duration: rules.Duration };
@@ -152,6 +159,7 @@ export function synthesizeLocalInstall(props: RotatingApiKeysProps, names: Local
   return {
     environments,
     secrets,
+    registrations,
     rotationSchedules,
     gatewayResponses,
     logSubscriptions,

@@ -12,6 +12,7 @@ import type { RotatingApiKeysProps } from '../lib/props';
 import { startLocalApiGateway, type LocalApiGateway } from './api-gateway';
 import { createKeyTable, localDynamoDbClient, startDynalite } from './dynalite-server';
 import { localFunctionArn, synthesizeLocalInstall, type LocalInstall } from './install';
+import { CLIENT_RESOURCE_TYPES } from '../lambda/handlers/first-key-handler';
 import { tapLogLines } from './log-subscriptions';
 import { startLocalFunction, startLocalFunctionUrl, startSnsSqsEmulator, type LocalFunction } from './processes';
 import type { RotationRun } from './rotation-driver';
@@ -195,6 +196,16 @@ export async function startLocalKeyroll(
         secretArns.set(secret.name.slice(secret.name.lastIndexOf('/') + 1), ARN);
       }),
     );
+    // Each client's registration, before its rotation schedule, in the order the template's dependencies give.
+    await Promise.all(
+      install.registrations.map((registration) =>
+        required('first-key').invoke({
+          RequestType: 'Create',
+          ResourceType: CLIENT_RESOURCE_TYPES.registration,
+          ResourceProperties: { ...registration.properties, SecretArn: arnByLogicalId.get(registration.secretLogicalId) },
+        }),
+      ),
+    );
     const rotationFunctionArn = localFunctionArn('rotation');
     await Promise.all(
       install.rotationSchedules.map((schedule) =>
@@ -209,7 +220,7 @@ export async function startLocalKeyroll(
       ),
     );
     await secretsManager.settled();
-    await Promise.all([...secretArns.values()].map((SecretId) => required('first-key').invoke({ RequestType: 'Create', ResourceProperties: { SecretId } })));
+    await Promise.all([...secretArns.values()].map((SecretId) => required('first-key').invoke({ RequestType: 'Create', ResourceType: CLIENT_RESOURCE_TYPES.firstKey, ResourceProperties: { SecretId } })));
 
     if (options.stateFile !== undefined) {
       const stateFile = options.stateFile;

@@ -148,6 +148,8 @@ async function newWorld(mutant: Mutant): Promise<World> {
   const rotation = new KeyRotation({
     secrets: mutant === 'finish-skips-close-when-label-moved' ? withoutPreviousLabel(store) : store,
     keys: tableWithFaults,
+    registry: tableWithFaults,
+    issued: tableWithFaults,
     events: tableWithFaults,
     notifier: clientNotifier,
     operationsNotifier,
@@ -158,6 +160,7 @@ async function newWorld(mutant: Mutant): Promise<World> {
   });
   const monitor = new KeyMonitor({
     secrets: store,
+    registry: tableWithFaults,
     keys: tableWithFaults,
     events: tableWithFaults,
     usage: table,
@@ -167,6 +170,7 @@ async function newWorld(mutant: Mutant): Promise<World> {
   });
   const { ARN } = model.createSecret({ Name: SECRET_NAME, SecretString: JSON.stringify({ clientId: CLIENT }), ClientRequestToken: 'v0', Tags: [{ Key: 'keyroll:clientId', Value: CLIENT }] });
   const secretArn = ARN ?? '';
+  await table.registerClient({ clientId: CLIENT, secretArn, settings: {}, registeredAtMs: START_MS, registeredBy: 'exhaustive' });
   model.rotateSecret({ SecretId: secretArn, ClientRequestToken: 'schedule-test', RotationLambdaARN: 'arn:aws:lambda:us-east-1:000000000000:function:rotation', RotateImmediately: false });
   model.endRotation(secretArn, 'succeeded');
   const ghost: Ghost = { progress: undefined, tokenCount: 0, lastCompleted: undefined, stoppedAtMs: new Map(), finished: new Map(), abandoned: new Map(), notAfterMs: new Map(), current: 'v0' };

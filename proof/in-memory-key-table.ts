@@ -1,7 +1,7 @@
-import { KeyConflictError, KeyTableItemError, KeyVersionNotFoundError } from '../lambda/domain/errors';
+import { ClientAlreadyRegisteredError, KeyConflictError, KeyTableItemError, KeyVersionNotFoundError } from '../lambda/domain/errors';
 import type { KeyVersion } from '../lambda/domain/key-version';
 import type { Notification } from '../lambda/domain/notifications';
-import type { EventLog, KeyTable, NewKeyVersion, RecordedEvent, RefusalSummary, UsageStore, UsageSummary } from '../lambda/domain/ports';
+import type { ClientRegistration, ClientRegistry, EventLog, IssuedKeys, KeyTable, NewKeyVersion, RecordedEvent, RefusalSummary, UsageStore, UsageSummary } from '../lambda/domain/ports';
 import type { RefusalCount, UsageCount } from '../lambda/domain/usage';
 
 /**
@@ -9,8 +9,10 @@ import type { RefusalCount, UsageCount } from '../lambda/domain/usage';
  * conditional writes do (`test/proof/in-memory-key-table.test.ts` runs both on the same random operations and
  * compares them). One method call is one call to the table, where the DynamoDB adapter sometimes makes two.
  */
-export class InMemoryKeyTable implements KeyTable, EventLog, UsageStore {
+export class InMemoryKeyTable implements KeyTable, EventLog, UsageStore, ClientRegistry, IssuedKeys {
   private readonly versions = new Map<string, KeyVersion>();
+  private readonly registrations = new Map<string, ClientRegistration>();
+  private readonly issued = new Map<string, { readonly clientId: string; readonly versionId: string }>();
   private readonly events = new Map<string, { readonly body: string; publishedAtMs?: number }>();
   private readonly pendingSeen = new Map<string, number>();
   private readonly usage = new Map<string, { requests: number; lastUsedMs: number }>();
@@ -25,6 +27,37 @@ export class InMemoryKeyTable implements KeyTable, EventLog, UsageStore {
     }
     if (existing.versionId === version.versionId && existing.clientId === version.clientId) return 'already-registered';
     throw new KeyConflictError(`the key of version ${version.versionId} is already registered to another version`);
+  }
+
+  async registrationOf(clientId: string): Promise<ClientRegistration | undefined> {
+    return this.registrations.get(clientId);
+  }
+
+  async listRegistrations(): Promise<ClientRegistration[]> {
+    return [...this.registrations.values()];
+  }
+
+  async registerClient(registration: ClientRegistration, replacing?: string): Promise<void> {
+    const existing = this.registrations.get(registration.clientId);
+    if (existing !== undefined && existing.secretArn !== registration.secretArn && existing.secretArn !== replacing) {
+      throw new ClientAlreadyRegisteredError(`client "${registration.clientId}" is registered to another secret than ${registration.secretArn}`);
+    }
+    this.registrations.set(registration.clientId, { ...registration, settings: { ...registration.settings } });
+  }
+
+  async deregisterClient(clientId: string, secretArn: string): Promise<boolean> {
+    if (this.registrations.get(clientId)?.secretArn !== secretArn) return false;
+    this.registrations.delete(clientId);
+    return true;
+  }
+
+  async recordIssued(issued: { readonly keyHash: string; readonly clientId: string; readonly versionId: string }): Promise<void> {
+    if (!this.issued.has(issued.keyHash)) this.issued.set(issued.keyHash, { clientId: issued.clientId, versionId: issued.versionId });
+  }
+
+  async wasIssued(keyHash: string, clientId: string, versionId: string): Promise<boolean> {
+    const issued = this.issued.get(keyHash);
+    return issued?.clientId === clientId && issued.versionId === versionId;
   }
 
   async findByHash(keyHash: string): Promise<KeyVersion | undefined> {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import {
+  DeleteItemCommand,
   GetItemCommand,
   paginateQuery,
   PutItemCommand,
@@ -8,10 +9,24 @@ import {
   type AttributeValue,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
-import { KeyConflictError, KeyTableItemError, KeyVersionNotFoundError } from '../domain/errors';
+import { ClientAlreadyRegisteredError, KeyConflictError, KeyTableItemError, KeyVersionNotFoundError } from '../domain/errors';
 import type { KeyVersion } from '../domain/key-version';
 import { parseNotification, type Notification } from '../domain/notifications';
-import type { AuditTrail, DeliveryLedger, DeliveryRecord, EventLog, KeyTable, NewKeyVersion, OperatorAction, RecordedEvent, RevocationFeed, TrailEntry } from '../domain/ports';
+import type {
+  AuditTrail,
+  ClientRegistration,
+  ClientRegistry,
+  DeliveryLedger,
+  DeliveryRecord,
+  EventLog,
+  IssuedKeys,
+  KeyTable,
+  NewKeyVersion,
+  OperatorAction,
+  RecordedEvent,
+  RevocationFeed,
+  TrailEntry,
+} from '../domain/ports';
 import { attributeKey, KEY_TABLE_KEYS, KEY_TABLE_SCHEMA } from './key-table-schema';
 
 type Item = Record<string, AttributeValue>;
@@ -25,7 +40,7 @@ const EVENT_RETENTION_SECONDS = 400 * DAY_SECONDS;
  * The key table on DynamoDB. Writes that must not go backwards (registration, window closing, revocation,
  * notification records) are conditional, so retries and races cannot undo them.
  */
-export class DynamoKeyTable implements KeyTable, EventLog, DeliveryLedger, AuditTrail, RevocationFeed {
+export class DynamoKeyTable implements KeyTable, EventLog, DeliveryLedger, AuditTrail, RevocationFeed, ClientRegistry, IssuedKeys {
   constructor(
     private readonly client: DynamoDBClient,
     private readonly tableName: string,
@@ -214,7 +229,8 @@ export class DynamoKeyTable implements KeyTable, EventLog, DeliveryLedger, Audit
   }
 
   async recordDelivery(record: DeliveryRecord): Promise<void> {
-    await this.putAuditItem(record.clientId, record.atMs, {
+    // In the deliveries' own family, the one the delivery function may write.
+    await this.putAuditItem(KEY_TABLE_KEYS.deliveryAudit(record.clientId, new Date(record.atMs).toISOString(), randomUUID()), record.atMs, {
       action: { S: 'key.delivered' },
       versionId: { S: record.deliveredVersionId },
       presentedVersionId: { S: record.presentedVersionId },
@@ -222,7 +238,7 @@ export class DynamoKeyTable implements KeyTable, EventLog, DeliveryLedger, Audit
   }
 
   async recordAction(action: OperatorAction): Promise<void> {
-    await this.putAuditItem(action.clientId, action.atMs, {
+    await this.putAuditItem(KEY_TABLE_KEYS.audit(action.clientId, new Date(action.atMs).toISOString(), randomUUID()), action.atMs, {
       action: { S: action.action },
       actor: { S: action.actor },
       reason: { S: action.reason },
@@ -232,12 +248,13 @@ export class DynamoKeyTable implements KeyTable, EventLog, DeliveryLedger, Audit
   }
 
   /** One entry of a client's audit trail: its own item, never overwritten, kept as long as notification records. */
-  private async putAuditItem(clientId: string, atMs: number, attributes: Item): Promise<void> {
+  private async putAuditItem(key: { readonly pk: string; readonly sk: string }, atMs: number, attributes: Item): Promise<void> {
     await this.client.send(
       new PutItemCommand({
         TableName: this.tableName,
+        ConditionExpression: 'attribute_not_exists(pk)',
         Item: {
-          ...attributeKey(KEY_TABLE_KEYS.audit(clientId, new Date(atMs).toISOString(), randomUUID())),
+          ...attributeKey(key),
           itemType: { S: 'audit' },
           atMs: number(atMs),
           purgeAt: number(Math.ceil(atMs / 1000) + EVENT_RETENTION_SECONDS),
@@ -249,28 +266,92 @@ export class DynamoKeyTable implements KeyTable, EventLog, DeliveryLedger, Audit
 
   async trail(clientId: string, sinceMs: number): Promise<TrailEntry[]> {
     const entries: TrailEntry[] = [];
-    const pages = paginateQuery(
-      { client: this.client },
-      { TableName: this.tableName, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': { S: KEY_TABLE_KEYS.event(clientId, '').pk } }, ConsistentRead: true },
-    );
-    for await (const page of pages) {
-      for (const item of page.Items ?? []) {
-        const type = item['itemType']?.S;
-        if (type === 'event') {
-          const notification = parseNotification(JSON.parse(readString(item, 'body')));
-          entries.push({ atMs: Date.parse(notification.at), kind: 'notification', what: notification.type, versionId: notification.versionId });
-        } else if (type === 'audit') {
-          const action = readString(item, 'action');
-          entries.push({
-            atMs: readNumber(item, 'atMs'),
-            kind: action === 'key.delivered' ? 'delivery' : 'operator',
-            what: action,
-            ...optionalStrings(item, ['versionId', 'actor', 'reason', 'detail']),
-          });
-        }
-      }
+    // The client's own records, and its deliveries (kept apart, in the family the delivery function may write).
+    for (const pk of [KEY_TABLE_KEYS.event(clientId, '').pk, KEY_TABLE_KEYS.deliveryAudit(clientId, '', '').pk]) {
+      const pages = paginateQuery({ client: this.client }, { TableName: this.tableName, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': { S: pk } }, ConsistentRead: true });
+      for await (const page of pages) entries.push(...(page.Items ?? []).flatMap(trailEntryOf));
     }
     return entries.filter((entry) => entry.atMs >= sinceMs).sort((a, b) => a.atMs - b.atMs);
+  }
+
+  async registrationOf(clientId: string): Promise<ClientRegistration | undefined> {
+    const { Item } = await this.client.send(new GetItemCommand({ TableName: this.tableName, Key: attributeKey(KEY_TABLE_KEYS.registration(clientId)), ConsistentRead: true }));
+    return Item === undefined ? undefined : parseRegistrationItem(Item);
+  }
+
+  async listRegistrations(): Promise<ClientRegistration[]> {
+    const registrations: ClientRegistration[] = [];
+    const pages = paginateQuery(
+      { client: this.client },
+      { TableName: this.tableName, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': { S: KEY_TABLE_KEYS.registration('').pk } }, ConsistentRead: true },
+    );
+    for await (const page of pages) registrations.push(...(page.Items ?? []).map(parseRegistrationItem));
+    return registrations;
+  }
+
+  async registerClient(registration: ClientRegistration, replacing?: string): Promise<void> {
+    try {
+      await this.client.send(
+        new PutItemCommand({
+          TableName: this.tableName,
+          Item: {
+            ...attributeKey(KEY_TABLE_KEYS.registration(registration.clientId)),
+            itemType: { S: 'registration' },
+            clientId: { S: registration.clientId },
+            secretArn: { S: registration.secretArn },
+            settings: { M: Object.fromEntries(Object.entries(registration.settings).flatMap(([name, value]) => (value === undefined ? [] : [[name, { S: value }]]))) },
+            registeredAtMs: number(registration.registeredAtMs),
+            registeredBy: { S: registration.registeredBy },
+          },
+          // One secret per client: a new registration, or the one that names this secret (or the one it replaces).
+          ConditionExpression: 'attribute_not_exists(pk) OR secretArn = :arn OR secretArn = :replacing',
+          ExpressionAttributeValues: { ':arn': { S: registration.secretArn }, ':replacing': { S: replacing ?? registration.secretArn } },
+        }),
+      );
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) throw new ClientAlreadyRegisteredError(`client "${registration.clientId}" is registered to another secret than ${registration.secretArn}`);
+      throw error;
+    }
+  }
+
+  async deregisterClient(clientId: string, secretArn: string): Promise<boolean> {
+    try {
+      await this.client.send(
+        new DeleteItemCommand({
+          TableName: this.tableName,
+          Key: attributeKey(KEY_TABLE_KEYS.registration(clientId)),
+          ConditionExpression: 'secretArn = :arn',
+          ExpressionAttributeValues: { ':arn': { S: secretArn } },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) return false;
+      throw error;
+    }
+  }
+
+  async recordIssued(issued: { readonly keyHash: string; readonly clientId: string; readonly versionId: string; readonly atMs: number }): Promise<void> {
+    await this.client.send(
+      new PutItemCommand({
+        TableName: this.tableName,
+        Item: {
+          ...attributeKey(KEY_TABLE_KEYS.issuedKey(issued.keyHash)),
+          itemType: { S: 'issuedKey' },
+          clientId: { S: issued.clientId },
+          versionId: { S: issued.versionId },
+          issuedAtMs: number(issued.atMs),
+          purgeAt: number(Math.ceil(issued.atMs / 1000) + KEY_HISTORY_RETENTION_SECONDS),
+        },
+        // A hash is issued once; a second generation of the same key cannot happen (256 random bits).
+        ConditionExpression: 'attribute_not_exists(pk)',
+      }),
+    );
+  }
+
+  async wasIssued(keyHash: string, clientId: string, versionId: string): Promise<boolean> {
+    const { Item } = await this.client.send(new GetItemCommand({ TableName: this.tableName, Key: attributeKey(KEY_TABLE_KEYS.issuedKey(keyHash)), ConsistentRead: true }));
+    return Item?.['clientId']?.S === clientId && Item['versionId']?.S === versionId;
   }
 
   async announce(keyHash: string, atMs: number): Promise<void> {
@@ -328,6 +409,34 @@ export class DynamoKeyTable implements KeyTable, EventLog, DeliveryLedger, Audit
     if (Attributes === undefined) throw new KeyTableItemError('UpdateItem with ReturnValues ALL_NEW returned no attributes');
     return parseKeyVersionItem(Attributes);
   }
+}
+
+/** One audit trail entry from an item of a client's records, or none for items of other kinds. */
+function trailEntryOf(item: Item): TrailEntry[] {
+  const type = item['itemType']?.S;
+  if (type === 'event') {
+    const notification = parseNotification(JSON.parse(readString(item, 'body')));
+    return [{ atMs: Date.parse(notification.at), kind: 'notification', what: notification.type, versionId: notification.versionId }];
+  }
+  if (type !== 'audit') return [];
+  const action = readString(item, 'action');
+  return [{ atMs: readNumber(item, 'atMs'), kind: action === 'key.delivered' ? 'delivery' : 'operator', what: action, ...optionalStrings(item, ['versionId', 'actor', 'reason', 'detail']) }];
+}
+
+/** A registration item; settings that are not strings are an error, never a default. */
+function parseRegistrationItem(item: Item): ClientRegistration {
+  const settings: Record<string, string> = {};
+  for (const [name, value] of Object.entries(item['settings']?.M ?? {})) {
+    if (value.S === undefined) throw new KeyTableItemError(`a registration item's setting "${name}" is not a string`);
+    settings[name] = value.S;
+  }
+  return {
+    clientId: readString(item, 'clientId'),
+    secretArn: readString(item, 'secretArn'),
+    settings,
+    registeredAtMs: readNumber(item, 'registeredAtMs'),
+    registeredBy: readString(item, 'registeredBy'),
+  };
 }
 
 function keyVersionKey(keyHash: string): Item {

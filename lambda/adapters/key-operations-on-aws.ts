@@ -19,6 +19,7 @@ export function keyOperationsOnAws(deps: {
   const table = new DynamoKeyTable(deps.dynamodb, deps.keyTableName);
   return new KeyOperations({
     keys: table,
+    registry: table,
     events: table,
     audit: table,
     revocations: table,

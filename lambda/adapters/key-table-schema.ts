@@ -9,11 +9,16 @@
  * | refusals      | `REFUSED#<clientId>#<versionId>` | `HOUR#<yyyy-mm-ddThh>`     | ended-key refusals reported per hour    |
  * | usage batch   | `USAGEBATCH#<sha256 of event ids>` | `BATCH`               | marks a delivery as counted             |
  * | pending seen  | `CLIENT#<clientId>`              | `PENDING#<versionId>`      | when the monitor first saw an AWSPENDING |
- * | deliveries    | `CLIENT#<clientId>`              | `DELIVERY#<yyyy-mm-ddThh:mm>` | key deliveries counted per minute    |
- * | audit         | `CLIENT#<clientId>`              | `AUDIT#<ISO time>#<id>`    | operator actions and key deliveries     |
+ * | deliveries    | `DELIVERY#<clientId>`            | `MINUTE#<yyyy-mm-ddThh:mm>` | key deliveries counted per minute    |
+ * | delivery audit| `DELIVERY#<clientId>`            | `AUDIT#<ISO time>#<id>`    | key deliveries, in the client's trail   |
+ * | audit         | `CLIENT#<clientId>`              | `AUDIT#<ISO time>#<id>`    | operator actions                        |
  * | revocations   | `REVOCATIONS`                    | `MINUTE#<yyyy-mm-ddThh:mm>` | key hashes revoked in that minute, polled by authorizers |
+ * | registration  | `REGISTRATION`                   | `CLIENT#<clientId>`        | the client's one secret and its settings |
+ * | issued key    | `ISSUED#<sha256 hex of the key>` | `ISSUED`                   | createSecret generated it, for this client and version |
  *
- * Only key-version items carry both `clientId` and `notBeforeMs`, so only they appear in `byClient`.
+ * Only key-version items carry both `clientId` and `notBeforeMs`, so only they appear in `byClient`. The
+ * partition key prefixes are item families (`KEY_TABLE_FAMILIES`): IAM gives each function write access to its
+ * families only (`dynamodb:LeadingKeys`), so none can write an item of another kind.
  */
 export const KEY_TABLE_SCHEMA = {
   partitionKey: 'pk',
@@ -36,12 +41,39 @@ export const KEY_TABLE_KEYS = {
   usageCounter: (clientId: string, versionId: string, shard: number, hour: string) => ({ pk: `USAGE#${clientId}#${versionId}#${shard}`, sk: `HOUR#${hour}` }),
   refusalCounter: (clientId: string, versionId: string, hour: string) => ({ pk: `REFUSED#${clientId}#${versionId}`, sk: `HOUR#${hour}` }),
   usageBatch: (batchId: string) => ({ pk: `USAGEBATCH#${batchId}`, sk: 'BATCH' }),
-  deliveryCounter: (clientId: string, minute: string) => ({ pk: `CLIENT#${clientId}`, sk: `DELIVERY#${minute}` }),
+  deliveryCounter: (clientId: string, minute: string) => ({ pk: `DELIVERY#${clientId}`, sk: `MINUTE#${minute}` }),
+  deliveryAudit: (clientId: string, atIso: string, id: string) => ({ pk: `DELIVERY#${clientId}`, sk: `AUDIT#${atIso}#${id}` }),
   audit: (clientId: string, atIso: string, id: string) => ({ pk: `CLIENT#${clientId}`, sk: `AUDIT#${atIso}#${id}` }),
   revocations: (minute: string) => ({ pk: 'REVOCATIONS', sk: `MINUTE#${minute}` }),
+  registration: (clientId: string) => ({ pk: 'REGISTRATION', sk: `CLIENT#${clientId}` }),
+  issuedKey: (keyHash: string) => ({ pk: `ISSUED#${keyHash}`, sk: 'ISSUED' }),
   /** The key-version partition key prefix, to tell a key-version item from others. */
   keyVersionPrefix: 'KEY#',
 } as const;
+
+/**
+ * The item families, by the partition keys IAM's `dynamodb:LeadingKeys` condition matches (`*`: any characters).
+ * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/specifying-conditions.html
+ */
+export const KEY_TABLE_FAMILIES = {
+  /** Key versions: what the authorizer accepts. */
+  keyVersions: 'KEY#*',
+  /** The keys createSecret generated, which setSecret alone may register. */
+  issuedKeys: 'ISSUED#*',
+  /** A client's notifications, operator actions and pending-rotation sightings. */
+  clientRecords: 'CLIENT#*',
+  /** Key deliveries: the per-minute counters and their audit entries. */
+  deliveries: 'DELIVERY#*',
+  usageCounters: 'USAGE#*',
+  refusalCounters: 'REFUSED#*',
+  usageBatches: 'USAGEBATCH#*',
+  /** The revocation feed the authorizers poll. */
+  revocations: 'REVOCATIONS',
+  /** Client registrations: each client's one secret and its settings. */
+  registrations: 'REGISTRATION',
+} as const;
+
+export type KeyTableFamily = keyof typeof KEY_TABLE_FAMILIES;
 
 /** A key as DynamoDB's low-level API takes it. */
 export function attributeKey(key: { readonly pk: string; readonly sk: string }): { pk: { S: string }; sk: { S: string } } {

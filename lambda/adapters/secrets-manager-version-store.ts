@@ -25,6 +25,7 @@ export class SecretsManagerVersionStore implements SecretVersionStore, RotationC
     return {
       ...described,
       ...(secret.NextRotationDate === undefined ? {} : { nextRotationMs: secret.NextRotationDate.getTime() }),
+      ...(secret.RotationLambdaARN === undefined ? {} : { rotationLambdaArn: secret.RotationLambdaARN }),
       ...(rules?.ScheduleExpression === undefined ? {} : { rotationRules: { scheduleExpression: rules.ScheduleExpression, ...(rules.Duration === undefined ? {} : { duration: rules.Duration }) } }),
     };
   }

@@ -1,5 +1,4 @@
 import type { Environment } from './env';
-import { MONITOR_VARIABLES } from './monitor-config';
 import { readVariables, wholeNumberVariable, type SettingsOf } from './variables';
 import { API_KEY_HEADER, KEY_PREFIX, KEY_TABLE_NAME } from './shared-settings';
 
@@ -8,7 +7,6 @@ export const DELIVERY_VARIABLES = {
   keyTableName: KEY_TABLE_NAME,
   keyPrefix: KEY_PREFIX,
   apiKeyHeader: API_KEY_HEADER,
-  secretNamePrefix: MONITOR_VARIABLES.secretNamePrefix,
   /** Deliveries per client per minute; more get 429. */
   deliveriesPerMinute: wholeNumberVariable('DELIVERIES_PER_MINUTE', 6, { min: 1, max: 600 }),
 } as const;

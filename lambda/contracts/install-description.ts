@@ -27,6 +27,11 @@ export interface InstallDescription {
   readonly usagePlanIds?: Readonly<Record<string, string>>;
   /** Multi-region installs: `keyroll clients add` replicates a new client's secret to each, with its key. */
   readonly replicaRegions?: readonly { readonly region: string; readonly kmsKeyArn: string }[];
+  /**
+   * Who may change a client secret's metadata, resource policy and `keyroll:*` tags besides the rotation (the
+   * stack's CloudFormation role), for the write guard of secrets `keyroll clients add` creates; absent: no one.
+   */
+  readonly administratorArns?: readonly string[];
 }
 
 /** The stack output holding an install's description starts with this; the output's value is the JSON. */
@@ -52,6 +57,10 @@ export function parseInstallDescription(text: string, where: string): InstallDes
   if (typeof fields['rotationWindow'] !== 'string') throw new TypeError(`${where}: the install description has no "rotationWindow"`);
   for (const name of ['gracePeriodSeconds', 'revocationPollMs']) {
     if (typeof fields[name] !== 'number') throw new TypeError(`${where}: the install description has no "${name}"`);
+  }
+  const administrators = fields['administratorArns'];
+  if (administrators !== undefined && (!Array.isArray(administrators) || !administrators.every((arn) => typeof arn === 'string' && arn.startsWith('arn:')))) {
+    throw new TypeError(`${where}: the install description's "administratorArns" is not a list of ARNs`);
   }
   return value as InstallDescription;
 }

@@ -6,6 +6,12 @@ import type { RefusalReason } from '../domain/key-authorizer';
  */
 export const AUTHORIZER_SERVICE = 'keyroll-authorizer';
 export const USAGE_SERVICE = 'keyroll-usage';
+export const ROTATION_SERVICE = 'keyroll-rotation';
+
+export const ROTATION_METRICS = {
+  /** A rotation refused a key: its secret is not the one registered for its client, or its value not keyroll's. */
+  refused: 'RotationRefused',
+} as const;
 
 /** Every reason the authorizer refuses a request, in the order the dashboard shows them. */
 export const REFUSAL_REASONS = [
@@ -65,4 +71,5 @@ export const USAGE_METRICS = {
 export const EMITTED_METRICS: Readonly<Record<string, readonly string[]>> = {
   [AUTHORIZER_SERVICE]: [...Object.values(AUTHORIZER_METRICS), ...REFUSAL_REASONS.map(refusalMetricName)],
   [USAGE_SERVICE]: Object.values(USAGE_METRICS),
+  [ROTATION_SERVICE]: Object.values(ROTATION_METRICS),
 };

@@ -1,27 +1,72 @@
 /**
- * The resource policy that keeps key versions the rotation function's alone, declared once: the construct puts
- * it on the secrets it creates, `keyroll clients add` on the ones it creates at run time. PutSecretValue writes
- * a version, and so does UpdateSecret with a value
- * (https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_UpdateSecret.html): both are denied to
- * every principal but the rotation function's role (and, for UpdateSecret, whoever else must change the
- * secret's description or key, such as CloudFormation's execution role).
+ * The resource policy that keeps a client's secret keyroll's, declared once: the construct puts it on the
+ * secrets it creates, `keyroll clients add` (and `clients adopt`) on the ones made at run time. Each statement
+ * denies an action to every principal but the ones named, using the condition keys of the Secrets Manager
+ * permissions reference (https://docs.aws.amazon.com/secretsmanager/latest/userguide/reference_iam-permissions.html):
+ * - a new version: PutSecretValue, and UpdateSecret (which writes a new AWSCURRENT version when given a value:
+ *   https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_UpdateSecret.html);
+ * - moving AWSCURRENT or AWSPREVIOUS (`secretsmanager:VersionStage`); moving AWSPENDING stays open, as the
+ *   operators' way to clear a stuck rotation;
+ * - rotating with another function (`secretsmanager:RotationLambdaARN`), or turning rotation off;
+ * - changing or removing this policy, or the `keyroll:*` tags (`aws:TagKeys`).
+ * Behind it, the rotation issues a key only for the secret registered for its client, and registers only keys
+ * its own createSecret generated: the policy is the first wall, not the only one.
  */
 export const WRITE_GUARD_SIDS = {
   putSecretValue: 'OnlyKeyrollRotationWritesKeyVersions',
   updateSecret: 'OnlyKeyrollRotationAndDeploymentsUpdateTheSecret',
+  moveCurrent: 'OnlyKeyrollRotationMovesCurrentAndPrevious',
+  rotateElsewhere: 'RotationOnlyWithKeyrollsFunction',
+  guardItself: 'OnlyDeploymentsChangeThisPolicyOrStopRotation',
+  tags: 'OnlyDeploymentsChangeKeyrollTags',
 } as const;
 
-/** IAM policy statements as JSON; `updateSecretAllowedArns` undefined leaves UpdateSecret to IAM. */
-export function writeGuardStatements(rotationRoleArn: string, updateSecretAllowedArns?: readonly string[]): Record<string, unknown>[] {
-  const deny = (sid: string, action: string, allowed: string | readonly string[]) => ({
+/** Who the guard lets through: the rotation function, and the deployment that owns the secret (CloudFormation's role). */
+export interface WriteGuardPrincipals {
+  readonly rotationRoleArn: string;
+  readonly rotationFunctionArn: string;
+  /**
+   * Principals that may change the secret's metadata, policy and tags (the deployment's role); an empty list
+   * leaves that to no one. Undefined when the deployment's role is not known (a stack synthesized without
+   * CDK's default synthesizer): those statements are then left out, or the next deployment could not update
+   * the secret, and IAM alone decides.
+   */
+  readonly administratorArns?: readonly string[];
+}
+
+/** IAM policy statements as JSON. */
+export function writeGuardStatements(principals: WriteGuardPrincipals): Record<string, unknown>[] {
+  const { rotationRoleArn, rotationFunctionArn, administratorArns } = principals;
+  const deny = (sid: string, actions: readonly string[], allowed: readonly string[], conditions: Record<string, unknown> = {}) => ({
     Sid: sid,
     Effect: 'Deny',
     Principal: { AWS: '*' },
-    Action: action,
+    Action: actions.length === 1 ? actions[0] : [...actions],
     Resource: '*',
-    Condition: { ArnNotEquals: { 'aws:PrincipalArn': allowed } },
+    Condition: { ...(allowed.length === 0 ? {} : { ArnNotEquals: { 'aws:PrincipalArn': allowed.length === 1 ? allowed[0] : [...allowed] } }), ...conditions },
   });
-  const statements = [deny(WRITE_GUARD_SIDS.putSecretValue, 'secretsmanager:PutSecretValue', rotationRoleArn)];
-  if (updateSecretAllowedArns !== undefined) statements.push(deny(WRITE_GUARD_SIDS.updateSecret, 'secretsmanager:UpdateSecret', [rotationRoleArn, ...updateSecretAllowedArns]));
-  return statements;
+  const versions = [
+    deny(WRITE_GUARD_SIDS.putSecretValue, ['secretsmanager:PutSecretValue'], [rotationRoleArn]),
+    deny(WRITE_GUARD_SIDS.moveCurrent, ['secretsmanager:UpdateSecretVersionStage'], [rotationRoleArn], {
+      StringEquals: { 'secretsmanager:VersionStage': ['AWSCURRENT', 'AWSPREVIOUS'] },
+    }),
+    // Any caller, when the request names a rotation function that is not keyroll's.
+    {
+      Sid: WRITE_GUARD_SIDS.rotateElsewhere,
+      Effect: 'Deny',
+      Principal: { AWS: '*' },
+      Action: 'secretsmanager:RotateSecret',
+      Resource: '*',
+      Condition: { Null: { 'secretsmanager:RotationLambdaARN': 'false' }, ArnNotEquals: { 'secretsmanager:RotationLambdaARN': rotationFunctionArn } },
+    },
+  ];
+  if (administratorArns === undefined) return versions;
+  return [
+    ...versions,
+    deny(WRITE_GUARD_SIDS.updateSecret, ['secretsmanager:UpdateSecret'], [rotationRoleArn, ...administratorArns]),
+    deny(WRITE_GUARD_SIDS.guardItself, ['secretsmanager:PutResourcePolicy', 'secretsmanager:DeleteResourcePolicy', 'secretsmanager:CancelRotateSecret'], administratorArns),
+    deny(WRITE_GUARD_SIDS.tags, ['secretsmanager:TagResource', 'secretsmanager:UntagResource'], administratorArns, {
+      'ForAnyValue:StringLike': { 'aws:TagKeys': ['keyroll:*'] },
+    }),
+  ];
 }

@@ -1,9 +1,9 @@
 import { writeGuardStatements } from '../contracts/write-guard';
-import { CLIENT_ID_PATTERN, CLIENT_TAG, isDeliveryPublicKey, MAX_RESCUE_MISSED_HOURS, SCOPE_PATTERN } from './client-settings';
-import { OperationRefusedError, UnknownClientOrVersionError } from './errors';
+import { CLIENT_ID_PATTERN, CLIENT_SETTING, CLIENT_TAG, isDeliveryPublicKey, MAX_RESCUE_MISSED_HOURS, SCOPE_PATTERN, settingValuesFromTags, type ClientSettingValues } from './client-settings';
+import { ClientAlreadyRegisteredError, OperationRefusedError, UnknownClientOrVersionError } from './errors';
 import type { KeyOperations } from './key-operations';
 import { checkScheduleExpression, ScheduleError } from './rotation-schedule';
-import type { AuditTrail, KeyTable, SecretAdministration, SecretVersionStore, UsagePlanEnrolment } from './ports';
+import type { AuditTrail, ClientRegistry, KeyTable, SecretAdministration, SecretVersionStore, UsagePlanEnrolment } from './ports';
 import { usageIdentifierKey, usagePlanApiKeyName } from '../contracts/usage-plans';
 
 /** How many days a removed client's secret can still be restored by an administrator. */
@@ -31,6 +31,7 @@ export interface ClientProvisioningDependencies {
   readonly administration: SecretAdministration;
   readonly secrets: Pick<SecretVersionStore, 'describe'>;
   readonly keys: KeyTable;
+  readonly registry: ClientRegistry;
   readonly audit: AuditTrail;
   readonly operations: KeyOperations;
   readonly usagePlans: UsagePlanEnrolment;
@@ -43,50 +44,53 @@ export interface ClientProvisioningDependencies {
     readonly rotationRoleArn: string;
     readonly rotationScheduleExpression: string;
     readonly rotationWindow: string;
+    readonly administratorArns?: readonly string[];
   };
   readonly clock: () => number;
 }
 
 /**
  * Clients added and removed at run time, with no deploy. A client added here is what the construct makes for a
- * declared one: the secret under the install's name prefix, encrypted with its key, tagged, guarded by the same
- * resource policy, with rotation on, on the install's rotation function and schedule. So every other part
+ * declared one: the secret under the install's name prefix, encrypted with its key, tagged with its client id,
+ * guarded by the same resource policy, registered with its settings (the registration is what makes the rotation
+ * issue it keys), with rotation on, on the install's rotation function and schedule. So every other part
  * (monitor, authorizer, CLI) treats both alike.
  */
 export class ClientProvisioning {
   constructor(private readonly deps: ClientProvisioningDependencies) {}
 
-  /** Creates the client's secret and starts its first rotation; returns the secret and the version that will hold the first key. */
+  /** Creates the client's secret, registers it and starts its first rotation; returns the secret and the version that will hold the first key. */
   async add(client: NewClient): Promise<{ readonly secretArn: string; readonly firstVersionId: string }> {
     checkNewClient(client, this.deps.install.rotationWindow);
     const name = `${this.deps.install.secretNamePrefix}${client.clientId}`;
     if (await this.exists(name)) throw new OperationRefusedError(`client "${client.clientId}" already exists (secret ${name})`);
+    const registered = await this.deps.registry.registrationOf(client.clientId);
+    if (registered !== undefined) throw new OperationRefusedError(`client "${client.clientId}" is already registered, to secret ${registered.secretArn}`);
     const usagePlanId = client.usagePlan === undefined ? undefined : this.deps.install.usagePlanIds?.[client.usagePlan];
     if (client.usagePlan !== undefined && usagePlanId === undefined) {
       throw new OperationRefusedError(`this install has no usage plan "${client.usagePlan}" (it has: ${Object.keys(this.deps.install.usagePlanIds ?? {}).join(', ') || 'none'})`);
     }
     await this.deps.audit.recordAction({ clientId: client.clientId, action: 'client.add', actor: client.actor, reason: client.reason, atMs: this.deps.clock() });
-    const tags: Record<string, string> = { [CLIENT_TAG.clientId]: client.clientId };
-    if (client.scopes !== undefined && client.scopes.length > 0) tags[CLIENT_TAG.scopes] = client.scopes.join(' ');
-    if (client.gracePeriodSeconds !== undefined) tags[CLIENT_TAG.gracePeriodSeconds] = String(client.gracePeriodSeconds);
-    if (client.maxKeyAgeDays !== undefined) tags[CLIENT_TAG.maxKeyAgeDays] = String(client.maxKeyAgeDays);
-    if (client.deliveryPublicKey !== undefined) tags[CLIENT_TAG.deliveryPublicKey] = client.deliveryPublicKey;
-    if (client.closeWhenSwitchedHours !== undefined) tags[CLIENT_TAG.closeWhenSwitchedHours] = String(client.closeWhenSwitchedHours);
-    if (client.rescueMissedHours !== undefined) tags[CLIENT_TAG.rescueMissedHours] = String(client.rescueMissedHours);
     if (client.usagePlan !== undefined && usagePlanId !== undefined) {
       // Before the secret: a client that has keys is never left outside the plan it was promised.
       await this.deps.usagePlans.enrol({ ...this.usagePlanKey(client.clientId), usagePlanId, description: `keyroll: usage plan identity of client ${client.clientId} (not a credential: the authorizer returns it)` });
-      tags[CLIENT_TAG.usagePlan] = client.usagePlan;
     }
     const secretArn = await this.deps.administration.createSecret({
       name,
       kmsKeyId: this.deps.install.kmsKeyArn,
       secretString: JSON.stringify({ clientId: client.clientId }),
-      tags,
+      tags: { [CLIENT_TAG.clientId]: client.clientId },
       ...(this.deps.install.replicaRegions === undefined ? {} : { replicaRegions: this.deps.install.replicaRegions.map(({ region, kmsKeyArn }) => ({ region, kmsKeyId: kmsKeyArn })) }),
     });
-    const policy = { Version: '2012-10-17', Statement: writeGuardStatements(this.deps.install.rotationRoleArn) };
-    await this.deps.administration.putResourcePolicy(secretArn, JSON.stringify(policy));
+    await this.guard(secretArn);
+    try {
+      await this.deps.registry.registerClient({ clientId: client.clientId, secretArn, settings: settingValuesOf(client), registeredAtMs: this.deps.clock(), registeredBy: client.actor });
+    } catch (error) {
+      if (!(error instanceof ClientAlreadyRegisteredError)) throw error;
+      // Another operator registered the client meanwhile: this secret gets no key, and goes.
+      await this.deps.administration.deleteSecret(secretArn, REMOVED_SECRET_RECOVERY_DAYS);
+      throw new OperationRefusedError(`client "${client.clientId}" was registered to another secret while this one was made; ${secretArn} is deleted`, { cause: error });
+    }
     const firstVersionId = await this.deps.administration.enableRotation(secretArn, {
       rotationLambdaArn: this.deps.install.rotationFunctionArn,
       scheduleExpression: client.scheduleExpression ?? this.deps.install.rotationScheduleExpression,
@@ -95,16 +99,49 @@ export class ClientProvisioning {
     return { secretArn, firstVersionId };
   }
 
-  /** Revokes every key version of the client that is not revoked yet, then deletes its secret (restorable for 7 days). */
+  /**
+   * Registers a client secret made before keyroll kept registrations (0.1): its settings come from its
+   * `keyroll:*` tags, and it gets the current write guard. The operator vouches for the secret: adopt only a
+   * secret you made; `keyroll doctor` lists the ones without a registration.
+   */
+  async adopt(request: { readonly clientId: string; readonly reason: string; readonly actor: string }): Promise<{ readonly secretArn: string; readonly settings: ClientSettingValues }> {
+    const name = `${this.deps.install.secretNamePrefix}${request.clientId}`;
+    if (!(await this.exists(name))) throw new UnknownClientOrVersionError(`this install has no secret ${name} to adopt`);
+    const secret = await this.deps.secrets.describe(name);
+    const registered = await this.deps.registry.registrationOf(request.clientId);
+    if (registered !== undefined) throw new OperationRefusedError(`client "${request.clientId}" is already registered, to secret ${registered.secretArn}`);
+    if (secret.tags.get(CLIENT_TAG.clientId) !== request.clientId) throw new OperationRefusedError(`secret ${secret.arn} is not tagged ${CLIENT_TAG.clientId}=${request.clientId}`);
+    if (secret.rotationLambdaArn !== this.deps.install.rotationFunctionArn) {
+      throw new OperationRefusedError(`secret ${secret.arn} is not rotated by this install's rotation function (${secret.rotationLambdaArn ?? 'no rotation'})`);
+    }
+    const settings = settingValuesFromTags(secret.tags);
+    await this.deps.audit.recordAction({ clientId: request.clientId, action: 'client.add', actor: request.actor, reason: `adopted: ${request.reason}`, atMs: this.deps.clock() });
+    await this.guard(secret.arn);
+    await this.deps.registry.registerClient({ clientId: request.clientId, secretArn: secret.arn, settings, registeredAtMs: this.deps.clock(), registeredBy: request.actor });
+    return { secretArn: secret.arn, settings };
+  }
+
+  /** Revokes every key version of the client that is not revoked yet, removes its registration, then deletes its secret (restorable for 7 days). */
   async remove(request: { readonly clientId: string; readonly reason: string; readonly actor: string }): Promise<{ readonly revokedVersionIds: readonly string[] }> {
     const name = `${this.deps.install.secretNamePrefix}${request.clientId}`;
-    if (!(await this.exists(name))) throw new UnknownClientOrVersionError(`this install has no client "${request.clientId}"`);
+    const registration = await this.deps.registry.registrationOf(request.clientId);
+    if (registration === undefined && !(await this.exists(name))) throw new UnknownClientOrVersionError(`this install has no client "${request.clientId}"`);
     await this.deps.audit.recordAction({ clientId: request.clientId, action: 'client.remove', actor: request.actor, reason: request.reason, atMs: this.deps.clock() });
     const open = (await this.deps.keys.listClientVersions(request.clientId)).filter((version) => version.revokedAtMs === undefined);
     for (const version of open) await this.deps.operations.revoke({ clientId: request.clientId, versionId: version.versionId, reason: `client removed: ${request.reason}`, actor: request.actor });
+    if (registration !== undefined) await this.deps.registry.deregisterClient(request.clientId, registration.secretArn);
     if (this.deps.install.usagePlanIds !== undefined) await this.deps.usagePlans.withdraw(this.usagePlanKey(request.clientId));
-    await this.deps.administration.deleteSecret(name, REMOVED_SECRET_RECOVERY_DAYS);
+    await this.deps.administration.deleteSecret(registration?.secretArn ?? name, REMOVED_SECRET_RECOVERY_DAYS);
     return { revokedVersionIds: open.map((version) => version.versionId) };
+  }
+
+  private async guard(secretArn: string): Promise<void> {
+    const statements = writeGuardStatements({
+      rotationRoleArn: this.deps.install.rotationRoleArn,
+      rotationFunctionArn: this.deps.install.rotationFunctionArn,
+      administratorArns: this.deps.install.administratorArns ?? [],
+    });
+    await this.deps.administration.putResourcePolicy(secretArn, JSON.stringify({ Version: '2012-10-17', Statement: statements }));
   }
 
   private usagePlanKey(clientId: string): { readonly name: string; readonly value: string } {
@@ -120,6 +157,19 @@ export class ClientProvisioning {
       throw error;
     }
   }
+}
+
+/** A new client's settings as its registration keeps them. */
+function settingValuesOf(client: NewClient): ClientSettingValues {
+  const values: Record<string, string> = {};
+  if (client.scopes !== undefined && client.scopes.length > 0) values[CLIENT_SETTING.scopes] = client.scopes.join(' ');
+  if (client.gracePeriodSeconds !== undefined) values[CLIENT_SETTING.gracePeriodSeconds] = String(client.gracePeriodSeconds);
+  if (client.maxKeyAgeDays !== undefined) values[CLIENT_SETTING.maxKeyAgeDays] = String(client.maxKeyAgeDays);
+  if (client.deliveryPublicKey !== undefined) values[CLIENT_SETTING.deliveryPublicKey] = client.deliveryPublicKey;
+  if (client.closeWhenSwitchedHours !== undefined) values[CLIENT_SETTING.closeWhenSwitchedHours] = String(client.closeWhenSwitchedHours);
+  if (client.rescueMissedHours !== undefined) values[CLIENT_SETTING.rescueMissedHours] = String(client.rescueMissedHours);
+  if (client.usagePlan !== undefined) values[CLIENT_SETTING.usagePlan] = client.usagePlan;
+  return values;
 }
 
 function checkNewClient(client: NewClient, rotationWindow: string): void {

@@ -3,12 +3,20 @@ import { InvalidClientSettingError, RotationRefusedError } from './errors';
 import { USAGE_PLAN_NAME_PATTERN } from '../contracts/usage-plans';
 
 /**
- * Per-client settings live in the secret's tags, not in its value: changing a value means writing a new
- * secret version, which only a rotation may do, while tags can be changed at any time with TagResource.
+ * The one tag keyroll reads: it names the client whose secret it is, so that ListSecrets finds an install's
+ * secrets. It is a claim, not a credential: a secret counts only when its client's registration names it.
  */
 export const CLIENT_TAG = {
-  /** Required: marks the secret as one keyroll manages, and names the client. */
   clientId: 'keyroll:clientId',
+} as const;
+
+/**
+ * Per-client settings, kept in the client's registration (the key table's `REGISTRATION` item, written by the
+ * construct's deployment and by `keyroll clients add`), never in the secret's tags: a tag can be changed by
+ * anyone allowed TagResource, and these settings widen access. Values are strings, under the names the tags
+ * had before keyroll 0.2 (so `keyroll clients adopt` can take them from an older secret's tags).
+ */
+export const CLIENT_SETTING = {
   /** Space-separated scopes copied onto each new key version. Default: none. */
   scopes: 'keyroll:scopes',
   /** How long a replaced key stays accepted. Default: the rotation function's GRACE_PERIOD_SECONDS. */
@@ -30,8 +38,9 @@ export const CLIENT_TAG = {
   closeWhenSwitchedHours: 'keyroll:closeWhenSwitchedHours',
   /**
    * A missed switch rescued, once: when the monitor finds the client still sending a replaced key whose window
-   * has ended (`rotation.missed`), that key is accepted again for this many hours (1 to 24), never past its
-   * hard expiry, and never a revoked key. Default: off.
+   * has ended (`rotation.missed`), and the client has not used its new key since the switch, that key is
+   * accepted again for this many hours (1 to 24), never past its hard expiry, and never a revoked key.
+   * Default: off.
    */
   rescueMissedHours: 'keyroll:rescueMissedHours',
   /** The client's usage plan, for operators: the plan itself is the client's API key in API Gateway. Default: none. */
@@ -42,6 +51,15 @@ export const CLIENT_TAG = {
    */
   deliveryPublicKey: 'keyroll:deliveryPublicKey',
 } as const;
+
+/** The settings of a client as its registration holds them: strings by {@link CLIENT_SETTING} name. */
+export type ClientSettingValues = Readonly<Partial<Record<(typeof CLIENT_SETTING)[keyof typeof CLIENT_SETTING], string>>>;
+
+/** The client settings among a secret's tags (a secret made before settings moved into registrations). */
+export function settingValuesFromTags(tags: ReadonlyMap<string, string>): ClientSettingValues {
+  const names = new Set<string>(Object.values(CLIENT_SETTING));
+  return Object.fromEntries([...tags].filter(([name]) => names.has(name)));
+}
 
 /** An X25519 public key as a JWK's `x`: 32 bytes, base64url without padding. */
 const DELIVERY_PUBLIC_KEY_PATTERN = /^[A-Za-z0-9_-]{43}$/;
@@ -82,16 +100,15 @@ export interface ClientSettings {
   readonly rescueMissedMs?: number;
   /** The client's usage plan, copied onto each new key version. */
   readonly usagePlan?: string;
+  /** Key delivery: the public key the current key is encrypted to. */
+  readonly deliveryPublicKey?: string;
 }
 
 /** The longest one-time rescue of a missed switch, in hours: long enough to deploy a fix, short for a leaked key. */
 export const MAX_RESCUE_MISSED_HOURS = 24;
 
-export function clientSettingsFromTags(
-  secretArn: string,
-  tags: ReadonlyMap<string, string>,
-  defaults: { readonly gracePeriodSeconds: number },
-): ClientSettings {
+/** The client id a secret's tag claims, checked for its form; refuses a secret without one. */
+export function claimedClientId(secretArn: string, tags: ReadonlyMap<string, string>): string {
   const clientId = tags.get(CLIENT_TAG.clientId);
   if (clientId === undefined) {
     throw new RotationRefusedError(`secret ${secretArn} is not managed by keyroll: it has no "${CLIENT_TAG.clientId}" tag`);
@@ -101,16 +118,32 @@ export function clientSettingsFromTags(
       `secret ${secretArn}: tag "${CLIENT_TAG.clientId}" must be 1 to 64 letters, digits, ".", "_" or "-"; got "${clientId}"`,
     );
   }
-  const scopes = parseScopes(secretArn, tags.get(CLIENT_TAG.scopes));
-  const gracePeriodSeconds = parseWholeNumberTag(secretArn, tags, CLIENT_TAG.gracePeriodSeconds, 0, MAX_GRACE_PERIOD_SECONDS);
-  const maxKeyAgeDays = parseWholeNumberTag(secretArn, tags, CLIENT_TAG.maxKeyAgeDays, 1, MAX_KEY_AGE_DAYS);
-  const extendHours = parseWholeNumberTag(secretArn, tags, CLIENT_TAG.extendWhileInUseHours, 1, 24 * 30);
-  const maxGraceHours = parseWholeNumberTag(secretArn, tags, CLIENT_TAG.maxGraceHours, 1, 24 * 366) ?? DEFAULT_MAX_GRACE_HOURS;
-  const closeWhenSwitchedHours = parseWholeNumberTag(secretArn, tags, CLIENT_TAG.closeWhenSwitchedHours, 1, 24 * 7);
-  const rescueMissedHours = parseWholeNumberTag(secretArn, tags, CLIENT_TAG.rescueMissedHours, 1, MAX_RESCUE_MISSED_HOURS);
-  const usagePlan = tags.get(CLIENT_TAG.usagePlan);
+  return clientId;
+}
+
+/** A client's settings, read and checked from its registration's values. */
+export function clientSettingsOf(
+  clientId: string,
+  values: ClientSettingValues,
+  defaults: { readonly gracePeriodSeconds: number },
+): ClientSettings {
+  const source = `the registration of client "${clientId}"`;
+  const get = (name: string): string | undefined => (values as Readonly<Record<string, string | undefined>>)[name];
+  const scopes = parseScopes(source, get(CLIENT_SETTING.scopes));
+  const number = (name: string, min: number, max: number) => parseWholeNumberSetting(source, name, get(name), min, max);
+  const gracePeriodSeconds = number(CLIENT_SETTING.gracePeriodSeconds, 0, MAX_GRACE_PERIOD_SECONDS);
+  const maxKeyAgeDays = number(CLIENT_SETTING.maxKeyAgeDays, 1, MAX_KEY_AGE_DAYS);
+  const extendHours = number(CLIENT_SETTING.extendWhileInUseHours, 1, 24 * 30);
+  const maxGraceHours = number(CLIENT_SETTING.maxGraceHours, 1, 24 * 366) ?? DEFAULT_MAX_GRACE_HOURS;
+  const closeWhenSwitchedHours = number(CLIENT_SETTING.closeWhenSwitchedHours, 1, 24 * 7);
+  const rescueMissedHours = number(CLIENT_SETTING.rescueMissedHours, 1, MAX_RESCUE_MISSED_HOURS);
+  const usagePlan = get(CLIENT_SETTING.usagePlan);
   if (usagePlan !== undefined && !USAGE_PLAN_NAME_PATTERN.test(usagePlan)) {
-    throw new InvalidClientSettingError(`secret ${secretArn}: tag "${CLIENT_TAG.usagePlan}" must be 1 to 64 letters, digits, "_" or "-"; got "${usagePlan}"`);
+    throw new InvalidClientSettingError(`${source}: setting "${CLIENT_SETTING.usagePlan}" must be 1 to 64 letters, digits, "_" or "-"; got "${usagePlan}"`);
+  }
+  const deliveryPublicKey = get(CLIENT_SETTING.deliveryPublicKey);
+  if (deliveryPublicKey !== undefined && !isDeliveryPublicKey(deliveryPublicKey)) {
+    throw new InvalidClientSettingError(`${source}: setting "${CLIENT_SETTING.deliveryPublicKey}" is not a usable X25519 public key`);
   }
   return {
     clientId,
@@ -121,33 +154,25 @@ export function clientSettingsFromTags(
     ...(closeWhenSwitchedHours === undefined ? {} : { closeWhenSwitchedMs: closeWhenSwitchedHours * HOUR_MS }),
     ...(rescueMissedHours === undefined ? {} : { rescueMissedMs: rescueMissedHours * HOUR_MS }),
     ...(usagePlan === undefined ? {} : { usagePlan }),
+    ...(deliveryPublicKey === undefined ? {} : { deliveryPublicKey }),
   };
 }
 
-function parseScopes(secretArn: string, value: string | undefined): string[] {
+function parseScopes(source: string, value: string | undefined): string[] {
   if (value === undefined) return [];
   const scopes = value.split(/\s+/).filter((scope) => scope.length > 0);
   const bad = scopes.find((scope) => !SCOPE_PATTERN.test(scope));
   if (bad !== undefined) {
-    throw new InvalidClientSettingError(
-      `secret ${secretArn}: tag "${CLIENT_TAG.scopes}" holds "${bad}", but a scope is 1 to 64 letters, digits, ":", ".", "_", "/" or "-"`,
-    );
+    throw new InvalidClientSettingError(`${source}: setting "${CLIENT_SETTING.scopes}" holds "${bad}", but a scope is 1 to 64 letters, digits, ":", ".", "_", "/" or "-"`);
   }
   return [...new Set(scopes)].sort();
 }
 
-function parseWholeNumberTag(
-  secretArn: string,
-  tags: ReadonlyMap<string, string>,
-  tag: string,
-  min: number,
-  max: number,
-): number | undefined {
-  const value = tags.get(tag);
+function parseWholeNumberSetting(source: string, name: string, value: string | undefined, min: number, max: number): number | undefined {
   if (value === undefined) return undefined;
   const parsed = /^\d+$/.test(value.trim()) ? Number(value.trim()) : Number.NaN;
   if (!Number.isSafeInteger(parsed) || parsed < min || parsed > max) {
-    throw new InvalidClientSettingError(`secret ${secretArn}: tag "${tag}" must be a whole number from ${min} to ${max}; got "${value}"`);
+    throw new InvalidClientSettingError(`${source}: setting "${name}" must be a whole number from ${min} to ${max}; got "${value}"`);
   }
   return parsed;
 }

@@ -19,6 +19,19 @@ export class RotationRefusedError extends KeyrollError {
   override readonly name: string = 'RotationRefusedError';
 }
 
+/**
+ * The secret is not the one keyroll registered for the client its tag names (or that client has no
+ * registration): only keyroll issues keys, so the rotation refuses it, and tells operations.
+ */
+export class UnregisteredSecretError extends RotationRefusedError {
+  override readonly name: string = 'UnregisteredSecretError';
+}
+
+/** A pending key that keyroll's createSecret did not generate for this client and version: it is never registered. */
+export class UnissuedKeyError extends RotationRefusedError {
+  override readonly name: string = 'UnissuedKeyError';
+}
+
 /** A key version has not reached every replica region of the key table within the bound: the step fails, to be retried. */
 export class ReplicaLagError extends KeyrollError {
   override readonly name: string = 'ReplicaLagError';
@@ -29,7 +42,7 @@ export class MalformedSecretError extends KeyrollError {
   override readonly name: string = 'MalformedSecretError';
 }
 
-/** A `keyroll:*` tag on a secret has a value keyroll cannot use. */
+/** A client setting (in its registration) or its client-id tag has a value keyroll cannot use. */
 export class InvalidClientSettingError extends KeyrollError {
   override readonly name: string = 'InvalidClientSettingError';
 }
@@ -57,6 +70,11 @@ export class FirstKeyTimeoutError extends KeyrollError {
 /** Some clients could not be checked by a monitor run; the others were. */
 export class MonitorRunError extends KeyrollError {
   override readonly name: string = 'MonitorRunError';
+}
+
+/** A client id is registered to another secret: one secret per client. */
+export class ClientAlreadyRegisteredError extends KeyrollError {
+  override readonly name: string = 'ClientAlreadyRegisteredError';
 }
 
 /** An operator's request names a client or a key version this install does not have. */

@@ -1,7 +1,7 @@
 import { CLIENT_TAG } from './client-settings';
 import { windowStatus } from './key-version';
 import { checkScheduleExpression, ScheduleError } from './rotation-schedule';
-import { AWSCURRENT, AWSPENDING, type KeyTable, type SecretDirectory } from './ports';
+import { AWSCURRENT, AWSPENDING, type ClientRegistry, type KeyTable, type SecretDirectory } from './ports';
 import { versionWithStage } from './secret-labels';
 
 /** One finding of `keyroll doctor`: what was checked, whether it holds, and what to do when it does not. */
@@ -18,17 +18,40 @@ export interface CheckResult {
  * is on, not stuck, and its current version is in the key table and accepted now. Checks of the account
  * (API Gateway's logging role, topic policies) live with the CLI, which has those clients.
  */
-export async function checkClients(deps: { readonly secrets: SecretDirectory; readonly keys: Pick<KeyTable, 'listClientVersions'>; readonly secretNamePrefix: string; readonly nowMs: number }): Promise<CheckResult[]> {
+export async function checkClients(deps: {
+  readonly secrets: SecretDirectory;
+  readonly keys: Pick<KeyTable, 'listClientVersions'>;
+  readonly registry: Pick<ClientRegistry, 'listRegistrations'>;
+  readonly secretNamePrefix: string;
+  readonly nowMs: number;
+}): Promise<CheckResult[]> {
   const results: CheckResult[] = [];
-  const secrets = await deps.secrets.listManagedSecrets(deps.secretNamePrefix);
+  const [secrets, registrations] = await Promise.all([deps.secrets.listManagedSecrets(deps.secretNamePrefix), deps.registry.listRegistrations()]);
+  const registeredArns = new Set(registrations.map(({ secretArn }) => secretArn));
   results.push({
     check: 'clients found',
     ok: secrets.length > 0,
     detail: `${secrets.length} client secret(s) under ${deps.secretNamePrefix}`,
     fix: secrets.length > 0 ? '' : 'declare clients in the construct, or add one: keyroll clients add <id>',
   });
+  for (const registration of registrations.filter(({ secretArn }) => !secrets.some((secret) => secret.arn === secretArn))) {
+    results.push({
+      check: `${registration.clientId}: secret exists`,
+      ok: false,
+      detail: `the registration names ${registration.secretArn}, which this install's secrets do not include`,
+      fix: `remove the client (keyroll clients remove ${registration.clientId}) and add it again`,
+    });
+  }
   for (const secret of secrets) {
     const clientId = secret.tags.get(CLIENT_TAG.clientId) ?? secret.arn;
+    const registered = registeredArns.has(secret.arn);
+    results.push({
+      check: `${clientId}: registered`,
+      ok: registered,
+      detail: registered ? 'the registration names this secret: keyroll issues it keys' : `${secret.arn} is not registered: keyroll issues it no key (refused as rotation.refused)`,
+      fix: registered ? '' : `if you made this secret (before keyroll 0.2), register it: keyroll clients adopt ${clientId}; otherwise find out who made it, and delete it`,
+    });
+    if (!registered) continue;
     const currentId = versionWithStage(secret, AWSCURRENT);
     const pendingId = versionWithStage(secret, AWSPENDING);
     results.push({

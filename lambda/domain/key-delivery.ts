@@ -1,6 +1,6 @@
 import { acceptKey, directLookup, type KeyRefusal } from './accept-key';
-import { CLIENT_TAG, isDeliveryPublicKey } from './client-settings';
-import { AWSCURRENT, type DeliveryLedger, type KeySealer, type KeyTable, type SecretVersionStore } from './ports';
+import { CLIENT_SETTING, isDeliveryPublicKey } from './client-settings';
+import { AWSCURRENT, type ClientRegistry, type DeliveryLedger, type KeySealer, type KeyTable, type SecretVersionStore } from './ports';
 import { versionWithStage } from './secret-labels';
 import { parseSecretPayload } from './secret-payload';
 
@@ -12,12 +12,12 @@ export type DeliveryOutcome =
 
 export interface KeyDeliveryDependencies {
   readonly keys: KeyTable;
+  /** The client's registration holds its delivery public key and names its secret. */
+  readonly registry: Pick<ClientRegistry, 'registrationOf'>;
   readonly secrets: Pick<SecretVersionStore, 'describe' | 'readValue'>;
   readonly ledger: DeliveryLedger;
   readonly sealer: KeySealer;
   readonly keyPrefix: string;
-  /** This install's secrets are `<prefix><clientId>`. */
-  readonly secretNamePrefix: string;
   readonly deliveriesPerMinute: number;
   readonly clock: () => number;
 }
@@ -39,10 +39,13 @@ export class KeyDelivery {
     if (!acceptance.accepted) return refused(401, acceptance.reason);
     if (acceptance.version.clientId !== request.clientId) return refused(403, 'other_client');
 
-    const secret = await this.deps.secrets.describe(`${this.deps.secretNamePrefix}${request.clientId}`);
-    const publicKey = secret.tags.get(CLIENT_TAG.deliveryPublicKey);
-    if (publicKey === undefined || !isDeliveryPublicKey(publicKey)) return refused(403, 'delivery_not_enabled');
+    // The public key comes from the registration, which only keyroll writes; a tag anyone could change is not read.
+    const registration = await this.deps.registry.registrationOf(request.clientId);
+    const publicKey = registration?.settings[CLIENT_SETTING.deliveryPublicKey];
+    if (registration === undefined || publicKey === undefined || !isDeliveryPublicKey(publicKey)) return refused(403, 'delivery_not_enabled');
     if (!(await this.deps.ledger.takeDeliveryToken(request.clientId, nowMs, this.deps.deliveriesPerMinute))) return refused(429, 'rate_limited');
+
+    const secret = await this.deps.secrets.describe(registration.secretArn);
 
     const currentId = versionWithStage(secret, AWSCURRENT);
     const value = currentId === undefined ? undefined : await this.deps.secrets.readValue(secret.arn, currentId);

@@ -1,8 +1,8 @@
-import { clientSettingsFromTags, DEFAULT_MAX_GRACE_HOURS } from './client-settings';
+import { clientSettingsOf, DEFAULT_MAX_GRACE_HOURS } from './client-settings';
 import { OperationRefusedError, UnknownClientOrVersionError } from './errors';
 import { windowEndMs, windowStatus, type KeyVersion } from './key-version';
 import { buildNotification, publishOnce } from './notifications';
-import { AWSCURRENT, AWSPENDING, type AuditTrail, type EventLog, type KeyTable, type Notifier, type RevocationFeed, type SecretDescription, type SecretVersionStore, type TrailEntry, type UsageHistory, type UsageStore } from './ports';
+import { AWSCURRENT, AWSPENDING, type AuditTrail, type ClientRegistration, type ClientRegistry, type EventLog, type KeyTable, type Notifier, type RevocationFeed, type SecretDescription, type SecretVersionStore, type TrailEntry, type UsageHistory, type UsageStore } from './ports';
 import { versionWithStage } from './secret-labels';
 import { hourOf } from './usage';
 
@@ -13,6 +13,8 @@ const DEFAULT_MAX_GRACE_MS = DEFAULT_MAX_GRACE_HOURS * HOUR_MS;
 
 export interface KeyOperationsDependencies {
   readonly keys: KeyTable;
+  /** The install's clients: an operation names a registered client, whose registration names its secret. */
+  readonly registry: Pick<ClientRegistry, 'registrationOf'>;
   readonly events: EventLog;
   readonly audit: AuditTrail;
   /** Where revocations are announced to authorizer containers. */
@@ -122,7 +124,7 @@ export class KeyOperations {
     if (request.untilMs <= Math.max(nowMs, version.notAfterMs)) {
       throw new OperationRefusedError(`the new end ${new Date(request.untilMs).toISOString()} is not later than the current end ${new Date(Math.max(nowMs, version.notAfterMs)).toISOString()}`);
     }
-    const maximumMs = maximumEndMs(version, versions, secret, this.deps.defaultGracePeriodSeconds);
+    const maximumMs = maximumEndMs(version, versions, secret.registration, this.deps.defaultGracePeriodSeconds);
     if (request.untilMs > maximumMs && request.force !== true) {
       throw new OperationRefusedError(`the new end is past this client's maximum, ${new Date(maximumMs).toISOString()}; add --force to go past it`);
     }
@@ -166,11 +168,25 @@ export class KeyOperations {
     return version;
   }
 
-  private async secretOf(clientId: string): Promise<SecretDescription> {
+  /** The client's registered secret, described; a secret without a registration is not a client. */
+  private async secretOf(clientId: string): Promise<SecretDescription & { readonly registration: ClientRegistration }> {
+    const registration = await this.deps.registry.registrationOf(clientId);
+    const name = `${this.deps.secretNamePrefix}${clientId}`;
+    if (registration === undefined) {
+      const unregistered = await this.deps.secrets.describe(name).catch((error: unknown) => {
+        if (error instanceof Error && error.name === 'ResourceNotFoundException') return undefined;
+        throw error;
+      });
+      throw new UnknownClientOrVersionError(
+        unregistered === undefined
+          ? `this install has no client "${clientId}"`
+          : `client "${clientId}" is not registered: its secret ${unregistered.arn} gets no key from keyroll; if the secret is yours (made before keyroll 0.2), register it with keyroll clients adopt ${clientId}`,
+      );
+    }
     try {
-      return await this.deps.secrets.describe(`${this.deps.secretNamePrefix}${clientId}`);
+      return { ...(await this.deps.secrets.describe(registration.secretArn)), registration };
     } catch (error) {
-      if (error instanceof Error && error.name === 'ResourceNotFoundException') throw new UnknownClientOrVersionError(`this install has no client "${clientId}"`);
+      if (error instanceof Error && error.name === 'ResourceNotFoundException') throw new UnknownClientOrVersionError(`client "${clientId}" is registered, but its secret ${registration.secretArn} no longer exists`);
       throw error;
     }
   }
@@ -185,8 +201,8 @@ function stateOf(version: KeyVersion, nowMs: number, currentId: string | undefin
 }
 
 /** The latest end a version may be given without force: its hard expiry, or the client's maximum grace after it was replaced. */
-function maximumEndMs(version: KeyVersion, versions: readonly KeyVersion[], secret: SecretDescription, defaultGracePeriodSeconds: number): number {
-  const settings = clientSettingsFromTags(secret.arn, secret.tags, { gracePeriodSeconds: defaultGracePeriodSeconds });
+function maximumEndMs(version: KeyVersion, versions: readonly KeyVersion[], registration: ClientRegistration, defaultGracePeriodSeconds: number): number {
+  const settings = clientSettingsOf(registration.clientId, registration.settings, { gracePeriodSeconds: defaultGracePeriodSeconds });
   const since = version.currentSinceMs ?? version.notBeforeMs;
   const replacedAtMs = Math.min(...versions.map((v) => v.currentSinceMs).filter((ms): ms is number => ms !== undefined && ms > since), version.notAfterMs ?? Number.POSITIVE_INFINITY);
   const graceMaximumMs = replacedAtMs + (settings.extendWhileInUse?.maxGraceMs ?? DEFAULT_MAX_GRACE_MS);

@@ -1,8 +1,8 @@
-import { clientSettingsFromTags, type ClientSettings } from './client-settings';
+import { clientSettingsOf, type ClientSettings } from './client-settings';
 import { isAbandonedPending, windowEndMs, type KeyVersion } from './key-version';
 import { buildNotification, detailsOf, publishOnce, type NotificationDetails, type NotificationType, type PublishResult } from './notifications';
 import { retireReplacedVersion } from './replaced-version';
-import { AWSCURRENT, AWSPENDING, type EventLog, type KeyTable, type Notifier, type SecretDescription, type SecretDirectory, type UsageStore } from './ports';
+import { AWSCURRENT, AWSPENDING, type ClientRegistration, type ClientRegistry, type EventLog, type KeyTable, type Notifier, type SecretDescription, type SecretDirectory, type UsageStore } from './ports';
 import { labelledVersionIds, versionsWithStage, versionWithStage } from './secret-labels';
 import { hourOf } from './usage';
 
@@ -36,6 +36,8 @@ export interface MonitorSettings {
 
 export interface MonitorDependencies {
   readonly secrets: SecretDirectory;
+  /** The install's clients: the monitor checks registered clients, and reports secrets that are not. */
+  readonly registry: Pick<ClientRegistry, 'listRegistrations'>;
   readonly keys: KeyTable;
   readonly events: EventLog;
   readonly usage: UsageStore;
@@ -56,6 +58,8 @@ export interface MonitorReport {
   readonly revokedAbandoned: number;
   /** Clients left for the next run because the labels read were behind the table. */
   readonly clientsDeferred: number;
+  /** Secrets under the install's prefix that no registration names: keyroll issues them no key. */
+  readonly unregisteredSecrets: readonly string[];
   readonly failures: readonly { readonly secretArn: string; readonly error: string }[];
 }
 
@@ -88,25 +92,28 @@ export class KeyMonitor {
   async run(clock: () => number): Promise<MonitorReport> {
     const tally: Tally = { published: {}, windowsClosed: 0, windowsExtended: 0, windowsRescued: 0, markedExpired: 0, revokedAbandoned: 0, clientsDeferred: 0 };
     const failures: { secretArn: string; error: string }[] = [];
-    const secrets = await this.deps.secrets.listManagedSecrets(this.deps.settings.secretNamePrefix);
-    const check = async (arn: string) => {
+    const [registrations, secrets] = await Promise.all([this.deps.registry.listRegistrations(), this.deps.secrets.listManagedSecrets(this.deps.settings.secretNamePrefix)]);
+    const registered = new Set(registrations.map(({ secretArn }) => secretArn));
+    const check = async (registration: ClientRegistration) => {
       try {
         // The list's labels may be minutes old; the reconciliation acts on the secret's own description.
-        const secret = await this.deps.secrets.describe(arn);
-        await new ClientCheck(this.deps, secret, clock(), tally).run();
+        const secret = await this.deps.secrets.describe(registration.secretArn);
+        const client = clientSettingsOf(registration.clientId, registration.settings, { gracePeriodSeconds: this.deps.settings.defaultGracePeriodSeconds });
+        await new ClientCheck(this.deps, secret, client, clock(), tally).run();
       } catch (error) {
         // One client's trouble must not stop the others; the run reports it and fails at the end.
-        failures.push({ secretArn: arn, error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) });
+        failures.push({ secretArn: registration.secretArn, error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) });
       }
     };
     // Clients are independent: a few at a time, so that a run's length is the calls per client times the
     // clients divided by this, not times the clients (README, Scale).
-    const queue = secrets.map(({ arn }) => arn);
+    const queue = [...registrations];
     const worker = async () => {
-      for (let arn = queue.shift(); arn !== undefined; arn = queue.shift()) await check(arn);
+      for (let registration = queue.shift(); registration !== undefined; registration = queue.shift()) await check(registration);
     };
     await Promise.all(Array.from({ length: Math.min(CLIENTS_AT_A_TIME, queue.length) }, worker));
-    return { clients: secrets.length, ...tally, failures };
+    const unregisteredSecrets = secrets.map(({ arn }) => arn).filter((arn) => !registered.has(arn));
+    return { clients: registrations.length, ...tally, unregisteredSecrets, failures };
   }
 }
 
@@ -122,16 +129,15 @@ interface Tally {
 
 /** One run over one client. */
 class ClientCheck {
-  private readonly client: ClientSettings;
   private readonly currentId: string | undefined;
 
   constructor(
     private readonly deps: MonitorDependencies,
     private readonly secret: SecretDescription,
+    private readonly client: ClientSettings,
     private readonly nowMs: number,
     private readonly tally: Tally,
   ) {
-    this.client = clientSettingsFromTags(secret.arn, secret.tags, { gracePeriodSeconds: deps.settings.defaultGracePeriodSeconds });
     this.currentId = versionWithStage(secret, AWSCURRENT);
   }
 

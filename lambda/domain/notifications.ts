@@ -1,15 +1,23 @@
 import { createHash } from 'node:crypto';
 import type { EventLog, Notifier } from './ports';
 
-export type NotificationType =
-  | 'key.rotated'
-  | 'key.expiring'
-  | 'key.expired'
-  | 'key.revoked'
-  | 'key.refused'
-  | 'rotation.failed'
-  | 'rotation.stuck'
-  | 'rotation.missed';
+/**
+ * Every notification type, once: clients get `key.*`; operations get `rotation.*` (and `key.revoked`).
+ * `rotation.refused`: a secret that is not the one keyroll registered for its client was refused a key.
+ */
+export const NOTIFICATION_TYPES = [
+  'key.rotated',
+  'key.expiring',
+  'key.expired',
+  'key.revoked',
+  'key.refused',
+  'rotation.failed',
+  'rotation.stuck',
+  'rotation.missed',
+  'rotation.refused',
+] as const;
+
+export type NotificationType = (typeof NOTIFICATION_TYPES)[number];
 
 /**
  * The SNS message body, schema version 1. It never carries a key or a key hash: a client fetches its new
@@ -113,16 +121,7 @@ export async function publishOnce(
   return 'published';
 }
 
-const NOTIFICATION_TYPES: ReadonlySet<string> = new Set<NotificationType>([
-  'key.rotated',
-  'key.expiring',
-  'key.expired',
-  'key.revoked',
-  'key.refused',
-  'rotation.failed',
-  'rotation.stuck',
-  'rotation.missed',
-]);
+const KNOWN_TYPES: ReadonlySet<string> = new Set<string>(NOTIFICATION_TYPES);
 
 /** Parses a notification body (from the event log, or an SNS message a subscriber received). */
 export function parseNotification(value: unknown): Notification {
@@ -136,7 +135,7 @@ export function parseNotification(value: unknown): Notification {
   const optionalText = (name: string): string | undefined => (field(name) === undefined ? undefined : text(name));
   if (field('version') !== 1) throw new TypeError('notification field "version" must be 1');
   const type = text('type');
-  if (!NOTIFICATION_TYPES.has(type)) throw new TypeError(`notification type "${type}" is not one keyroll sends`);
+  if (!KNOWN_TYPES.has(type)) throw new TypeError(`notification type "${type}" is not one keyroll sends`);
   const previousVersionId = optionalText('previousVersionId');
   const expiresAt = optionalText('expiresAt');
   const refused = field('refused');

@@ -1,4 +1,5 @@
 import type { ApiKey } from './api-key';
+import type { ClientSettingValues } from './client-settings';
 import type { KeyVersion } from './key-version';
 import type { Notification } from './notifications';
 import type { RefusalCount, UsageCount } from './usage';
@@ -19,6 +20,8 @@ export interface SecretDescription {
   readonly nextRotationMs?: number;
   /** Its rotation schedule, as DescribeSecret gives it. */
   readonly rotationRules?: { readonly scheduleExpression: string; readonly duration?: string };
+  /** The function that rotates it, as DescribeSecret gives it. */
+  readonly rotationLambdaArn?: string;
 }
 
 /** The key material store: Secrets Manager. */
@@ -67,6 +70,42 @@ export interface KeyTable {
    * pending version that Secrets Manager no longer lists (it has no value yet) is counted from here.
    */
   firstSeenPending(clientId: string, versionId: string, nowMs: number): Promise<number>;
+}
+
+/**
+ * A client of the install, as keyroll registered it: the one secret its keys are issued for, and its settings.
+ * Written only where a client is made (the construct's deployment, `keyroll clients add`), never by the rotation.
+ */
+export interface ClientRegistration {
+  readonly clientId: string;
+  /** The full ARN of the client's secret. */
+  readonly secretArn: string;
+  readonly settings: ClientSettingValues;
+  readonly registeredAtMs: number;
+  /** Who registered it: `cloudformation` for a declared client, the operator's ARN for one added at run time. */
+  readonly registeredBy: string;
+}
+
+/** The install's clients: what makes a secret one keyroll issues keys for. */
+export interface ClientRegistry {
+  /** The client's registration (a consistent read), or undefined. */
+  registrationOf(clientId: string): Promise<ClientRegistration | undefined>;
+  listRegistrations(): Promise<ClientRegistration[]>;
+  /**
+   * Registers the client's secret, or replaces the settings of the registration that names it (or that names
+   * `replacing`, a secret it takes the place of). A client registered to any other secret is refused
+   * (ClientAlreadyRegisteredError).
+   */
+  registerClient(registration: ClientRegistration, replacing?: string): Promise<void>;
+  /** Removes the registration if it names this secret; false when there was none to remove. */
+  deregisterClient(clientId: string, secretArn: string): Promise<boolean>;
+}
+
+/** The keys keyroll's createSecret generated, by hash: the only keys setSecret may register. */
+export interface IssuedKeys {
+  recordIssued(issued: { readonly keyHash: string; readonly clientId: string; readonly versionId: string; readonly atMs: number }): Promise<void>;
+  /** True when createSecret generated this key for this client's version. */
+  wasIssued(keyHash: string, clientId: string, versionId: string): Promise<boolean>;
 }
 
 /** A stored notification, and whether it has been handed to SNS. */

@@ -1,7 +1,7 @@
 import { waitUntilReplicated, type KeyTableReplicas, type ReplicaWaitSettings } from './replica-wait';
 import { displayKey, hashApiKey, parseApiKey, type ApiKey } from './api-key';
-import { clientSettingsFromTags, type ClientSettings } from './client-settings';
-import { KeyVerificationError, MalformedSecretError, RotationRefusedError } from './errors';
+import { claimedClientId, clientSettingsOf, type ClientSettings } from './client-settings';
+import { KeyVerificationError, MalformedSecretError, RotationRefusedError, UnissuedKeyError, UnregisteredSecretError } from './errors';
 import { isAbandonedPending, windowEndMs, type KeyVersion } from './key-version';
 import { buildNotification, publishOnce } from './notifications';
 import { retireReplacedVersion } from './replaced-version';
@@ -12,7 +12,9 @@ import {
   AWSCURRENT,
   AWSPENDING,
   AWSPREVIOUS,
+  type ClientRegistry,
   type EndpointProbe,
+  type IssuedKeys,
   type EventLog,
   type KeyTable,
   type Notifier,
@@ -62,6 +64,10 @@ export type StepOutcome =
 export interface RotationDependencies {
   readonly secrets: SecretVersionStore;
   readonly keys: KeyTable;
+  /** Which secret is each client's: the rotation issues keys for registered secrets only. */
+  readonly registry: Pick<ClientRegistry, 'registrationOf'>;
+  /** The keys createSecret generated: setSecret registers no other. */
+  readonly issued: IssuedKeys;
   readonly events: EventLog;
   readonly notifier: Notifier;
   /** Where `rotation.failed` goes, once per rotation token; none when absent. */
@@ -94,7 +100,7 @@ export class KeyRotation {
   async runStep(request: RotationRequest): Promise<StepOutcome> {
     const secret = await this.deps.secrets.describe(request.secretId);
     if (!secret.rotationEnabled) throw new RotationRefusedError(`secret ${secret.arn} does not have rotation enabled`);
-    const client = clientSettingsFromTags(secret.arn, secret.tags, { gracePeriodSeconds: this.deps.defaultGracePeriodSeconds });
+    const client = await this.registeredClient(secret, request.token);
     const stages = secret.versionStages.get(request.token);
     if (stages === undefined) {
       throw new RotationRefusedError(`version ${request.token} has no staging label on secret ${secret.arn}`);
@@ -121,9 +127,38 @@ export class KeyRotation {
           return await this.finishSecret(secret, client, request.token);
       }
     } catch (error) {
-      await this.reportFailure(client, request.token);
+      // A refusal has told operations already, as `rotation.refused`.
+      if (!(error instanceof UnissuedKeyError)) await this.reportFailure(client, request.token);
       throw error;
     }
+  }
+
+  /**
+   * Only keyroll issues keys: a secret gets a key only if it is the one keyroll registered for the client its
+   * tag names (the construct's deployment or `keyroll clients add` wrote that registration). Any other secret
+   * under the install's prefix (made with CreateSecret and RotateSecret by someone else) is refused, and
+   * operations are told (`rotation.refused`, once per token).
+   */
+  private async registeredClient(secret: SecretDescription, token: string): Promise<ClientSettings> {
+    const clientId = claimedClientId(secret.arn, secret.tags);
+    const registration = await this.deps.registry.registrationOf(clientId);
+    if (registration === undefined || registration.secretArn !== secret.arn) {
+      await this.reportRefusal(clientId, token);
+      throw new UnregisteredSecretError(
+        registration === undefined
+          ? `secret ${secret.arn} claims client "${clientId}", which is not registered: keyroll issues keys only for the secret it registered for a client`
+          : `secret ${secret.arn} is not the secret registered for client "${clientId}" (${registration.secretArn}): keyroll issues no key for it`,
+      );
+    }
+    return clientSettingsOf(clientId, registration.settings, { gracePeriodSeconds: this.deps.defaultGracePeriodSeconds });
+  }
+
+  /** `rotation.refused` to operations, once per token; like a failure report, it never hides the refusal itself. */
+  private async reportRefusal(clientId: string, token: string): Promise<void> {
+    const notifier = this.deps.operationsNotifier;
+    if (notifier === undefined) return;
+    const nowMs = this.deps.clock();
+    await publishOnce(buildNotification('rotation.refused', { clientId, versionId: token }, nowMs), { events: this.deps.events, notifier, nowMs }).catch(() => undefined);
   }
 
   /**
@@ -152,13 +187,17 @@ export class KeyRotation {
         `secret ${secret.arn}: version ${currentId} names client "${current.clientId}" but the tag names "${client.clientId}"`,
       );
     }
-    const pending = serializeSecretPayload({ clientId: client.clientId, apiKey: this.deps.generateKey(), otherFields: current.otherFields });
+    const apiKey = this.deps.generateKey();
+    // Recorded before the value exists, so that setSecret can tell this key from one written by anyone else.
+    await this.deps.issued.recordIssued({ keyHash: hashApiKey(apiKey), clientId: client.clientId, versionId: request.token, atMs: this.deps.clock() });
+    const pending = serializeSecretPayload({ clientId: client.clientId, apiKey, otherFields: current.otherFields });
     await this.deps.secrets.putPendingValue(secret.arn, request.token, pending, request.rotationToken);
     return { step: 'createSecret', result: 'created', revokedAbandonedVersionIds };
   }
 
   private async setSecret(secret: SecretDescription, client: ClientSettings, token: string): Promise<StepOutcome> {
     const { key, keyHash } = await this.readPendingKey(secret.arn, token);
+    await this.requireIssued(keyHash, client, token);
     const nowMs = this.deps.clock();
     const result = await this.deps.keys.register({
       keyHash,
@@ -270,6 +309,19 @@ export class KeyRotation {
     const nowMs = this.deps.clock();
     for (const version of abandoned) await this.deps.keys.revoke(version.keyHash, nowMs, ABANDONED_REASON);
     return abandoned.map((version) => version.versionId);
+  }
+
+  /**
+   * The pending key must be one createSecret generated for this client's version: a value written to the secret
+   * by anyone else (with the resource policy changed, say) is never registered. A version registered before
+   * keyroll recorded issued keys passes as the registration it already is.
+   */
+  private async requireIssued(keyHash: string, client: ClientSettings, token: string): Promise<void> {
+    if (await this.deps.issued.wasIssued(keyHash, client.clientId, token)) return;
+    const registered = await this.deps.keys.findByHash(keyHash);
+    if (registered !== undefined && registered.clientId === client.clientId && registered.versionId === token) return;
+    await this.reportRefusal(client.clientId, token);
+    throw new UnissuedKeyError(`the pending key of version ${token} was not generated by keyroll's createSecret for client "${client.clientId}": it is not registered`);
   }
 
   private async requireAccepted(pending: VersionKey, client: ClientSettings, token: string): Promise<void> {

@@ -16,11 +16,11 @@ const keyTable = new DynamoKeyTable(new DynamoDBClient(clientOptions), config.ke
 export const handler = createDeliveryHandler({
   delivery: new KeyDelivery({
     keys: keyTable,
+    registry: keyTable,
     secrets: new SecretsManagerVersionStore(new SecretsManagerClient(clientOptions)),
     ledger: keyTable,
     sealer: new JweKeySealer(),
     keyPrefix: config.keyPrefix,
-    secretNamePrefix: config.secretNamePrefix,
     deliveriesPerMinute: config.deliveriesPerMinute,
     clock: Date.now,
   }),

@@ -20,6 +20,7 @@ const keyTable = new DynamoKeyTable(dynamodb, config.keyTableName);
 export const handler = createMonitorHandler({
   monitor: new KeyMonitor({
     secrets: new SecretsManagerVersionStore(new SecretsManagerClient(clientOptions)),
+    registry: keyTable,
     keys: keyTable,
     events: keyTable,
     usage: new DynamoUsageStore(dynamodb, config.keyTableName),

@@ -3,6 +3,7 @@
  * bad environment variable fails the cold start with an error that names it.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SNSClient } from '@aws-sdk/client-sns';
@@ -14,6 +15,7 @@ import { readRotationConfig } from '../config/rotation-config';
 import { generateApiKey } from '../domain/api-key';
 import { KeyRotation } from '../domain/rotation';
 import { createRotationHandler } from '../handlers/rotation-handler';
+import { ROTATION_METRICS, ROTATION_SERVICE } from '../contracts/metrics';
 import { setTimeout } from 'node:timers/promises';
 
 /** How often a waiting step reads a replica that has not caught up. */
@@ -26,11 +28,19 @@ const sns = new SNSClient(clientOptions);
 // One client per replica region, created once per container: the replica wait reads each region's own table.
 const replicaTables = new Map(config.replicaRegions.map((region) => [region, new DynamoKeyTable(new DynamoDBClient({ ...clientOptions, region }), config.keyTableName)]));
 
+const metrics = new Metrics({ namespace: config.metricsNamespace, serviceName: ROTATION_SERVICE });
+
 export const handler = createRotationHandler({
-  logger: new Logger({ serviceName: 'keyroll-rotation' }),
+  logger: new Logger({ serviceName: ROTATION_SERVICE }),
+  countRefusal: () => {
+    metrics.addMetric(ROTATION_METRICS.refused, MetricUnit.Count, 1);
+    metrics.publishStoredMetrics();
+  },
   rotation: new KeyRotation({
     secrets: new SecretsManagerVersionStore(new SecretsManagerClient(clientOptions)),
     keys: keyTable,
+    registry: keyTable,
+    issued: keyTable,
     events: keyTable,
     notifier: new SnsNotifier(sns, config.clientTopicArn),
     operationsNotifier: config.operationsTopicArn === undefined ? undefined : new SnsNotifier(sns, config.operationsTopicArn),

@@ -1,11 +1,34 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
+import { CLIENT_ID_PATTERN, type ClientSettingValues } from '../domain/client-settings';
 import { InvalidFirstKeyEventError } from '../domain/errors';
+import type { ClientRegistry } from '../domain/ports';
+
+/** The custom resource types this function serves, declared once for it and the construct. */
+export const CLIENT_RESOURCE_TYPES = {
+  firstKey: 'Custom::KeyrollFirstKey',
+  registration: 'Custom::KeyrollClientRegistration',
+} as const;
+
+/** Who the registrations this function writes were made by. */
+export const DEPLOYMENT_REGISTRANT = 'cloudformation';
+
+type RequestType = 'Create' | 'Update' | 'Delete';
 
 interface FirstKeyRequest {
-  readonly requestType: 'Create' | 'Update' | 'Delete';
+  readonly kind: 'first-key';
+  readonly requestType: RequestType;
   readonly secretId: string;
   readonly oldSecretId?: string;
   readonly physicalResourceId?: string;
+}
+
+interface RegistrationRequest {
+  readonly kind: 'registration';
+  readonly requestType: RequestType;
+  readonly clientId: string;
+  readonly secretArn: string;
+  readonly settings: ClientSettingValues;
+  readonly oldSecretArn?: string;
 }
 
 /** What the custom resource provider framework expects back. */
@@ -14,36 +37,70 @@ export interface CustomResourceResponse {
   readonly Data?: Record<string, string>;
 }
 
-export function parseFirstKeyEvent(event: unknown): FirstKeyRequest {
+/** Reads a CloudFormation custom resource request for a client's first key or its registration. */
+export function parseClientResourceEvent(event: unknown): FirstKeyRequest | RegistrationRequest {
   if (typeof event !== 'object' || event === null) throw new InvalidFirstKeyEventError('the event is not an object');
   const fields = event as Record<string, unknown>;
   const requestType = fields['RequestType'];
   if (requestType !== 'Create' && requestType !== 'Update' && requestType !== 'Delete') {
     throw new InvalidFirstKeyEventError(`RequestType must be Create, Update or Delete; got ${JSON.stringify(requestType)}`);
   }
-  const secretId = secretIdOf(fields['ResourceProperties']);
+  const properties = record(fields['ResourceProperties']);
+  const oldProperties = record(fields['OldResourceProperties']);
+  if (fields['ResourceType'] === CLIENT_RESOURCE_TYPES.registration) {
+    const clientId = text(properties, 'ClientId');
+    const secretArn = text(properties, 'SecretArn');
+    if (clientId === undefined || !CLIENT_ID_PATTERN.test(clientId)) throw new InvalidFirstKeyEventError('ResourceProperties.ClientId must be a client id');
+    if (secretArn === undefined || !secretArn.startsWith('arn:')) throw new InvalidFirstKeyEventError('ResourceProperties.SecretArn must be the secret\'s ARN');
+    const settings = record(properties?.['Settings']) ?? {};
+    if (!Object.values(settings).every((value) => typeof value === 'string')) throw new InvalidFirstKeyEventError('ResourceProperties.Settings must map setting names to strings');
+    const oldSecretArn = text(oldProperties, 'SecretArn');
+    return { kind: 'registration', requestType, clientId, secretArn, settings: settings as ClientSettingValues, ...(oldSecretArn === undefined ? {} : { oldSecretArn }) };
+  }
+  const secretId = text(properties, 'SecretId');
   if (secretId === undefined) throw new InvalidFirstKeyEventError('ResourceProperties.SecretId must be a non-empty string');
-  const oldSecretId = secretIdOf(fields['OldResourceProperties']);
+  const oldSecretId = text(oldProperties, 'SecretId');
   const physicalResourceId = typeof fields['PhysicalResourceId'] === 'string' ? fields['PhysicalResourceId'] : undefined;
-  return { requestType, secretId, ...(oldSecretId === undefined ? {} : { oldSecretId }), ...(physicalResourceId === undefined ? {} : { physicalResourceId }) };
+  return { kind: 'first-key', requestType, secretId, ...(oldSecretId === undefined ? {} : { oldSecretId }), ...(physicalResourceId === undefined ? {} : { physicalResourceId }) };
 }
 
-function secretIdOf(properties: unknown): string | undefined {
-  if (typeof properties !== 'object' || properties === null) return undefined;
-  const secretId = (properties as Record<string, unknown>)['SecretId'];
-  return typeof secretId === 'string' && secretId.length > 0 ? secretId : undefined;
+function record(value: unknown): Record<string, unknown> | undefined {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+}
+
+function text(properties: Record<string, unknown> | undefined, name: string): string | undefined {
+  const value = properties?.[name];
+  return typeof value === 'string' && value.length > 0 ? value : undefined;
 }
 
 /**
- * The custom resource that issues a client's first key when its secret is created (or replaced), and does
- * nothing on later deploys or on deletion: a deploy never rotates a key by itself.
+ * The custom resources of a declared client. Its registration (created before its rotation schedule) names its
+ * secret and holds its settings, updated by every deploy that changes them; it goes when the client does. Its
+ * first key is issued when its secret is created (or replaced), and nothing happens on later deploys or on
+ * deletion: a deploy never rotates a key by itself.
  */
 export function createFirstKeyHandler(deps: {
   readonly issueFirstKey: (secretId: string) => Promise<{ readonly versionId: string }>;
+  readonly registry: Pick<ClientRegistry, 'registerClient' | 'deregisterClient'>;
+  readonly clock: () => number;
   readonly logger: Logger;
 }) {
   return async (event: unknown): Promise<CustomResourceResponse> => {
-    const request = parseFirstKeyEvent(event);
+    const request = parseClientResourceEvent(event);
+    if (request.kind === 'registration') {
+      const physicalResourceId = `keyroll-registration:${request.clientId}`;
+      if (request.requestType === 'Delete') {
+        const removed = await deps.registry.deregisterClient(request.clientId, request.secretArn);
+        deps.logger.info('client registration removed', { clientId: request.clientId, secretArn: request.secretArn, removed });
+        return { PhysicalResourceId: physicalResourceId };
+      }
+      await deps.registry.registerClient(
+        { clientId: request.clientId, secretArn: request.secretArn, settings: request.settings, registeredAtMs: deps.clock(), registeredBy: DEPLOYMENT_REGISTRANT },
+        request.oldSecretArn,
+      );
+      deps.logger.info('client registered', { requestType: request.requestType, clientId: request.clientId, secretArn: request.secretArn });
+      return { PhysicalResourceId: physicalResourceId };
+    }
     const isNewSecret = request.requestType === 'Create' || (request.requestType === 'Update' && request.oldSecretId !== request.secretId);
     if (!isNewSecret) {
       deps.logger.info('first key: nothing to do', { requestType: request.requestType, secretId: request.secretId });

@@ -1,6 +1,6 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
-import { InvalidRotationEventError } from '../domain/errors';
+import { InvalidRotationEventError, UnissuedKeyError, UnregisteredSecretError } from '../domain/errors';
 import { ROTATION_STEPS, type KeyRotation, type RotationRequest, type RotationStep } from '../domain/rotation';
 
 /** Parses the rotation event. Error messages quote the bad field, except RotationToken, which is never shown. */
@@ -24,7 +24,12 @@ export function parseRotationEvent(event: unknown): RotationRequest {
  * The rotation function's handler: parse the event, run the step, log what happened. A failure is logged
  * and rethrown, so that Secrets Manager sees the step fail and retries the rotation.
  */
-export function createRotationHandler(deps: { readonly rotation: KeyRotation; readonly logger: Logger }) {
+export function createRotationHandler(deps: {
+  readonly rotation: KeyRotation;
+  readonly logger: Logger;
+  /** Counts a rotation refused a key (an unregistered secret, a value keyroll did not generate): one metric each. */
+  readonly countRefusal?: () => void;
+}) {
   return async (event: unknown, context?: Context): Promise<void> => {
     const { logger } = deps;
     if (context !== undefined) logger.addContext(context);
@@ -34,7 +39,12 @@ export function createRotationHandler(deps: { readonly rotation: KeyRotation; re
       const outcome = await deps.rotation.runStep(request);
       logger.info('rotation step done', { outcome });
     } catch (error) {
-      logger.error('rotation step failed', error instanceof Error ? error : String(error));
+      if (error instanceof UnregisteredSecretError || error instanceof UnissuedKeyError) {
+        logger.error('rotation refused: keyroll issues keys only for the secret it registered for a client', error);
+        deps.countRefusal?.();
+      } else {
+        logger.error('rotation step failed', error instanceof Error ? error : String(error));
+      }
       throw error;
     } finally {
       logger.removeKeys(['step', 'secretId', 'versionId']);

@@ -134,7 +134,7 @@ describe('grantReadKey', () => {
 describe('Key delivery and leaked-key reports in the template', () => {
   const PUBLIC_KEY = 'pQ2n3mH9r0d6oL4vYx1Zb8s5Kc7Ue2Wf3Jg0Ti9Ra6E';
 
-  it('adds the delivery function behind a function URL only when a client has a delivery key, tags that client\'s secret, and passes cdk-nag', () => {
+  it('adds the delivery function behind a function URL only when a client has a delivery key, registers that client\'s key, and passes cdk-nag', () => {
     const app = appLikeTheCli();
     const stack = new Stack(app, 'Delivery', { env });
     const keys = new RotatingApiKeys(stack, 'ApiKeys', { clients: [{ clientId: 'acme', deliveryPublicKey: PUBLIC_KEY }, { clientId: 'globex' }] });
@@ -146,9 +146,9 @@ describe('Key delivery and leaked-key reports in the template', () => {
     template.hasResourceProperties('AWS::Lambda::Permission', { Action: 'lambda:InvokeFunction', InvokedViaFunctionUrl: true, Principal: '*' });
     template.hasResourceProperties('AWS::Lambda::Function', {
       Description: Match.stringLikeRegexp('key delivery'),
-      Environment: { Variables: Match.objectLike({ DELIVERIES_PER_MINUTE: '6', SECRET_NAME_PREFIX: 'keyroll/Delivery/ApiKeys/' }) },
+      Environment: { Variables: Match.objectLike({ DELIVERIES_PER_MINUTE: '6' }) },
     });
-    template.hasResourceProperties('AWS::SecretsManager::Secret', { Name: 'keyroll/Delivery/ApiKeys/acme', Tags: Match.arrayWith([{ Key: 'keyroll:deliveryPublicKey', Value: PUBLIC_KEY }]) });
+    template.hasResourceProperties('Custom::KeyrollClientRegistration', { ClientId: 'acme', Settings: { 'keyroll:deliveryPublicKey': PUBLIC_KEY } });
     template.hasResourceProperties('AWS::IAM::Policy', {
       PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Action: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'] })]) },
       Roles: [{ Ref: Match.stringLikeRegexp('ApiKeysDeliveryFunction') }],
@@ -180,9 +180,12 @@ describe('Key delivery and leaked-key reports in the template', () => {
     Template.fromStack(without).resourceCountIs('AWS::Lambda::Url', 0);
   });
 
-  it('refuses a delivery key that is not an X25519 public key', () => {
-    const build = () => new RotatingApiKeys(new Stack(appLikeTheCli(), 'Bad', { env }), 'ApiKeys', { clients: [{ clientId: 'acme', deliveryPublicKey: 'not-a-key' }] });
-    expect(build).toThrow('deliveryPublicKey of client "acme" must be an X25519 public key');
+  it.each([
+    ['not a key at all', 'not-a-key'],
+    ['a low-order point, which agrees the same secret with every private key', Buffer.alloc(32).toString('base64url')],
+  ])('refuses a delivery key that is not a usable X25519 public key: %s', (_label, deliveryPublicKey) => {
+    const build = () => new RotatingApiKeys(new Stack(appLikeTheCli(), 'Bad', { env }), 'ApiKeys', { clients: [{ clientId: 'acme', deliveryPublicKey }] });
+    expect(build).toThrow('deliveryPublicKey of client "acme" must be a usable X25519 public key');
   });
 });
 

@@ -44,18 +44,28 @@ function statementsOf(roleId: string): { Action: string | string[]; Resource: un
 const actionsOf = (roleId: string) => statementsOf(roleId).flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action]));
 
 describe('RotatingApiKeys in the example stack', () => {
-  it('gives each client a CMK-encrypted secret holding a keyless placeholder, tagged with its settings', () => {
+  it('gives each client a CMK-encrypted secret holding a keyless placeholder, tagged with its client id only', () => {
     template.resourceCountIs('AWS::SecretsManager::Secret', 2);
     template.hasResourceProperties('AWS::SecretsManager::Secret', {
       Name: 'keyroll/Example/ApiKeys/acme',
       SecretString: '{"clientId":"acme"}',
       KmsKeyId: Match.anyValue(),
-      Tags: Match.arrayWith([
-        { Key: 'keyroll:clientId', Value: 'acme' },
-        { Key: 'keyroll:scopes', Value: 'read' },
-      ]),
+      Tags: [{ Key: 'keyroll:clientId', Value: 'acme' }],
     });
-    template.hasResourceProperties('AWS::SecretsManager::Secret', { Tags: Match.arrayWith([{ Key: 'keyroll:scopes', Value: 'read write' }]) });
+  });
+
+  it('registers each client\'s secret with its settings (which no tag can change), before its rotation schedule exists', () => {
+    const registrations = Object.entries(resources).filter(([, r]) => r.Type === 'Custom::KeyrollClientRegistration');
+    expect(registrations.map(([, r]) => [r.Properties?.['ClientId'], r.Properties?.['Settings']])).toEqual([
+      ['acme', { 'keyroll:scopes': 'read' }],
+      ['globex', { 'keyroll:scopes': 'read write' }],
+    ]);
+    for (const [id, registration] of registrations) {
+      expect(registration.Properties?.['SecretArn']).toEqual({ Ref: expect.stringMatching(/Secret/) });
+      const schedule = Object.values(resources).find((r) => r.Type === 'AWS::SecretsManager::RotationSchedule' && JSON.stringify(r.Properties?.['SecretId']) === JSON.stringify(registration.Properties?.['SecretArn']));
+      expect(schedule?.DependsOn).toContain(id);
+      expect(registration.DependsOn?.some((dependency) => resources[dependency]?.Type === 'AWS::SecretsManager::ResourcePolicy')).toBe(true);
+    }
   });
 
   it('schedules rotation by the rotation function, and never rotates a key because of a deploy', () => {
@@ -74,7 +84,7 @@ describe('RotatingApiKeys in the example stack', () => {
       expect(permission.Properties).toEqual({ Action: 'lambda:InvokeFunction', FunctionName: { 'Fn::GetAtt': [rotationFunctionId, 'Arn'] }, Principal: 'secretsmanager.amazonaws.com', SourceAccount: '111122223333' });
     }
     const schedules = Object.values(resources).filter((r) => r.Type === 'AWS::SecretsManager::RotationSchedule');
-    for (const schedule of schedules) expect(permissions.map(([id]) => id)).toEqual(expect.arrayContaining(schedule.DependsOn ?? []));
+    for (const schedule of schedules) expect(schedule.DependsOn).toEqual(expect.arrayContaining(permissions.map(([id]) => id)));
   });
 
   it('issues each client\'s first key once its rotation schedule exists', () => {
@@ -281,7 +291,7 @@ describe('RotatingApiKeys in the example stack', () => {
     expect(JSON.stringify(Object.values(resources).filter((r) => r.Type === 'AWS::KMS::Key'))).not.toContain('events.amazonaws.com');
   });
 
-  it('lets exactly its five alarms publish to the operations topic, from this account', () => {
+  it('lets exactly its alarms publish to the operations topic, from this account', () => {
     const opsTopic = logicalIdOf('AWS::SNS::Topic', (p) => p['DisplayName'] === 'keyroll operations');
     const alarmIds = Object.entries(resources).filter(([, r]) => r.Type === 'AWS::CloudWatch::Alarm').map(([id]) => id).sort();
     const policy = Object.values(resources).find((r) => r.Type === 'AWS::SNS::TopicPolicy' && JSON.stringify(r.Properties?.['Topics']) === JSON.stringify([{ Ref: opsTopic }]));
@@ -311,7 +321,7 @@ describe('RotatingApiKeys in the example stack', () => {
     });
   });
 
-  it('sends failed rotations and five alarms to the operations topic', () => {
+  it('sends failed rotations and six alarms to the operations topic, refused rotations among them', () => {
     const opsTopic = logicalIdOf('AWS::SNS::Topic', (p) => p['DisplayName'] === 'keyroll operations');
     template.hasResourceProperties('AWS::Events::Rule', {
       EventPattern: {
@@ -324,7 +334,8 @@ describe('RotatingApiKeys in the example stack', () => {
       },
       Targets: [Match.objectLike({ Arn: { Ref: opsTopic } })],
     });
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 5);
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 6);
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'RotationRefused', Namespace: 'keyroll', Dimensions: [{ Name: 'service', Value: 'keyroll-rotation' }], Threshold: 1 });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'Errors', Dimensions: [{ Name: 'FunctionName', Value: { Ref: monitorFunctionId } }], Period: 900 });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'Errors', Dimensions: [{ Name: 'FunctionName', Value: { Ref: usageFunctionId } }] });
     template.allResourcesProperties('AWS::CloudWatch::Alarm', { AlarmActions: [{ Ref: opsTopic }], TreatMissingData: 'notBreaching' });
@@ -371,22 +382,17 @@ describe('RotatingApiKeys props', () => {
     expect(build(props)).toThrow(message);
   });
 
-  it('takes per-client settings as tags, and a cron schedule with a window', () => {
+  it('takes per-client settings into the registration, and a cron schedule with a window', () => {
     const stack = new Stack(appLikeTheCli(), 'Test', { env });
     new RotatingApiKeys(stack, 'Keys', {
       clients: [{ clientId: 'acme', gracePeriod: Duration.hours(2), maxKeyAge: Duration.days(90), rotationSchedule: KeyRotationSchedule.cron('0 4 ? * MON *', { window: Duration.hours(2) }) }],
     });
     const t = Template.fromStack(stack);
-    t.hasResourceProperties('AWS::SecretsManager::Secret', {
-      Tags: Match.arrayWith([
-        { Key: 'keyroll:gracePeriodSeconds', Value: '7200' },
-        { Key: 'keyroll:maxKeyAgeDays', Value: '90' },
-      ]),
-    });
+    t.hasResourceProperties('Custom::KeyrollClientRegistration', { ClientId: 'acme', Settings: { 'keyroll:gracePeriodSeconds': '7200', 'keyroll:maxKeyAgeDays': '90' } });
     t.hasResourceProperties('AWS::SecretsManager::RotationSchedule', { RotationRules: { ScheduleExpression: 'cron(0 4 ? * MON *)', Duration: '2h' } });
   });
 
-  it('writes usage-aware retirement as tags, and the monitor settings into its environment', () => {
+  it('writes usage-aware retirement into the registration, and the monitor settings into its environment', () => {
     const stack = new Stack(appLikeTheCli(), 'Test', { env });
     const keys = new RotatingApiKeys(stack, 'Keys', {
       clients: [
@@ -400,14 +406,9 @@ describe('RotatingApiKeys props', () => {
     });
     keys.countUsageFrom(new LogGroup(stack, 'AccessLogs'));
     const t = Template.fromStack(stack);
-    t.hasResourceProperties('AWS::SecretsManager::Secret', {
-      Name: 'keyroll/Test/Keys/acme',
-      Tags: Match.arrayWith([
-        { Key: 'keyroll:closeWhenSwitchedHours', Value: '6' },
-        { Key: 'keyroll:extendWhileInUseHours', Value: '12' },
-        { Key: 'keyroll:maxGraceHours', Value: '72' },
-        { Key: 'keyroll:rescueMissedHours', Value: '4' },
-      ]),
+    t.hasResourceProperties('Custom::KeyrollClientRegistration', {
+      ClientId: 'acme',
+      Settings: { 'keyroll:closeWhenSwitchedHours': '6', 'keyroll:extendWhileInUseHours': '12', 'keyroll:maxGraceHours': '72', 'keyroll:rescueMissedHours': '4' },
     });
     expect(() => new RotatingApiKeys(new Stack(appLikeTheCli(), 'Bad', { env }), 'Keys', { clients: [{ clientId: 'acme', rescueMissedRotation: Duration.days(2) }] })).toThrow(
       /rescueMissedRotation of client "acme" must be whole hours, from 1 to 24 hours/,
@@ -560,7 +561,7 @@ describe('Per-client usage plans (usagePlans, applyUsagePlans)', () => {
     t.hasResourceProperties('AWS::ApiGateway::ApiKey', { Name: 'keyroll-acme', Value: usageIdentifierKey('keyroll/Plans/Keys/', 'acme'), Enabled: true });
     t.resourceCountIs('AWS::ApiGateway::UsagePlanKey', 2);
     t.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ USAGE_PLAN_KEY_NAMESPACE: 'keyroll/Plans/Keys/' }) } });
-    t.hasResourceProperties('AWS::SecretsManager::Secret', { Name: 'keyroll/Plans/Keys/acme', Tags: Match.arrayWith([{ Key: 'keyroll:usagePlan', Value: 'gold' }]) });
+    t.hasResourceProperties('Custom::KeyrollClientRegistration', { ClientId: 'acme', Settings: { 'keyroll:usagePlan': 'gold' } });
     // A value the CLI can find: the description in the stack output names each plan's id.
     const output = JSON.stringify(t.findOutputs('*'));
     expect(output).toContain('usagePlanIds');

@@ -6,6 +6,9 @@ import { Duration } from 'aws-cdk-lib';
 import { generateDeliveryKeyPair } from '../../client/delivery-key-source';
 import { EXIT, runCli } from '../../cli/main';
 import { startLocalKeyroll, type LocalKeyroll } from '../../local/keyroll-local';
+import { DynamoKeyTable } from '../../lambda/adapters/dynamodb-key-table';
+import { WRITE_GUARD_SIDS } from '../../lambda/contracts/write-guard';
+import { localDynamoDbClient } from '../../local/dynalite-server';
 
 /**
  * The keyroll CLI against the local machinery (the real functions in their processes, the Secrets Manager
@@ -52,7 +55,7 @@ describe('keyroll CLI (--local)', () => {
   it('lists the clients with their current key version', async () => {
     const { code, json } = await cli('clients', 'list');
     expect(code).toBe(EXIT.ok);
-    expect(json).toEqual({ clients: expect.arrayContaining([expect.objectContaining({ clientId: 'acme', currentVersionId: expect.any(String) }), expect.objectContaining({ clientId: 'globex' })]) });
+    expect(json).toEqual({ clients: expect.arrayContaining([expect.objectContaining({ clientId: 'acme', currentVersionId: expect.any(String) }), expect.objectContaining({ clientId: 'globex' })]), unregisteredSecrets: [] });
   });
 
   it('rotates a client, waits for the new key, and shows both versions with their windows', async () => {
@@ -135,15 +138,21 @@ describe('keyroll CLI (--local)', () => {
     const { Tags = [] } = await secrets.send(new DescribeSecretCommand({ SecretId: secretArn }));
     const { ResourcePolicy } = await secrets.send(new GetResourcePolicyCommand({ SecretId: secretArn }));
     secrets.destroy();
-    expect(Object.fromEntries(Tags.map((t) => [t.Key, t.Value]))).toEqual({
-      'keyroll:clientId': 'initech',
-      'keyroll:scopes': 'read reports',
-      'keyroll:gracePeriodSeconds': '7200',
-      'keyroll:deliveryPublicKey': pair.publicKey,
-      'keyroll:closeWhenSwitchedHours': '6',
-      'keyroll:rescueMissedHours': '4',
+    // The secret names its client; the settings live in the registration, which no tag can change.
+    expect(Object.fromEntries(Tags.map((t) => [t.Key, t.Value]))).toEqual({ 'keyroll:clientId': 'initech' });
+    const registry = new DynamoKeyTable(localDynamoDbClient(keyroll.endpoints.dynamodb), keyroll.keyTableName);
+    expect(await registry.registrationOf('initech')).toMatchObject({
+      secretArn,
+      registeredBy: expect.stringMatching(/^local:/),
+      settings: {
+        'keyroll:scopes': 'read reports',
+        'keyroll:gracePeriodSeconds': '7200',
+        'keyroll:deliveryPublicKey': pair.publicKey,
+        'keyroll:closeWhenSwitchedHours': '6',
+        'keyroll:rescueMissedHours': '4',
+      },
     });
-    expect(JSON.parse(ResourcePolicy ?? '{}')).toMatchObject({ Statement: [expect.objectContaining({ Sid: 'OnlyKeyrollRotationWritesKeyVersions', Effect: 'Deny', Action: 'secretsmanager:PutSecretValue' })] });
+    expect((JSON.parse(ResourcePolicy ?? '{}') as { Statement: { Sid: string }[] }).Statement.map((statement) => statement.Sid).sort()).toEqual(Object.values(WRITE_GUARD_SIDS).sort());
     const key = (JSON.parse(SecretString ?? '{}') as { apiKey: string }).apiKey;
     expect((await fetch(`${keyroll.api.url}/hello`, { headers: { 'x-api-key': key } })).status).toBe(200);
 

@@ -2,7 +2,7 @@ import { APIGatewayClient } from '@aws-sdk/client-api-gateway';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { GetRoleCommand, IAMClient, SimulatePrincipalPolicyCommand } from '@aws-sdk/client-iam';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { ListSecretsCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -17,7 +17,7 @@ const secretsManager = mockClient(SecretsManagerClient);
 const apiGateway = mockClient(APIGatewayClient);
 const topics = mockClient(SNSClient);
 const iam = mockClient(IAMClient);
-mockClient(DynamoDBClient);
+const dynamodb = mockClient(DynamoDBClient);
 
 const DESCRIPTION = {
   version: 1,
@@ -62,8 +62,10 @@ describe('keyroll CLI (--stack)', () => {
       Stacks: [{ StackName: 'Orders', CreationTime: new Date(), StackStatus: 'UPDATE_COMPLETE', Outputs: [{ OutputKey: 'ApiKeysInstall1234', OutputValue: JSON.stringify(DESCRIPTION), Description: `${INSTALL_OUTPUT_DESCRIPTION} (Orders/ApiKeys)` }] }],
     });
     secretsManager.onAnyCommand().resolves({ SecretList: [] });
+    dynamodb.on(QueryCommand).resolves({ Items: [] });
     const { code, json } = await cli('--stack', 'Orders', 'clients', 'list');
-    expect({ code, json }).toEqual({ code: EXIT.ok, json: { clients: [] } });
+    expect({ code, json }).toEqual({ code: EXIT.ok, json: { clients: [], unregisteredSecrets: [] } });
+    expect(dynamodb.commandCalls(QueryCommand)[0]?.args[0].input).toMatchObject({ TableName: DESCRIPTION.keyTableName, ExpressionAttributeValues: { ':pk': { S: 'REGISTRATION' } } });
     expect(secretsManager.calls()[0]?.args[0].input).toMatchObject({ Filters: expect.arrayContaining([{ Key: 'name', Values: ['keyroll/Orders/ApiKeys/'] }]) });
   });
 

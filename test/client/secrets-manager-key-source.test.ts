@@ -13,7 +13,7 @@ const dynamo = useDynalite();
 describe('SecretsManagerKeySource', () => {
   it('reads the current key, says when there is none yet, and follows a rotation through the provider', async () => {
     const h = new RotationHarness({ secretsManager, sns, dynamodbEndpoint: dynamo.endpoint(), tableName: await dynamo.newTable() });
-    const arn = h.newClient('acme');
+    const arn = await h.newClient('acme');
     const source = new SecretsManagerKeySource({ secretId: arn, client: new SecretsManagerClient({}) });
     await expect(source.currentKey()).rejects.toThrow(`secret ${arn}: the current value holds no key yet`);
 

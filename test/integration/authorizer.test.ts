@@ -24,7 +24,7 @@ async function rotatedClient() {
   sns.reset();
   const tableName = await dynamo.newTable();
   const h = new RotationHarness({ secretsManager, sns, dynamodbEndpoint: dynamo.endpoint(), tableName, gracePeriodSeconds: GRACE_MS / 1000 });
-  const arn = h.newClient('acme');
+  const arn = await h.newClient('acme');
   await h.rotate(arn, { token: 'v1' });
   return { h, arn, tableName };
 }

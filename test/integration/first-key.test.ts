@@ -4,9 +4,10 @@ import { RotateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secre
 import { SNSClient } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
 import { SecretsManagerVersionStore } from '../../lambda/adapters/secrets-manager-version-store';
-import { FirstKeyTimeoutError, InvalidFirstKeyEventError } from '../../lambda/domain/errors';
+import { ClientAlreadyRegisteredError, FirstKeyTimeoutError, InvalidFirstKeyEventError } from '../../lambda/domain/errors';
 import { issueFirstKey } from '../../lambda/domain/first-key';
-import { createFirstKeyHandler } from '../../lambda/handlers/first-key-handler';
+import { CLIENT_RESOURCE_TYPES, createFirstKeyHandler } from '../../lambda/handlers/first-key-handler';
+import { InMemoryKeyTable } from '../../proof/in-memory-key-table';
 import { runRotation, type RotationFunction } from '../../local/rotation-driver';
 import { useDynalite } from '../support/dynamodb';
 import { stagesOf } from '../support/rotation-fixture';
@@ -24,7 +25,7 @@ async function newClient(options: { rotationFunction?: RotationFunction } = {}) 
   secretsManager.reset();
   sns.reset();
   const h = new RotationHarness({ secretsManager, sns, dynamodbEndpoint: dynamo.endpoint(), tableName: await dynamo.newTable() });
-  const arn = h.newClient('acme');
+  const arn = await h.newClient('acme');
   const rotationFunction = options.rotationFunction ?? ((event) => h.handler(event));
   const background: Promise<unknown>[] = [];
   secretsManager.on(RotateSecretCommand).callsFake((input) => {
@@ -72,11 +73,14 @@ describe('First key of a new client', () => {
 describe('First key custom resource', () => {
   function handlerWith() {
     const issued: string[] = [];
+    const registry = new InMemoryKeyTable();
     const handler = createFirstKeyHandler({
       issueFirstKey: async (secretId) => (issued.push(secretId), { versionId: `v-${issued.length}` }),
+      registry,
+      clock: () => 1_000,
       logger: new Logger({ logLevel: 'SILENT' }),
     });
-    return { handler, issued };
+    return { handler, issued, registry };
   }
   const secretArn = 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:keyroll/clients/acme-AbCdEf';
 
@@ -104,6 +108,35 @@ describe('First key custom resource', () => {
       handler({ RequestType: 'Update', ResourceProperties: { SecretId: replacement }, OldResourceProperties: { SecretId: secretArn }, PhysicalResourceId: secretArn }),
     ).resolves.toMatchObject({ PhysicalResourceId: replacement });
     expect(issued).toEqual([replacement]);
+  });
+
+  const registrationEvent = (RequestType: string, properties: Record<string, unknown>, old?: Record<string, unknown>) => ({
+    RequestType,
+    ResourceType: CLIENT_RESOURCE_TYPES.registration,
+    ResourceProperties: { ServiceToken: 'arn:aws:lambda:eu-west-1:111122223333:function:provider', ...properties },
+    ...(old === undefined ? {} : { OldResourceProperties: old }),
+  });
+
+  it('registers a declared client\'s secret with its settings, updates them on a later deploy, and removes the registration with the client', async () => {
+    const { handler, registry, issued } = handlerWith();
+    const settings = { 'keyroll:scopes': 'read' };
+    await expect(handler(registrationEvent('Create', { ClientId: 'acme', SecretArn: secretArn, Settings: settings }))).resolves.toEqual({ PhysicalResourceId: 'keyroll-registration:acme' });
+    expect(await registry.registrationOf('acme')).toEqual({ clientId: 'acme', secretArn, settings, registeredAtMs: 1_000, registeredBy: 'cloudformation' });
+    const wider = { 'keyroll:scopes': 'read write' };
+    await handler(registrationEvent('Update', { ClientId: 'acme', SecretArn: secretArn, Settings: wider }, { ClientId: 'acme', SecretArn: secretArn, Settings: settings }));
+    expect((await registry.registrationOf('acme'))?.settings).toEqual(wider);
+    await handler(registrationEvent('Delete', { ClientId: 'acme', SecretArn: secretArn, Settings: wider }));
+    expect(await registry.registrationOf('acme')).toBeUndefined();
+    expect(issued).toEqual([]);
+  });
+
+  it('moves a registration to the secret that replaced the old one, and refuses to give a registered client another secret', async () => {
+    const { handler, registry } = handlerWith();
+    const replacement = `${secretArn}-2`;
+    await handler(registrationEvent('Create', { ClientId: 'acme', SecretArn: secretArn }));
+    await handler(registrationEvent('Update', { ClientId: 'acme', SecretArn: replacement }, { ClientId: 'acme', SecretArn: secretArn }));
+    expect((await registry.registrationOf('acme'))?.secretArn).toBe(replacement);
+    await expect(handler(registrationEvent('Create', { ClientId: 'acme', SecretArn: `${secretArn}-rogue` }))).rejects.toThrow(ClientAlreadyRegisteredError);
   });
 
   it('refuses an event that is not a custom resource request for a secret', async () => {

@@ -8,7 +8,7 @@ import { DynamoKeyTable } from '../../lambda/adapters/dynamodb-key-table';
 import { JweKeySealer } from '../../lambda/adapters/jwe-key-sealer';
 import { SecretsManagerVersionStore } from '../../lambda/adapters/secrets-manager-version-store';
 import { hashApiKey } from '../../lambda/domain/api-key';
-import { CLIENT_TAG } from '../../lambda/domain/client-settings';
+import { CLIENT_SETTING } from '../../lambda/domain/client-settings';
 import { KeyDelivery } from '../../lambda/domain/key-delivery';
 import { createDeliveryHandler } from '../../lambda/handlers/delivery-handler';
 import { localDynamoDbClient } from '../../local/dynalite-server';
@@ -33,19 +33,19 @@ async function deliveryFixture() {
   const tableName = await dynamo.newTable();
   const h = new RotationHarness({ secretsManager, sns, dynamodbEndpoint: dynamo.endpoint(), tableName });
   const pair = await generateDeliveryKeyPair();
-  const acme = h.newClient('acme', { [CLIENT_TAG.deliveryPublicKey]: pair.publicKey });
-  const globex = h.newClient('globex');
+  const acme = await h.newClient('acme', { [CLIENT_SETTING.deliveryPublicKey]: pair.publicKey });
+  const globex = await h.newClient('globex');
   await h.rotate(acme, { token: 'a1' });
   await h.rotate(globex, { token: 'g1' });
   const table = new DynamoKeyTable(localDynamoDbClient(dynamo.endpoint()), tableName);
   const handler = createDeliveryHandler({
     delivery: new KeyDelivery({
       keys: table,
+      registry: table,
       secrets: new SecretsManagerVersionStore(new SecretsManagerClient({})),
       ledger: table,
       sealer: new JweKeySealer(),
       keyPrefix: 'kr',
-      secretNamePrefix: 'keyroll/clients/',
       deliveriesPerMinute: PER_MINUTE,
       clock: h.clock.now,
     }),
@@ -69,7 +69,7 @@ describe('Key delivery', () => {
     const fresh = new DeliveryKeySource({ url: f.url, clientId: 'acme', privateKey: f.pair.privateKey, initialKey: firstKey });
     await expect(fresh.currentKey()).resolves.toEqual({ key: f.h.keyOf(f.acme, 'a2'), versionId: 'a2' });
 
-    const { Items = [] } = await dynamo.client().send(new QueryCommand({ TableName: f.tableName, KeyConditionExpression: 'pk = :pk AND begins_with(sk, :audit)', ExpressionAttributeValues: { ':pk': { S: 'CLIENT#acme' }, ':audit': { S: 'AUDIT#' } } }));
+    const { Items = [] } = await dynamo.client().send(new QueryCommand({ TableName: f.tableName, KeyConditionExpression: 'pk = :pk AND begins_with(sk, :audit)', ExpressionAttributeValues: { ':pk': { S: 'DELIVERY#acme' }, ':audit': { S: 'AUDIT#' } } }));
     expect(Items.map((item) => [item['action']?.S, item['versionId']?.S, item['presentedVersionId']?.S])).toEqual([
       ['key.delivered', 'a1', 'a1'],
       ['key.delivered', 'a2', 'a1'],

@@ -17,7 +17,7 @@ describe('Key operations: status', () => {
   it('flags a replaced key still in use shortly before its end, with its requests per hour and last use', async () => {
     const tableName = await dynamo.newTable();
     const h = new RotationHarness({ secretsManager, sns, dynamodbEndpoint: dynamo.endpoint(), tableName, gracePeriodSeconds: 12 * 3600 });
-    const arn = h.newClient('acme');
+    const arn = await h.newClient('acme');
     await h.rotate(arn, { token: 'v1' });
     await h.rotate(arn, { token: 'v2' });
     h.clock.advance(2 * HOUR_MS);

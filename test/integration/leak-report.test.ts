@@ -60,7 +60,7 @@ async function endpoint(action: LeakAction) {
   sns.reset();
   const tableName = await dynamo.newTable();
   const h = new RotationHarness({ secretsManager, sns, dynamodbEndpoint: dynamo.endpoint(), tableName });
-  const acme = h.newClient('acme');
+  const acme = await h.newClient('acme');
   await h.rotate(acme, { token: 'a1' });
   const table = new DynamoKeyTable(localDynamoDbClient(dynamo.endpoint()), tableName);
   const secrets = new SecretsManagerVersionStore(new SecretsManagerClient({}));

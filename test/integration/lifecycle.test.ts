@@ -16,8 +16,8 @@ const iso = (ms: number) => new Date(ms).toISOString();
 describe('A key\'s life as its clients see it: rotated, expiring, expired', () => {
   it('sends each client exactly its sequence of notifications, whatever the monitor runs in between', async () => {
     const h = new RotationHarness({ secretsManager, sns, dynamodbEndpoint: dynamo.endpoint(), tableName: await dynamo.newTable(), gracePeriodSeconds: 7 * 24 * 3600 });
-    const acme = h.newClient('acme');
-    const globex = h.newClient('globex');
+    const acme = await h.newClient('acme');
+    const globex = await h.newClient('globex');
     const startMs = h.clock.nowMs;
     await h.rotate(acme, { token: 'acme-v1' });
     await h.rotate(globex, { token: 'globex-v1' });

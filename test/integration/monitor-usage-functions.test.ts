@@ -37,7 +37,7 @@ describe('The usage and monitor Lambda entry points', () => {
     const tableName = await dynamo.newTable();
     // The entry points read the real clock: the story happens in the last few hours.
     const h = new RotationHarness({ secretsManager, sns, dynamodbEndpoint: dynamo.endpoint(), tableName, clock: new TestClock(Date.now() - 3 * HOUR_MS) });
-    const arn = h.newClient('acme');
+    const arn = await h.newClient('acme');
     await h.rotate(arn, { token: 'acme-v1' });
     h.clock.advance(60_000);
     await h.rotate(arn, { token: 'acme-v2' });

@@ -23,7 +23,7 @@ async function newHarness(options: { gracePeriodSeconds?: number; monitorSetting
 
 /** A client with its first key (v1), then rotated to v2; returns when v2 became current. */
 async function rotatedClient(h: RotationHarness, clientId: string, tags?: Record<string, string>): Promise<{ arn: string; rotatedAtMs: number }> {
-  const arn = h.newClient(clientId, tags);
+  const arn = await h.newClient(clientId, tags);
   await h.rotate(arn, { token: `${clientId}-v1` });
   h.clock.advance(DAY_MS);
   const rotatedAtMs = h.clock.nowMs;
@@ -123,7 +123,7 @@ describe('The monitor over DynamoDB (dynalite) and the Secrets Manager model, wi
 
     it('reminds a client whose current key reaches its maximum age with no rotation to replace it', async () => {
       const h = await newHarness();
-      const arn = h.newClient('acme', { 'keyroll:maxKeyAgeDays': '30' });
+      const arn = await h.newClient('acme', { 'keyroll:maxKeyAgeDays': '30' });
       await h.rotate(arn, { token: 'acme-v1' });
       const endMs = h.clock.nowMs + 30 * DAY_MS;
       drain(h.published);
@@ -213,7 +213,7 @@ describe('The monitor over DynamoDB (dynalite) and the Secrets Manager model, wi
 
     it('tells operators once when AWSPENDING has sat on a version longer than the threshold', async () => {
       const h = await newHarness();
-      const arn = h.newClient('acme');
+      const arn = await h.newClient('acme');
       await h.rotate(arn, { token: 'acme-v1' });
       h.model.rotateSecret({ SecretId: arn, ClientRequestToken: 'acme-v2' });
       await h.invoke('createSecret', arn, 'acme-v2');
@@ -234,7 +234,7 @@ describe('The monitor over DynamoDB (dynalite) and the Secrets Manager model, wi
 
     it('still reports a stuck rotation whose pending version Secrets Manager does not list, counting from when keyroll first saw it', async () => {
       const h = await newHarness();
-      const arn = h.newClient('acme');
+      const arn = await h.newClient('acme');
       await h.rotate(arn, { token: 'acme-v1' });
       // A rotation cut off before createSecret: AWSPENDING on a version with no value, which listings may omit.
       h.model.rotateSecret({ SecretId: arn, ClientRequestToken: 'acme-v2' });
@@ -266,7 +266,7 @@ describe('The monitor over DynamoDB (dynalite) and the Secrets Manager model, wi
 
     it('revokes the key of an abandoned rotation once it is older than the threshold', async () => {
       const h = await newHarness();
-      const arn = h.newClient('acme');
+      const arn = await h.newClient('acme');
       await h.rotate(arn, { token: 'acme-v1' });
       h.model.rotateSecret({ SecretId: arn, ClientRequestToken: 'acme-v2' });
       await h.invoke('createSecret', arn, 'acme-v2');
@@ -449,7 +449,7 @@ describe('The monitor over DynamoDB (dynalite) and the Secrets Manager model, wi
   it('checks every other client when one cannot be checked, then fails the run naming it', async () => {
     const h = await newHarness({ gracePeriodSeconds: 3600 });
     const { rotatedAtMs } = await rotatedClient(h, 'acme');
-    const broken = h.newClient('globex', { 'keyroll:gracePeriodSeconds': 'a week' });
+    const broken = await h.newClient('globex', { 'keyroll:gracePeriodSeconds': 'a week' });
     drain(h.published);
     h.clock.nowMs = rotatedAtMs + 2 * HOUR_MS;
     await expect(h.runMonitor()).rejects.toThrow(MonitorRunError);

@@ -53,7 +53,7 @@ describe('Multi-region rotation: the replica wait (two dynalite servers and a re
 
   it('lets the new key become current only once the replica has it, waiting out the replication lag', async () => {
     const { h, replicaTable, acceptedIn } = await setUp(400, 5_000);
-    const arn = h.newClient('acme');
+    const arn = await h.newClient('acme');
     const started = Date.now();
     expect((await h.rotate(arn, { token: 'acme-v1' })).outcome).toBe('succeeded');
     // testSecret waited for the lag, at least.
@@ -66,7 +66,7 @@ describe('Multi-region rotation: the replica wait (two dynalite servers and a re
 
   it('fails the step after its bound while the replica region is down, keeps the old key working in both, and completes on the retry once it is back', async () => {
     const { h, replicaTable, acceptedIn } = await setUp(50, 600);
-    const arn = h.newClient('acme');
+    const arn = await h.newClient('acme');
     await h.rotate(arn, { token: 'acme-v1' });
     const oldKey = h.currentKey(arn);
     await sleep(300); // the replica has acme-v1 and its later updates
@@ -106,7 +106,7 @@ describe('Multi-region rotation: the replica wait (two dynalite servers and a re
         wait: { boundMs: 300, pollMs: 25, clock: Date.now, sleep: (ms) => sleep(ms) },
       },
     });
-    const other = broken.newClient('globex');
+    const other = await broken.newClient('globex');
     const run = await broken.rotate(other, { token: 'globex-v1', attempts: 1 });
     expect(run.outcome).toBe('failed');
     expect(String((run.errors[0] as Error).message)).toContain('us-east-1 (TimeoutError: connect ECONNREFUSED)');

@@ -1,3 +1,4 @@
+import { DynamoKeyTable } from '../../lambda/adapters/dynamodb-key-table';
 import { SecretsManagerClient, UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -45,6 +46,7 @@ describe('The rotation Lambda entry point', () => {
         POWERTOOLS_LOG_LEVEL: 'INFO',
       }, { isolated: false });
       const arn = createClientSecret(model, { clientId: 'acme', firstVersionId: 'v0' });
+      await new DynamoKeyTable(dynamo.client(), tableName).registerClient({ clientId: 'acme', secretArn: arn, settings: {}, registeredAtMs: Date.now(), registeredBy: 'test' });
       const secrets: string[] = [];
       const recordSecrets = async (event: Parameters<RotationFunction>[0]) => {
         secrets.push(event.RotationToken);

@@ -1,7 +1,7 @@
 import { SecretsManagerClient, UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
-import { hashApiKey } from '../../lambda/domain/api-key';
+import { generateApiKey, hashApiKey } from '../../lambda/domain/api-key';
 import { notificationEventId } from '../../lambda/domain/notifications';
 import type { RotationStep } from '../../lambda/domain/rotation';
 import { useDynalite } from '../support/dynamodb';
@@ -22,10 +22,26 @@ async function newHarness(options: { faults?: FaultInjector; gracePeriodSeconds?
 
 const STEPS: readonly RotationStep[] = ['createSecret', 'setSecret', 'testSecret', 'finishSecret'];
 
+describe('Attack: a pending value keyroll did not generate', () => {
+  it('is never registered: written into a client\'s secret between RotateSecret and createSecret, its key stays refused', async () => {
+    const h = await newHarness();
+    const arn = await h.newClient('acme');
+    await h.rotate(arn, { token: 'v1' });
+    // What someone who may write the secret (its resource policy removed) does: RotateSecret, then PutSecretValue first.
+    h.model.rotateSecret({ SecretId: arn, ClientRequestToken: 'planted' });
+    const planted = generateApiKey('kr');
+    h.model.putSecretValue({ SecretId: arn, ClientRequestToken: 'planted', SecretString: JSON.stringify({ clientId: 'acme', apiKey: planted }), VersionStages: ['AWSPENDING'] });
+    for (const step of STEPS) await h.invoke(step, arn, 'planted').catch(() => undefined);
+    expect(await h.verify(planted)).toEqual({ status: 'not_found' });
+    expect(h.versionWithStage(arn, 'AWSCURRENT')).toBe('v1');
+    expect(h.operations).toContainEqual(expect.objectContaining({ type: 'rotation.refused', clientId: 'acme', versionId: 'planted' }));
+  });
+});
+
 describe('Rotation over DynamoDB (dynalite), through the handler', () => {
   it('issues a new client\'s first key with its first rotation', async () => {
     const h = await newHarness();
-    const arn = h.newClient('acme');
+    const arn = await h.newClient('acme');
 
     await expect(h.rotate(arn, { token: 'v1' })).resolves.toMatchObject({ outcome: 'succeeded', errors: [] });
 
@@ -38,7 +54,7 @@ describe('Rotation over DynamoDB (dynalite), through the handler', () => {
 
   it('keeps the replaced key valid for exactly the grace period, with the new key valid throughout', async () => {
     const h = await newHarness({ gracePeriodSeconds: 3600 });
-    const arn = h.newClient('acme');
+    const arn = await h.newClient('acme');
     await h.rotate(arn, { token: 'v1' });
     const oldKey = h.currentKey(arn);
     h.clock.advance(24 * HOUR_MS);
@@ -69,7 +85,7 @@ describe('Rotation over DynamoDB (dynalite), through the handler', () => {
 
   it('ends every step in the state of running it once, however often and however late it runs again', async () => {
     const h = await newHarness();
-    const arn = h.newClient('acme');
+    const arn = await h.newClient('acme');
     await h.rotate(arn, { token: 'v1' });
     h.model.rotateSecret({ SecretId: arn, ClientRequestToken: 'v2' });
 
@@ -88,7 +104,7 @@ describe('Rotation over DynamoDB (dynalite), through the handler', () => {
 
   it('completes the old window and the notification when finishSecret was cut off after moving AWSCURRENT', async () => {
     const h = await newHarness();
-    const arn = h.newClient('acme');
+    const arn = await h.newClient('acme');
     await h.rotate(arn, { token: 'v1' });
     const oldKey = h.currentKey(arn);
     let responseLost = false;
@@ -109,7 +125,7 @@ describe('Rotation over DynamoDB (dynalite), through the handler', () => {
 
   it('refuses the key of an abandoned rotation once the next rotation starts', async () => {
     const h = await newHarness();
-    const arn = h.newClient('acme');
+    const arn = await h.newClient('acme');
     await h.rotate(arn, { token: 'v1' });
     const currentKey = h.currentKey(arn);
     h.model.rotateSecret({ SecretId: arn, ClientRequestToken: 'v2' });
@@ -132,7 +148,7 @@ describe('Rotation over DynamoDB (dynalite), through the handler', () => {
 
   it('changes nothing when RotateImmediately=false runs testSecret alone', async () => {
     const h = await newHarness();
-    const arn = h.newClient('acme');
+    const arn = await h.newClient('acme');
     await h.rotate(arn, { token: 'v1' });
     const before = { versions: await h.versionsOf('acme'), stages: stagesOf(h.model, arn), published: h.published.length };
 
@@ -143,7 +159,7 @@ describe('Rotation over DynamoDB (dynalite), through the handler', () => {
 
   it('leaves a revoked key revoked when the rotation that replaces it finishes', async () => {
     const h = await newHarness();
-    const arn = h.newClient('acme');
+    const arn = await h.newClient('acme');
     await h.rotate(arn, { token: 'v1' });
     const leakedKey = h.currentKey(arn);
     await h.table.revoke(hashApiKey(leakedKey), h.clock.nowMs, 'compromised');
@@ -156,7 +172,7 @@ describe('Rotation over DynamoDB (dynalite), through the handler', () => {
 
   it('keeps every replaced key valid for its own grace period when rotations come faster than the grace period', async () => {
     const h = await newHarness({ gracePeriodSeconds: 3600 });
-    const arn = h.newClient('acme');
+    const arn = await h.newClient('acme');
     await h.rotate(arn, { token: 'v1' });
     const k1 = h.currentKey(arn);
     const t1 = h.clock.nowMs;
@@ -182,7 +198,7 @@ describe('Rotation over DynamoDB (dynalite), through the handler', () => {
   describe('a single failed AWS call anywhere in a rotation', () => {
     async function rotatedOnce(faults: FaultInjector) {
       const h = await newHarness({ faults });
-      const arn = h.newClient('acme');
+      const arn = await h.newClient('acme');
       await h.rotate(arn, { token: 'v1' });
       return { h, arn, oldKey: h.currentKey(arn) };
     }
@@ -252,7 +268,7 @@ describe('Rotations that Secrets Manager gave up on after AWSCURRENT moved (foun
 
   it('never revokes a key that was current as if its rotation had been abandoned; the monitor gives it its grace period', async () => {
     const h = await newHarness({ gracePeriodSeconds: 3600 });
-    const arn = h.newClient('acme');
+    const arn = await h.newClient('acme');
     await h.rotate(arn, { token: 't0' });
     await cutOffAfterTheMove(h, arn, 't1');
     const wasCurrent = h.currentKey(arn);

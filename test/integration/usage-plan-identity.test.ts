@@ -26,8 +26,8 @@ describe('The authorizer with usage plans', () => {
     const tableName = await dynamo.newTable();
     // Keys issued a day ago with a long grace: the entry point judges them by the real clock.
     const h = new RotationHarness({ secretsManager, sns, dynamodbEndpoint: dynamo.endpoint(), tableName, clock: new TestClock(Date.now() - 24 * 3600_000), gracePeriodSeconds: 30 * 24 * 3600 });
-    const acme = h.newClient('acme', { 'keyroll:usagePlan': 'gold' });
-    const globex = h.newClient('globex');
+    const acme = await h.newClient('acme', { 'keyroll:usagePlan': 'gold' });
+    const globex = await h.newClient('globex');
     await h.rotate(acme, { token: 'acme-v1' });
     await h.rotate(globex, { token: 'globex-v1' });
     const env = { KEY_TABLE_NAME: tableName, AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint(), USAGE_PLAN_KEY_NAMESPACE: NAMESPACE, CACHE_TTL_SECONDS: '0' };
@@ -55,7 +55,7 @@ describe('The authorizer with usage plans', () => {
   it('answers without a usageIdentifierKey when the install has no usage plans', async () => {
     const tableName = await dynamo.newTable();
     const h = new RotationHarness({ secretsManager, sns, dynamodbEndpoint: dynamo.endpoint(), tableName, clock: new TestClock(Date.now() - 3600_000) });
-    const acme = h.newClient('acme');
+    const acme = await h.newClient('acme');
     await h.rotate(acme, { token: 'acme-v1' });
     const handler = loadEntry<(event: unknown) => Promise<PolicyResponse>>('authorizer', { KEY_TABLE_NAME: tableName, AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint() }, { isolated: true });
     expect(Object.keys(await handler(restEvent({ 'x-api-key': h.keyOf(acme, 'acme-v1') }))).sort()).toEqual(['context', 'policyDocument', 'principalId']);

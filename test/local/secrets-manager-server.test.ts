@@ -29,6 +29,7 @@ const CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
 describe('Local Secrets Manager endpoint', () => {
   let server: SecretsManagerServer;
   let client: SecretsManagerClient;
+  let table: DynamoKeyTable;
   const invocations: string[] = [];
 
   beforeAll(async () => {
@@ -41,10 +42,12 @@ describe('Local Secrets Manager endpoint', () => {
       return rotation?.runStep(request);
     });
     client = new SecretsManagerClient({ endpoint: server.endpoint, region: 'us-east-1', credentials: CREDENTIALS });
-    const table = new DynamoKeyTable(localDynamoDbClient(dynamo.endpoint()), tableName);
+    table = new DynamoKeyTable(localDynamoDbClient(dynamo.endpoint()), tableName);
     rotation = new KeyRotation({
       secrets: new SecretsManagerVersionStore(client),
       keys: table,
+      registry: table,
+      issued: table,
       events: table,
       notifier: new SnsNotifier(new SNSClient({ region: 'us-east-1' }), 'arn:aws:sns:us-east-1:000000000000:clients'),
       clock: Date.now,
@@ -70,7 +73,8 @@ describe('Local Secrets Manager endpoint', () => {
   });
 
   it('on RotateSecret, invokes the rotation function\'s four steps, so the new key becomes current', async () => {
-    const { ARN } = await client.send(new CreateSecretCommand({ Name: 'keyroll/local/globex', SecretString: '{"clientId":"globex"}', Tags: [{ Key: 'keyroll:clientId', Value: 'globex' }] }));
+    const { ARN = '' } = await client.send(new CreateSecretCommand({ Name: 'keyroll/local/globex', SecretString: '{"clientId":"globex"}', Tags: [{ Key: 'keyroll:clientId', Value: 'globex' }] }));
+    await table.registerClient({ clientId: 'globex', secretArn: ARN, settings: {}, registeredAtMs: Date.now(), registeredBy: 'test' });
     invocations.length = 0;
     await client.send(new RotateSecretCommand({ SecretId: ARN, RotationLambdaARN: 'arn:aws:lambda:us-east-1:000000000000:function:rotation' }));
     await server.settled();

@@ -95,7 +95,7 @@ describe('keyroll installed from its packed tarball into a new CDK app', () => {
     const cdkOut = path.join(appDir, 'cdk.out');
     const template = JSON.parse(readFileSync(path.join(cdkOut, 'OrdersApi.template.json'), 'utf8')) as Template;
     const ofType = (type: string) => Object.values(template.Resources).filter((resource) => resource.Type === type);
-    expect(ofType('AWS::ApiGateway::Authorizer')).toEqual([expect.objectContaining({ Properties: expect.objectContaining({ Type: 'REQUEST', IdentitySource: 'method.request.header.x-api-key' }) })]);
+    expect(ofType('AWS::ApiGateway::Authorizer')).toEqual([expect.objectContaining({ Properties: expect.objectContaining({ Type: 'REQUEST', IdentitySource: 'method.request.header.x-api-key,context.httpMethod,context.path' }) })]);
     expect(ofType('AWS::ApiGatewayV2::Authorizer')).toEqual([
       expect.objectContaining({ Properties: expect.objectContaining({ AuthorizerType: 'REQUEST', AuthorizerPayloadFormatVersion: '2.0', EnableSimpleResponses: true }) }),
     ]);

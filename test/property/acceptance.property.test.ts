@@ -46,7 +46,7 @@ describe('One definition of an accepted key (property)', () => {
         sns.reset();
         const tableName = await dynamo.newTable();
         const h = new RotationHarness({ secretsManager, sns, dynamodbEndpoint: dynamo.endpoint(), tableName });
-        const arn = h.newClient('acme');
+        const arn = await h.newClient('acme');
         await h.rotate(arn, { token: 'v1' });
         h.model.rotateSecret({ SecretId: arn, ClientRequestToken: 'v2' });
         await h.invoke('createSecret', arn, 'v2');

@@ -99,7 +99,7 @@ class FaultyRun {
   static async start(): Promise<FaultyRun> {
     const faults = new FaultInjector();
     const h = await newHarness(faults);
-    const arn = h.newClient('acme');
+    const arn = await h.newClient('acme');
     await h.rotate(arn, { token: 't0' });
     return new FaultyRun(h, faults, arn);
   }
@@ -294,7 +294,7 @@ async function normalizedState(h: RotationHarness, arn: string, tokens: readonly
 /** The same rotations, each step once, no faults: what the faulty run must end up equal to. */
 async function cleanRun(rotations: readonly RotationRecord[]): Promise<NormalizedState> {
   const h = await newHarness();
-  const arn = h.newClient('acme');
+  const arn = await h.newClient('acme');
   await h.rotate(arn, { token: 't0' });
   for (const rotation of rotations) {
     if (rotation.fate === 'completed') {

@@ -34,11 +34,16 @@ export function buildRotation(options: {
   readonly defaultGracePeriodSeconds?: number;
   readonly keyTableName?: string;
   readonly replicas?: RotationDependencies['replicas'];
+  /** The client registry and issued-key record; default the key table itself. */
+  readonly registry?: RotationDependencies['registry'];
+  readonly issued?: RotationDependencies['issued'];
 }): { rotation: KeyRotation; table: DynamoKeyTable } {
   const table = new DynamoKeyTable(options.dynamodb ?? new DynamoDBClient({}), options.keyTableName ?? KEY_TABLE_NAME);
   const rotation = new KeyRotation({
     secrets: new SecretsManagerVersionStore(new SecretsManagerClient({})),
     keys: table,
+    registry: options.registry ?? table,
+    issued: options.issued ?? table,
     events: table,
     notifier: new SnsNotifier(new SNSClient({}), CLIENT_TOPIC_ARN),
     operationsNotifier: new SnsNotifier(new SNSClient({}), OPERATIONS_TOPIC_ARN),

@@ -6,6 +6,7 @@ import type { AwsClientStub } from 'aws-sdk-client-mock';
 import type { DynamoKeyTable } from '../../lambda/adapters/dynamodb-key-table';
 import type { ApiKey } from '../../lambda/domain/api-key';
 import type { KeyVersion } from '../../lambda/domain/key-version';
+import type { ClientSettingValues } from '../../lambda/domain/client-settings';
 import { DynamoUsageStore } from '../../lambda/adapters/dynamodb-usage-store';
 import { SecretsManagerVersionStore } from '../../lambda/adapters/secrets-manager-version-store';
 import { SnsNotifier } from '../../lambda/adapters/sns-notifier';
@@ -89,6 +90,7 @@ export class RotationHarness {
     const sns = new SNSClient({});
     const monitor = new KeyMonitor({
       secrets: new SecretsManagerVersionStore(new SecretsManagerClient({})),
+      registry: table,
       keys: table,
       events: table,
       usage,
@@ -122,9 +124,14 @@ export class RotationHarness {
     );
   }
 
-  /** A new client's secret: a placeholder without a key, rotation enabled. */
-  newClient(clientId: string, tags?: Record<string, string>): string {
-    return createClientSecret(this.model, { clientId, tags, firstVersionId: `${clientId}-v0` });
+  /**
+   * A new client as the construct makes one: its secret (a placeholder without a key, rotation enabled) and its
+   * registration with these settings (CLIENT_SETTING names).
+   */
+  async newClient(clientId: string, settings: ClientSettingValues = {}): Promise<string> {
+    const secretArn = createClientSecret(this.model, { clientId, firstVersionId: `${clientId}-v0` });
+    await this.table.registerClient({ clientId, secretArn, settings, registeredAtMs: this.clock.nowMs, registeredBy: 'test' });
+    return secretArn;
   }
 
   /** RotateSecret and the step invocations Secrets Manager would make, retries included. */

@@ -29,9 +29,11 @@ describe('Monitor clock', () => {
       },
       versionCreatedAt: async () => undefined,
     };
+    await table.registerClient({ clientId: 'acme', secretArn: secret.arn, settings: {}, registeredAtMs: startMs, registeredBy: 'test' });
     const silent: Notifier = { publish: async () => undefined };
     const monitor = new KeyMonitor({
       secrets: directory,
+      registry: table,
       keys: table,
       events: table,
       usage: table,

@@ -1,4 +1,4 @@
-import { notificationEventId, parseNotification, type Notification, type NotificationType } from '../../lambda/domain/notifications';
+import { NOTIFICATION_TYPES, notificationEventId, parseNotification, type Notification, type NotificationType } from '../../lambda/domain/notifications';
 import { checkPublishedMessage, messageViolations, NOTIFICATION_SCHEMA, schemaErrors } from '../support/notification-schema';
 
 const at = '2026-11-22T12:00:00.000Z';
@@ -23,12 +23,14 @@ const MESSAGES: readonly Notification[] = [
   base('rotation.stuck'),
   base('key.refused', { refused: 12, refusedSince: at, lastRefusedAt: '2026-11-22T12:03:00.000Z' }),
   base('rotation.missed', { refused: 12, refusedSince: at, lastRefusedAt: '2026-11-22T12:03:00.000Z', expiresAt: '2026-11-22T16:00:00.000Z' }),
+  base('rotation.refused'),
 ];
 
 describe('schemas/notification-v1.schema.json', () => {
   it('names every type keyroll sends', () => {
     const types = (NOTIFICATION_SCHEMA as { properties: { type: { enum: string[] } } }).properties.type.enum;
     expect(new Set(types)).toEqual(new Set(MESSAGES.map((message) => message.type)));
+    expect(new Set(types)).toEqual(new Set(NOTIFICATION_TYPES));
   });
 
   it.each(MESSAGES.map((message) => [message.type, message] as const))('accepts a %s message, which parseNotification reads back', (_type, message) => {

@@ -16,6 +16,7 @@ describe('rotation function configuration', () => {
       apiKeyHeader: 'x-api-key',
       replicaRegions: [],
       replicaWaitSeconds: 30,
+      metricsNamespace: 'keyroll',
     });
   });
 

@@ -21,7 +21,15 @@ import type { RotationStep } from '../../lambda/domain/rotation';
 import { SecretsManagerModel } from '../../local/secrets-manager-model';
 import { InjectedFaultError } from '../../proof/faults';
 import { buildRotation, CLIENT_TOPIC_ARN, HOUR_MS, OPERATIONS_TOPIC_ARN, hashOf, keyOf, stagesOf, TestClock } from '../support/rotation-fixture';
-import { createClientSecret, serveSecretsManagerFromModel } from '../support/secrets-manager';
+import { createClientSecret as createSecretOnly, serveSecretsManagerFromModel } from '../support/secrets-manager';
+import { InMemoryKeyTable } from '../../proof/in-memory-key-table';
+
+/** A client's secret, registered (with these settings) as the construct or the CLI registers one. */
+function createClientSecret(secrets: SecretsManagerModel, options: Parameters<typeof createSecretOnly>[1]): string {
+  const arn = createSecretOnly(secrets, { ...options, tags: undefined });
+  void clients.registerClient({ clientId: options.clientId, secretArn: arn, settings: options.tags ?? {}, registeredAtMs: 0, registeredBy: 'test' });
+  return arn;
+}
 
 const secretsManager = mockClient(SecretsManagerClient);
 const dynamodb = mockClient(DynamoDBClient);
@@ -29,6 +37,8 @@ const sns = mockClient(SNSClient);
 
 let model: SecretsManagerModel;
 let clock: TestClock;
+/** The install's client registrations and issued keys (the rules are the DynamoDB adapter's, checked elsewhere). */
+let clients: InMemoryKeyTable;
 
 beforeEach(() => {
   secretsManager.reset();
@@ -36,6 +46,7 @@ beforeEach(() => {
   sns.reset();
   model = new SecretsManagerModel();
   clock = new TestClock();
+  clients = new InMemoryKeyTable();
   serveSecretsManagerFromModel(secretsManager, model);
   dynamodb.onAnyCommand().rejects(new Error('unmocked DynamoDB command'));
   sns.onAnyCommand().rejects(new Error('unmocked SNS command'));
@@ -109,7 +120,7 @@ function expectNoKeyVersionWrites(): void {
 describe('Rotation guard', () => {
   it('refuses a secret that does not have rotation enabled, before touching anything', async () => {
     const { ARN } = model.createSecret({ Name: 'plain', SecretString: '{"clientId":"acme"}', Tags: [{ Key: 'keyroll:clientId', Value: 'acme' }] });
-    const { rotation } = buildRotation({ clock });
+    const { rotation } = buildRotation({ clock, registry: clients, issued: clients });
     await expect(rotation.runStep({ step: 'createSecret', secretId: ARN ?? '', token: 't' })).rejects.toThrow(/does not have rotation enabled/);
     expect(secretsManager).not.toHaveReceivedCommand(PutSecretValueCommand);
     expect(dynamodb.calls()).toHaveLength(0);
@@ -118,14 +129,14 @@ describe('Rotation guard', () => {
   it('refuses a secret keyroll does not manage (no keyroll:clientId tag)', async () => {
     const { ARN } = model.createSecret({ Name: 'someone-elses', SecretString: '{"password":"x"}' });
     model.rotateSecret({ SecretId: ARN, RotationLambdaARN: 'arn:aws:lambda:eu-west-1:1:function:f', ClientRequestToken: 't' });
-    const { rotation } = buildRotation({ clock });
+    const { rotation } = buildRotation({ clock, registry: clients, issued: clients });
     await expect(rotation.runStep({ step: 'createSecret', secretId: ARN ?? '', token: 't' })).rejects.toThrow(RotationRefusedError);
     expect(secretsManager).not.toHaveReceivedCommand(PutSecretValueCommand);
   });
 
   it('refuses a token that is not a version of the secret', async () => {
     const { arn } = givenRotationStarted();
-    const { rotation } = buildRotation({ clock });
+    const { rotation } = buildRotation({ clock, registry: clients, issued: clients });
     await expect(rotation.runStep({ step: 'setSecret', secretId: arn, token: 'nope' })).rejects.toThrow(/version nope has no staging label/);
   });
 
@@ -133,7 +144,7 @@ describe('Rotation guard', () => {
     const { arn } = givenRotationStarted();
     model.updateSecretVersionStage({ SecretId: arn, VersionStage: 'AWSPENDING', RemoveFromVersionId: 'v2' });
     model.updateSecretVersionStage({ SecretId: arn, VersionStage: 'ARCHIVED', MoveToVersionId: 'v2' });
-    const { rotation } = buildRotation({ clock });
+    const { rotation } = buildRotation({ clock, registry: clients, issued: clients });
     await expect(rotation.runStep({ step: 'testSecret', secretId: arn, token: 'v2' })).rejects.toThrow(/is not AWSPENDING/);
   });
 
@@ -141,7 +152,7 @@ describe('Rotation guard', () => {
     'has nothing left to do in %s when the token is already AWSCURRENT',
     async (step) => {
       const { arn } = givenRotationStarted();
-      const { rotation } = buildRotation({ clock });
+      const { rotation } = buildRotation({ clock, registry: clients, issued: clients });
       await expect(rotation.runStep({ step, secretId: arn, token: 'v1' })).resolves.toEqual({ step, result: 'already-current' });
       expect(secretsManager).not.toHaveReceivedCommand(PutSecretValueCommand);
       expect(dynamodb.calls()).toHaveLength(0);
@@ -166,7 +177,7 @@ describe('createSecret', () => {
     model.updateSecretVersionStage({ SecretId: arn, VersionStage: 'AWSPREVIOUS', MoveToVersionId: 'v1' });
     model.putSecretValue({ SecretId: arn, ClientRequestToken: 'v0', SecretString: JSON.stringify({ clientId: 'acme', apiKey: previousKey }), VersionStages: ['AWSPREVIOUS'] });
     allowEventRecording();
-    const { rotation } = buildRotation({ clock, defaultGracePeriodSeconds: 3600 });
+    const { rotation } = buildRotation({ clock, registry: clients, issued: clients, defaultGracePeriodSeconds: 3600 });
 
     await rotation.runStep({ step: 'createSecret', secretId: arn, token: 'v2' });
 
@@ -178,7 +189,7 @@ describe('createSecret', () => {
 
   it('puts a new, well-formed key into AWSPENDING under the token, passing the RotationToken on', async () => {
     const { arn, currentKey, rotationToken } = givenRotationStarted();
-    const { rotation } = buildRotation({ clock });
+    const { rotation } = buildRotation({ clock, registry: clients, issued: clients });
 
     const outcome = await rotation.runStep({ step: 'createSecret', secretId: arn, token: 'v2', rotationToken });
 
@@ -198,7 +209,7 @@ describe('createSecret', () => {
 
   it('does nothing when the pending version already holds a value', async () => {
     const { arn } = givenRotationStarted();
-    const { rotation } = buildRotation({ clock });
+    const { rotation } = buildRotation({ clock, registry: clients, issued: clients });
     await rotation.runStep({ step: 'createSecret', secretId: arn, token: 'v2' });
     const firstKey = keyOf(model, arn, 'v2');
     secretsManager.resetHistory();
@@ -218,7 +229,7 @@ describe('createSecret', () => {
     const alreadyRevoked = registered(generateApiKey(), { versionId: 'v-revoked', revokedAtMs: 3 });
     dynamodb.on(QueryCommand).resolves({ Items: [abandoned, current, retired, alreadyRevoked].map(keyVersionItem) });
     tableHolds(abandoned);
-    const { rotation } = buildRotation({ clock });
+    const { rotation } = buildRotation({ clock, registry: clients, issued: clients });
 
     const outcome = await rotation.runStep({ step: 'createSecret', secretId: arn, token: 'v2' });
 
@@ -235,7 +246,7 @@ describe('createSecret', () => {
   it('lets a throttled PutSecretValue fail the step without leaving a pending value', async () => {
     const { arn } = givenRotationStarted();
     secretsManager.on(PutSecretValueCommand).rejects(new InjectedFaultError('throttled'));
-    const { rotation } = buildRotation({ clock });
+    const { rotation } = buildRotation({ clock, registry: clients, issued: clients });
     await expect(rotation.runStep({ step: 'createSecret', secretId: arn, token: 'v2' })).rejects.toThrow('throttled');
     expect(() => model.getSecretValue({ SecretId: arn, VersionId: 'v2' })).toThrow(/can't find the specified secret value/);
   });
@@ -246,7 +257,7 @@ describe('setSecret', () => {
     const started = givenRotationStarted({ tags });
     dynamodb.on(QueryCommand).resolves({ Items: [] });
     dynamodb.on(GetItemCommand).resolves({});
-    await buildRotation({ clock }).rotation.runStep({ step: 'createSecret', secretId: started.arn, token: 'v2' });
+    await buildRotation({ clock, registry: clients, issued: clients }).rotation.runStep({ step: 'createSecret', secretId: started.arn, token: 'v2' });
     return { ...started, pendingKey: keyOf(model, started.arn, 'v2') };
   }
 
@@ -254,7 +265,7 @@ describe('setSecret', () => {
     const { arn, pendingKey } = await givenPendingKey({ 'keyroll:scopes': 'write read' });
     dynamodb.on(PutItemCommand).resolves({});
 
-    const outcome = await buildRotation({ clock }).rotation.runStep({ step: 'setSecret', secretId: arn, token: 'v2' });
+    const outcome = await buildRotation({ clock, registry: clients, issued: clients }).rotation.runStep({ step: 'setSecret', secretId: arn, token: 'v2' });
 
     expect(outcome).toEqual({ step: 'setSecret', result: 'registered' });
     expect(dynamodb).toHaveReceivedCommandWith(PutItemCommand, {
@@ -276,7 +287,7 @@ describe('setSecret', () => {
   it('gives the version a hard expiry when the client has a maximum key age', async () => {
     const { arn } = await givenPendingKey({ 'keyroll:maxKeyAgeDays': '30' });
     dynamodb.on(PutItemCommand).resolves({});
-    await buildRotation({ clock }).rotation.runStep({ step: 'setSecret', secretId: arn, token: 'v2' });
+    await buildRotation({ clock, registry: clients, issued: clients }).rotation.runStep({ step: 'setSecret', secretId: arn, token: 'v2' });
     expect(dynamodb).toHaveReceivedCommandWith(PutItemCommand, {
       Item: expect.objectContaining({ expiresAtMs: { N: String(clock.nowMs + 30 * 24 * HOUR_MS) } }),
     });
@@ -286,7 +297,7 @@ describe('setSecret', () => {
     const { arn, pendingKey } = await givenPendingKey();
     dynamodb.on(PutItemCommand).rejects(new ConditionalCheckFailedException({ message: 'exists', $metadata: {} }));
     tableHolds(registered(pendingKey));
-    await expect(buildRotation({ clock }).rotation.runStep({ step: 'setSecret', secretId: arn, token: 'v2' })).resolves.toEqual({
+    await expect(buildRotation({ clock, registry: clients, issued: clients }).rotation.runStep({ step: 'setSecret', secretId: arn, token: 'v2' })).resolves.toEqual({
       step: 'setSecret',
       result: 'already-registered',
     });
@@ -297,12 +308,12 @@ describe('setSecret', () => {
     const { arn, pendingKey } = await givenPendingKey();
     dynamodb.on(PutItemCommand).rejects(new ConditionalCheckFailedException({ message: 'exists', $metadata: {} }));
     tableHolds(registered(pendingKey, { versionId: 'someone-else' }));
-    await expect(buildRotation({ clock }).rotation.runStep({ step: 'setSecret', secretId: arn, token: 'v2' })).rejects.toThrow(KeyConflictError);
+    await expect(buildRotation({ clock, registry: clients, issued: clients }).rotation.runStep({ step: 'setSecret', secretId: arn, token: 'v2' })).rejects.toThrow(KeyConflictError);
   });
 
   it('fails clearly when createSecret has not put a value yet', async () => {
     const { arn } = givenRotationStarted();
-    await expect(buildRotation({ clock }).rotation.runStep({ step: 'setSecret', secretId: arn, token: 'v2' })).rejects.toThrow(
+    await expect(buildRotation({ clock, registry: clients, issued: clients }).rotation.runStep({ step: 'setSecret', secretId: arn, token: 'v2' })).rejects.toThrow(
       /pending version v2 has no value; createSecret has not run/,
     );
     expectNoKeyVersionWrites();
@@ -314,7 +325,7 @@ describe('testSecret', () => {
     const started = givenRotationStarted();
     dynamodb.on(QueryCommand).resolves({ Items: [] });
     dynamodb.on(GetItemCommand).resolves({});
-    await buildRotation({ clock }).rotation.runStep({ step: 'createSecret', secretId: started.arn, token: 'v2' });
+    await buildRotation({ clock, registry: clients, issued: clients }).rotation.runStep({ step: 'createSecret', secretId: started.arn, token: 'v2' });
     dynamodb.resetHistory();
     return { ...started, pendingKey: keyOf(model, started.arn, 'v2') };
   }
@@ -323,7 +334,7 @@ describe('testSecret', () => {
     const { arn, pendingKey } = await givenPendingKey();
     tableHolds(registered(pendingKey));
 
-    await expect(buildRotation({ clock }).rotation.runStep({ step: 'testSecret', secretId: arn, token: 'v2' })).resolves.toEqual({
+    await expect(buildRotation({ clock, registry: clients, issued: clients }).rotation.runStep({ step: 'testSecret', secretId: arn, token: 'v2' })).resolves.toEqual({
       step: 'testSecret',
       result: 'verified',
       probed: false,
@@ -343,7 +354,7 @@ describe('testSecret', () => {
     const { arn, pendingKey } = await givenPendingKey();
     if (overrides === undefined) tableHolds();
     else tableHolds(registered(pendingKey, overrides));
-    await expect(buildRotation({ clock }).rotation.runStep({ step: 'testSecret', secretId: arn, token: 'v2' })).rejects.toThrow(
+    await expect(buildRotation({ clock, registry: clients, issued: clients }).rotation.runStep({ step: 'testSecret', secretId: arn, token: 'v2' })).rejects.toThrow(
       new KeyVerificationError(`the key of version v2 is not accepted: ${status}`),
     );
   });
@@ -351,7 +362,7 @@ describe('testSecret', () => {
   it('fails when the pending key is registered to another client', async () => {
     const { arn, pendingKey } = await givenPendingKey();
     tableHolds(registered(pendingKey, { clientId: 'mallory' }));
-    await expect(buildRotation({ clock }).rotation.runStep({ step: 'testSecret', secretId: arn, token: 'v2' })).rejects.toThrow(/another client/);
+    await expect(buildRotation({ clock, registry: clients, issued: clients }).rotation.runStep({ step: 'testSecret', secretId: arn, token: 'v2' })).rejects.toThrow(/another client/);
   });
 
   it('passes with RotateImmediately=false, where the pending version holds the current key', async () => {
@@ -360,7 +371,7 @@ describe('testSecret', () => {
     model.rotateSecret({ SecretId: arn, ClientRequestToken: 'test-only', RotateImmediately: false });
     tableHolds(registered(currentKey, { versionId: 'v1', currentSinceMs: 1 }));
 
-    await expect(buildRotation({ clock }).rotation.runStep({ step: 'testSecret', secretId: arn, token: 'test-only' })).resolves.toMatchObject({
+    await expect(buildRotation({ clock, registry: clients, issued: clients }).rotation.runStep({ step: 'testSecret', secretId: arn, token: 'test-only' })).resolves.toMatchObject({
       result: 'verified',
     });
     expectNoKeyVersionWrites();
@@ -371,7 +382,7 @@ describe('testSecret', () => {
     const arn = createClientSecret(model, { clientId: 'acme', firstVersionId: 'v0' });
     model.rotateSecret({ SecretId: arn, ClientRequestToken: 'schedule-test', RotateImmediately: false });
 
-    await expect(buildRotation({ clock }).rotation.runStep({ step: 'testSecret', secretId: arn, token: 'schedule-test' })).resolves.toEqual({
+    await expect(buildRotation({ clock, registry: clients, issued: clients }).rotation.runStep({ step: 'testSecret', secretId: arn, token: 'schedule-test' })).resolves.toEqual({
       step: 'testSecret',
       result: 'nothing-to-verify',
     });
@@ -381,7 +392,7 @@ describe('testSecret', () => {
   it('still fails a keyless pending version when the current version holds a key', async () => {
     const { arn } = givenRotationStarted();
     model.putSecretValue({ SecretId: arn, ClientRequestToken: 'v2', SecretString: JSON.stringify({ clientId: 'acme' }), VersionStages: ['AWSPENDING'] });
-    await expect(buildRotation({ clock }).rotation.runStep({ step: 'testSecret', secretId: arn, token: 'v2' })).rejects.toThrow(
+    await expect(buildRotation({ clock, registry: clients, issued: clients }).rotation.runStep({ step: 'testSecret', secretId: arn, token: 'v2' })).rejects.toThrow(
       /pending version v2 holds no key/,
     );
   });
@@ -393,11 +404,11 @@ describe('testSecret', () => {
     const passing: EndpointProbe = { check: async (key) => (probed.push(key), { ok: true }) };
     const failing: EndpointProbe = { check: async () => ({ ok: false, detail: 'https://api.example.com/ answered HTTP 403' }) };
 
-    await expect(buildRotation({ clock, probe: passing }).rotation.runStep({ step: 'testSecret', secretId: arn, token: 'v2' })).resolves.toMatchObject({
+    await expect(buildRotation({ clock, registry: clients, issued: clients, probe: passing }).rotation.runStep({ step: 'testSecret', secretId: arn, token: 'v2' })).resolves.toMatchObject({
       probed: true,
     });
     expect(probed).toEqual([pendingKey]);
-    await expect(buildRotation({ clock, probe: failing }).rotation.runStep({ step: 'testSecret', secretId: arn, token: 'v2' })).rejects.toThrow(
+    await expect(buildRotation({ clock, registry: clients, issued: clients, probe: failing }).rotation.runStep({ step: 'testSecret', secretId: arn, token: 'v2' })).rejects.toThrow(
       'the endpoint probe refused the key of version v2: https://api.example.com/ answered HTTP 403',
     );
     expectNoKeyVersionWrites();
@@ -409,7 +420,7 @@ describe('finishSecret', () => {
     const started = givenRotationStarted({ tags });
     dynamodb.on(QueryCommand).resolves({ Items: [] });
     dynamodb.on(GetItemCommand).resolves({});
-    await buildRotation({ clock }).rotation.runStep({ step: 'createSecret', secretId: started.arn, token: 'v2' });
+    await buildRotation({ clock, registry: clients, issued: clients }).rotation.runStep({ step: 'createSecret', secretId: started.arn, token: 'v2' });
     const pendingKey = keyOf(model, started.arn, 'v2');
     const current = registered(started.currentKey, { versionId: 'v1', notBeforeMs: 0, currentSinceMs: 0 });
     const pending = registered(pendingKey);
@@ -424,7 +435,7 @@ describe('finishSecret', () => {
   it('moves AWSCURRENT with RemoveFromVersionId, starts the old key\'s grace period and announces the rotation', async () => {
     const { arn, current, pending, currentKey, pendingKey } = await givenTestedRotation();
 
-    const outcome = await buildRotation({ clock }).rotation.runStep({ step: 'finishSecret', secretId: arn, token: 'v2' });
+    const outcome = await buildRotation({ clock, registry: clients, issued: clients }).rotation.runStep({ step: 'finishSecret', secretId: arn, token: 'v2' });
 
     const graceEndMs = clock.nowMs + HOUR_MS;
     expect(outcome).toEqual({
@@ -477,7 +488,7 @@ describe('finishSecret', () => {
 
   it('uses the client\'s own grace period from its tag', async () => {
     const { arn } = await givenTestedRotation({ 'keyroll:gracePeriodSeconds': '600' });
-    await expect(buildRotation({ clock }).rotation.runStep({ step: 'finishSecret', secretId: arn, token: 'v2' })).resolves.toMatchObject({
+    await expect(buildRotation({ clock, registry: clients, issued: clients }).rotation.runStep({ step: 'finishSecret', secretId: arn, token: 'v2' })).resolves.toMatchObject({
       previousNotAfterMs: clock.nowMs + 600_000,
     });
   });
@@ -487,7 +498,7 @@ describe('finishSecret', () => {
     model.updateSecretVersionStage({ SecretId: arn, VersionStage: 'AWSCURRENT', MoveToVersionId: 'v2', RemoveFromVersionId: 'v1' });
     secretsManager.resetHistory();
 
-    const outcome = await buildRotation({ clock }).rotation.runStep({ step: 'finishSecret', secretId: arn, token: 'v2' });
+    const outcome = await buildRotation({ clock, registry: clients, issued: clients }).rotation.runStep({ step: 'finishSecret', secretId: arn, token: 'v2' });
 
     expect(outcome).toMatchObject({ result: 'completed', previousVersionId: 'v1', notification: 'published' });
     expect(secretsManager).toHaveReceivedCommandTimes(UpdateSecretVersionStageCommand, 1);
@@ -508,7 +519,7 @@ describe('finishSecret', () => {
       },
     });
 
-    await expect(buildRotation({ clock }).rotation.runStep({ step: 'finishSecret', secretId: arn, token: 'v2' })).resolves.toMatchObject({
+    await expect(buildRotation({ clock, registry: clients, issued: clients }).rotation.runStep({ step: 'finishSecret', secretId: arn, token: 'v2' })).resolves.toMatchObject({
       notification: 'already-published',
     });
     expect(sns).not.toHaveReceivedCommand(PublishCommand);
@@ -519,7 +530,7 @@ describe('finishSecret', () => {
     dynamodb.reset();
     tableHolds(current);
 
-    await expect(buildRotation({ clock }).rotation.runStep({ step: 'finishSecret', secretId: arn, token: 'v2' })).rejects.toThrow(
+    await expect(buildRotation({ clock, registry: clients, issued: clients }).rotation.runStep({ step: 'finishSecret', secretId: arn, token: 'v2' })).rejects.toThrow(
       /the key of version v2 is not accepted: not_found/,
     );
     expect(secretsManager).not.toHaveReceivedCommand(UpdateSecretVersionStageCommand);
@@ -530,7 +541,7 @@ describe('finishSecret', () => {
     const { arn } = await givenTestedRotation();
     secretsManager.on(UpdateSecretVersionStageCommand).rejects(new InjectedFaultError('throttled'));
 
-    await expect(buildRotation({ clock }).rotation.runStep({ step: 'finishSecret', secretId: arn, token: 'v2' })).rejects.toThrow('throttled');
+    await expect(buildRotation({ clock, registry: clients, issued: clients }).rotation.runStep({ step: 'finishSecret', secretId: arn, token: 'v2' })).rejects.toThrow('throttled');
     expectNoKeyVersionWrites();
     expect(sns).toHaveReceivedCommandTimes(PublishCommand, 1);
     expect(sns).toHaveReceivedCommandWith(PublishCommand, {
@@ -551,7 +562,7 @@ describe('finishSecret', () => {
     secretsManager.on(UpdateSecretVersionStageCommand).rejects(new InjectedFaultError('throttled'));
     sns.on(PublishCommand).rejects(new InjectedFaultError('SNS is down'));
 
-    await expect(buildRotation({ clock }).rotation.runStep({ step: 'finishSecret', secretId: arn, token: 'v2' })).rejects.toThrow('throttled');
+    await expect(buildRotation({ clock, registry: clients, issued: clients }).rotation.runStep({ step: 'finishSecret', secretId: arn, token: 'v2' })).rejects.toThrow('throttled');
     expect(sns).toHaveReceivedCommandWith(PublishCommand, { TopicArn: OPERATIONS_TOPIC_ARN });
   });
 
@@ -560,11 +571,11 @@ describe('finishSecret', () => {
     model.rotateSecret({ SecretId: arn, ClientRequestToken: 'v1' });
     dynamodb.on(QueryCommand).resolves({ Items: [] });
     dynamodb.on(GetItemCommand).resolves({});
-    await buildRotation({ clock }).rotation.runStep({ step: 'createSecret', secretId: arn, token: 'v1' });
+    await buildRotation({ clock, registry: clients, issued: clients }).rotation.runStep({ step: 'createSecret', secretId: arn, token: 'v1' });
     tableHolds(registered(keyOf(model, arn, 'v1'), { versionId: 'v1' }));
     allowEventRecording();
 
-    const outcome = await buildRotation({ clock }).rotation.runStep({ step: 'finishSecret', secretId: arn, token: 'v1' });
+    const outcome = await buildRotation({ clock, registry: clients, issued: clients }).rotation.runStep({ step: 'finishSecret', secretId: arn, token: 'v1' });
 
     expect(outcome).toEqual({ step: 'finishSecret', result: 'finished', notification: 'published' });
     expect(dynamodb).toHaveReceivedCommandTimes(UpdateItemCommand, 2);
