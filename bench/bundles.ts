@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { AUTHORIZER_VARIABLES } from '../lambda/config/authorizer-config';
 import { DELIVERY_VARIABLES } from '../lambda/config/delivery-config';
-import { LEAK_REPORT_VARIABLES } from '../lambda/config/leak-report-config';
+import { EMERGENCY_VARIABLES, LEAK_REPORT_VARIABLES } from '../lambda/config/leak-report-config';
 import { FIRST_KEY_VARIABLES } from '../lambda/config/first-key-config';
 import { MONITOR_VARIABLES } from '../lambda/config/monitor-config';
 import { ROTATION_VARIABLES } from '../lambda/config/rotation-config';
@@ -21,6 +21,7 @@ const VARIABLES: Record<FunctionEntry, VariableSet> = {
   'first-key': FIRST_KEY_VARIABLES,
   delivery: DELIVERY_VARIABLES,
   'leak-report': LEAK_REPORT_VARIABLES,
+  emergency: EMERGENCY_VARIABLES,
 };
 
 /** Every function's bundle, built as the package builds it: its size and its cold `require` time, configured with the declared examples. */

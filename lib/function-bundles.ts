@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { InvalidKeyrollPropsError } from '../lambda/domain/errors';
 
 /** keyroll's functions, one bundle each (`lambda/functions/<entry>.ts`). */
-export const FUNCTION_ENTRIES = ['authorizer', 'rotation', 'usage', 'monitor', 'first-key', 'delivery', 'leak-report'] as const;
+export const FUNCTION_ENTRIES = ['authorizer', 'rotation', 'usage', 'monitor', 'first-key', 'delivery', 'leak-report', 'emergency'] as const;
 export type FunctionEntry = (typeof FUNCTION_ENTRIES)[number];
 
 /**

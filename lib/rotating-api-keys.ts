@@ -22,7 +22,7 @@ import { ROTATION_VARIABLES } from '../lambda/config/rotation-config';
 import { DEFAULT_METRICS_NAMESPACE } from '../lambda/config/shared-settings';
 import { USAGE_VARIABLES } from '../lambda/config/usage-config';
 import { DELIVERY_VARIABLES } from '../lambda/config/delivery-config';
-import { LEAK_REPORT_VARIABLES } from '../lambda/config/leak-report-config';
+import { EMERGENCY_VARIABLES, LEAK_REPORT_VARIABLES } from '../lambda/config/leak-report-config';
 import { FORBIDDEN_STATUS } from '../lambda/contracts/access-log';
 import { authorizerCacheFlushPermissions } from '../lambda/contracts/authorizer-cache-flush-permissions';
 import { INSTALL_OUTPUT_DESCRIPTION, type InstallDescription } from '../lambda/contracts/install-description';
@@ -60,6 +60,8 @@ export class RotatingApiKeys extends Construct {
   readonly deliveryUrl?: string;
   /** With `leakedKeyReports`: the function that handles GitHub secret scanning reports, and its URL. */
   readonly leakReportFunction?: KeyrollFunction;
+  /** With `leakedKeyReports`: the function that ends reported keys, the only one the report endpoint may invoke. */
+  readonly emergencyFunction?: KeyrollFunction;
   readonly leakReportUrl?: string;
   /** Each client's secret, by client id. */
   readonly clientSecrets: ReadonlyMap<string, Secret>;
@@ -284,41 +286,51 @@ export class RotatingApiKeys extends Construct {
     }
 
     if (props.leakedKeyReports !== undefined) {
-      const reports = new KeyrollFunction(this, 'LeakReportFunction', {
-        entry: 'leak-report',
-        description: 'GitHub secret scanning partner endpoint: revokes keys found in public',
+      // The endpoint is on the internet: it may only hand hashes to the emergency function, which alone may
+      // write the key table for it (and only revoke: its one entry point takes hashes to end).
+      const emergency = new KeyrollFunction(this, 'EmergencyFunction', {
+        entry: 'emergency',
+        description: 'ends leaked keys: revokes them, rotates their clients, flushes API Gateway\'s cached answers',
         timeout: Duration.seconds(30),
         logRetention: props.logRetention,
       })
         .useKeyTable(this.keyTable, KEY_TABLE_ACCESS.emergency)
-        .configure(LEAK_REPORT_VARIABLES, {
+        .configure(EMERGENCY_VARIABLES, {
           clientTopicArn: this.clientTopic.topicArn,
           operationsTopicArn: this.operationsTopic.topicArn,
           defaultGracePeriodSeconds: settings.gracePeriod.toSeconds(),
           secretNamePrefix: settings.secretNamePrefix,
-          keyPrefix: settings.keyPrefix,
           leakAction: props.leakedKeyReports.action ?? 'rotate',
           authorizerFunctionArn: this.authorizerFunction.functionArn,
           revocationPollMs: settings.revocationPollInterval.toMilliseconds(),
         });
-      this.allowKey(reports, ['kms:Decrypt', 'kms:GenerateDataKey']);
-      reports.addToRolePolicy(new PolicyStatement({ actions: ['sns:Publish'], resources: [this.clientTopic.topicArn, this.operationsTopic.topicArn] }));
-      reports.addToRolePolicy(new PolicyStatement({ actions: ['secretsmanager:DescribeSecret', 'secretsmanager:RotateSecret'], resources: [installSecrets] }));
+      this.allowKey(emergency, ['kms:Decrypt', 'kms:GenerateDataKey']);
+      emergency.addToRolePolicy(new PolicyStatement({ actions: ['sns:Publish'], resources: [this.clientTopic.topicArn, this.operationsTopic.topicArn] }));
+      emergency.addToRolePolicy(new PolicyStatement({ actions: ['secretsmanager:DescribeSecret', 'secretsmanager:RotateSecret'], resources: [installSecrets] }));
       // RotateSecret needs the caller to be allowed to invoke the rotation function.
-      reports.addToRolePolicy(new PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [this.rotationFunction.functionArn] }));
+      emergency.addToRolePolicy(new PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [this.rotationFunction.functionArn] }));
       for (const { actions, resources } of authorizerCacheFlushPermissions(Stack.of(this).partition, Stack.of(this).region)) {
-        reports.addToRolePolicy(new PolicyStatement({ actions: [...actions], resources: [...resources] }));
+        emergency.addToRolePolicy(new PolicyStatement({ actions: [...actions], resources: [...resources] }));
         for (const resource of resources.filter((arn) => arn.includes('*'))) {
-          Validations.of(reports.executionRole).acknowledge({
+          Validations.of(emergency.executionRole).acknowledge({
             id: `AwsSolutions-IAM5[Resource::${iamFindingResource(this, resource)}]`,
             reason: 'Every API of the region whose authorizer is keyroll\'s, wherever it is deployed: their cached answers are flushed after a leaked key is revoked',
           });
         }
       }
-      Validations.of(reports.executionRole).acknowledge({
+      Validations.of(emergency.executionRole).acknowledge({
         id: `AwsSolutions-IAM5[Resource::${iamFindingResource(this, installSecrets)}]`,
         reason: 'The secrets of this install, by their name prefix: the client of each reported key',
       });
+      this.emergencyFunction = emergency;
+
+      const reports = new KeyrollFunction(this, 'LeakReportFunction', {
+        entry: 'leak-report',
+        description: 'GitHub secret scanning partner endpoint: verifies reports and has the emergency function end the keys',
+        timeout: Duration.seconds(30),
+        logRetention: props.logRetention,
+      }).configure(LEAK_REPORT_VARIABLES, { keyPrefix: settings.keyPrefix, emergencyFunctionArn: emergency.functionArn });
+      reports.addToRolePolicy(new PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [emergency.functionArn] }));
       // GitHub signs each report; the function checks the signature, so the URL takes no IAM auth
       // (https://docs.aws.amazon.com/lambda/latest/dg/urls-auth.html).
       this.leakReportUrl = reports.addFunctionUrl({ authType: FunctionUrlAuthType.NONE }).url;

@@ -87,6 +87,7 @@ export function synthesizeLocalInstall(props: RotatingApiKeysProps, names: Local
     'first-key': Object.keys(resources).find((id) => id.startsWith('ApiKeysFirstKeyFunction') && resources[id]?.Type === 'AWS::Lambda::Function') ?? 'ApiKeysFirstKeyFunction',
     delivery: keys.deliveryFunction === undefined ? 'none' : logicalIdOf(keys.deliveryFunction),
     'leak-report': keys.leakReportFunction === undefined ? 'none' : logicalIdOf(keys.leakReportFunction),
+    emergency: keys.emergencyFunction === undefined ? 'none' : logicalIdOf(keys.emergencyFunction),
   };
   const functionArns = new Map(Object.entries(functionIds).map(([entry, id]) => [id, localFunctionArn(entry as FunctionEntry)]));
   const resolve = (value: unknown, where: string): string => {

@@ -18,6 +18,7 @@ import { startLocalFunction, startLocalFunctionUrl, startSnsSqsEmulator, type Lo
 import type { RotationRun } from './rotation-driver';
 import { SecretsManagerModel } from './secrets-manager-model';
 import { startSecretsManagerServer } from './secrets-manager-server';
+import { startLocalLambdaApi } from './lambda-server';
 
 export const LOCAL_REGION = 'us-east-1';
 export const LOCAL_ACCOUNT = '000000000000';
@@ -37,6 +38,8 @@ export interface LocalEndpoints {
   readonly snsSqs: string;
   /** API Gateway's control plane (REST and HTTP APIs) for the local REST API. */
   readonly apiGateway: string;
+  /** Lambda's Invoke API, for a function that calls another (the leak report endpoint, the emergency function). */
+  readonly lambda: string;
 }
 
 export interface LocalKeyroll {
@@ -77,6 +80,7 @@ export function localAwsEnvironment(endpoints: LocalEndpoints): Record<string, s
     AWS_ENDPOINT_URL_SQS: endpoints.snsSqs,
     AWS_ENDPOINT_URL_API_GATEWAY: endpoints.apiGateway,
     AWS_ENDPOINT_URL_APIGATEWAYV2: endpoints.apiGateway,
+    AWS_ENDPOINT_URL_LAMBDA: endpoints.lambda,
     // Lambda runs Node.js 22 or later; on the Node.js 20 here the SDK would warn in every process.
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
   };
@@ -148,7 +152,10 @@ export async function startLocalKeyroll(
     });
     stops.push(() => api.close());
 
-    const endpoints: LocalEndpoints = { dynamodb: dynalite.endpoint, secretsManager: secretsManager.endpoint, snsSqs: snsSqs.endpoint, apiGateway: api.controlPlaneUrl };
+    const functions: Partial<Record<FunctionEntry, LocalFunction>> = {};
+    const lambdaApi = await startLocalLambdaApi((name) => Object.entries(functions).find(([entry]) => `keyroll-local-${entry}` === name)?.[1]);
+    stops.push(() => lambdaApi.close());
+    const endpoints: LocalEndpoints = { dynamodb: dynalite.endpoint, secretsManager: secretsManager.endpoint, snsSqs: snsSqs.endpoint, apiGateway: api.controlPlaneUrl, lambda: lambdaApi.endpoint };
     const entries = FUNCTION_ENTRIES.filter((entry) => install.environments[entry] !== undefined);
     const started = await Promise.all(
       entries.map(async (entry) =>
@@ -174,7 +181,10 @@ export async function startLocalKeyroll(
       const stopTap = tapLogLines(source.output, subscription.filterPattern, (delivery) => required(subscription.to).invoke(delivery), LOG_DELIVERY_MS);
       stops.push(async () => stopTap());
     }
-    const functions: Partial<Record<FunctionEntry, LocalFunction>> = Object.fromEntries(entries.map((entry, i) => [entry, started[i]]));
+    for (const [i, entry] of entries.entries()) {
+      const fn = started[i];
+      if (fn !== undefined) functions[entry] = fn;
+    }
     const required = (entry: FunctionEntry): LocalFunction => {
       const fn = functions[entry];
       if (fn === undefined) throw new Error(`the template has no ${entry} function`);

@@ -138,7 +138,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakSummary> {
       proxies.push(proxy);
       return proxy.endpoint;
     };
-    return { dynamodb: await proxied('dynamodb'), secretsManager: await proxied('secretsManager'), snsSqs: await proxied('snsSqs'), apiGateway: endpoints.apiGateway };
+    return { dynamodb: await proxied('dynamodb'), secretsManager: await proxied('secretsManager'), snsSqs: await proxied('snsSqs'), apiGateway: endpoints.apiGateway, lambda: endpoints.lambda };
   };
 
   const clientIds = Array.from({ length: options.clients }, (_, i) => `client-${String(i).padStart(2, '0')}`);

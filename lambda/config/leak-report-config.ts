@@ -7,14 +7,24 @@ import { parsedVariable, readVariables, requiredStringVariable, stringVariableWi
 import { GITHUB_SECRET_SCANNING_KEYS_URL } from '../adapters/github-secret-scanning';
 import { KEY_PREFIX, REVOCATION_POLL_MS } from './shared-settings';
 
-/** The leaked-key report function's environment, declared once for the function and the construct. */
+/**
+ * The leaked-key report function's environment, declared once for the function and the construct. It verifies
+ * reports and hands the hashes of keyroll-shaped tokens to the emergency function; it reads and writes nothing.
+ */
 export const LEAK_REPORT_VARIABLES = {
+  keyPrefix: KEY_PREFIX,
+  /** The function that ends leaked keys (revoke, rotate, flush): the only one this function may invoke. */
+  emergencyFunctionArn: requiredStringVariable('EMERGENCY_FUNCTION_ARN', 'arn:aws:lambda:eu-west-1:123456789012:function:keyroll-emergency'),
+  githubKeysUrl: stringVariableWithDefault('GITHUB_KEYS_URL', GITHUB_SECRET_SCANNING_KEYS_URL, isSecureUrlText, SECURE_URL_EXPECTATION),
+} as const;
+
+/** The emergency function's environment: what ending a leaked key takes, in the table, Secrets Manager and API Gateway. */
+export const EMERGENCY_VARIABLES = {
   keyTableName: MONITOR_VARIABLES.keyTableName,
   clientTopicArn: MONITOR_VARIABLES.clientTopicArn,
   operationsTopicArn: MONITOR_VARIABLES.operationsTopicArn,
   defaultGracePeriodSeconds: MONITOR_VARIABLES.defaultGracePeriodSeconds,
   secretNamePrefix: MONITOR_VARIABLES.secretNamePrefix,
-  keyPrefix: KEY_PREFIX,
   /** `revoke`: the reported key is revoked; `rotate`: the client is also rotated at once. */
   leakAction: parsedVariable<LeakAction>(
     'LEAK_ACTION',
@@ -28,8 +38,13 @@ export const LEAK_REPORT_VARIABLES = {
   /** The authorizer function whose cached answers API Gateway flushes after a revocation. */
   authorizerFunctionArn: requiredStringVariable('AUTHORIZER_FUNCTION_ARN', 'arn:aws:lambda:eu-west-1:123456789012:function:keyroll-authorizer'),
   revocationPollMs: REVOCATION_POLL_MS,
-  githubKeysUrl: stringVariableWithDefault('GITHUB_KEYS_URL', GITHUB_SECRET_SCANNING_KEYS_URL, isSecureUrlText, SECURE_URL_EXPECTATION),
 } as const;
+
+export type EmergencyConfig = SettingsOf<typeof EMERGENCY_VARIABLES>;
+
+export function readEmergencyConfig(env: Environment): EmergencyConfig {
+  return readVariables(EMERGENCY_VARIABLES, env);
+}
 
 export type LeakReportConfig = SettingsOf<typeof LEAK_REPORT_VARIABLES>;
 

@@ -67,6 +67,11 @@ export class FirstKeyTimeoutError extends KeyrollError {
   override readonly name: string = 'FirstKeyTimeoutError';
 }
 
+/** The emergency function could not end the keys it was given. */
+export class EmergencyFunctionError extends KeyrollError {
+  override readonly name: string = 'EmergencyFunctionError';
+}
+
 /** Some clients could not be checked by a monitor run; the others were. */
 export class MonitorRunError extends KeyrollError {
   override readonly name: string = 'MonitorRunError';
@@ -123,6 +128,11 @@ export class InvalidRotationEventError extends KeyrollError {
 /** The event is not a CloudFormation custom resource request for a client's first key. */
 export class InvalidFirstKeyEventError extends KeyrollError {
   override readonly name: string = 'InvalidFirstKeyEventError';
+}
+
+/** The event is not a request the emergency function serves. */
+export class InvalidEmergencyEventError extends KeyrollError {
+  override readonly name: string = 'InvalidEmergencyEventError';
 }
 
 /** The event is not a CloudWatch Logs subscription delivery that can be read. */

@@ -1,6 +1,6 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { LeakReportRejectedError, type GitHubReportVerifier } from '../adapters/github-secret-scanning';
-import { handleLeakReport, type LeakReportDependencies } from '../domain/leak-reports';
+import { handleLeakReport, type LeakedKeyRevoker } from '../domain/leak-reports';
 import type { FunctionUrlResponse } from './delivery-handler';
 
 /**
@@ -8,7 +8,12 @@ import type { FunctionUrlResponse } from './delivery-handler';
  * body, act on every reported keyroll key, answer with the partner program's feedback (hashes, never tokens).
  * Logs count matches and actions; no token, hash or URL from the report is logged.
  */
-export function createLeakReportHandler(deps: { readonly verifier: GitHubReportVerifier; readonly report: LeakReportDependencies; readonly logger: Logger }) {
+export function createLeakReportHandler(deps: {
+  readonly verifier: GitHubReportVerifier;
+  readonly revoker: LeakedKeyRevoker;
+  readonly keyPrefix: string;
+  readonly logger: Logger;
+}) {
   return async (event: unknown): Promise<FunctionUrlResponse> => {
     const fields = (typeof event === 'object' && event !== null ? event : {}) as Record<string, unknown>;
     const method = ((fields['requestContext'] as { http?: { method?: unknown } } | undefined)?.http?.method ?? '') as string;
@@ -27,8 +32,9 @@ export function createLeakReportHandler(deps: { readonly verifier: GitHubReportV
       deps.logger.warn('leak report rejected', { why: error.message });
       return json(401, { error: 'rejected', message: error.message });
     }
-    const { feedback, revoked, flush } = await handleLeakReport(matches, deps.report);
-    const handled = { matches: matches.length, truePositives: feedback.filter((f) => f.label === 'true_positive').length, revoked, action: deps.report.action };
+    const { feedback, outcome } = await handleLeakReport(matches, { revoker: deps.revoker, keyPrefix: deps.keyPrefix });
+    const { revoked, flush } = outcome;
+    const handled = { matches: matches.length, truePositives: feedback.filter((f) => f.label === 'true_positive').length, revoked };
     if (flush !== undefined && 'failed' in flush) {
       deps.logger.error('leak report handled, but API Gateway\'s authorizer caches were not flushed: flush them by hand', { ...handled, flushError: flush.failed });
     } else {

@@ -159,19 +159,23 @@ describe('Key delivery and leaked-key reports in the template', () => {
     without.resourceCountIs('AWS::Lambda::Url', 0);
   });
 
-  it('adds the GitHub secret scanning endpoint only when asked, allowed to revoke and rotate this install\'s keys, and passes cdk-nag', () => {
+  it('adds the GitHub secret scanning endpoint only when asked: it may only invoke the emergency function, which alone may revoke and rotate, and passes cdk-nag', () => {
     const app = appLikeTheCli();
     const stack = new Stack(app, 'Leaks', { env });
     const keys = new RotatingApiKeys(stack, 'ApiKeys', { clients: [{ clientId: 'acme' }], leakedKeyReports: { action: 'revoke' } });
     const template = Template.fromStack(stack);
     expect(keys.leakReportUrl).toBeDefined();
     template.hasResourceProperties('AWS::Lambda::Function', {
-      Description: Match.stringLikeRegexp('secret scanning'),
+      Description: Match.stringLikeRegexp('ends leaked keys'),
       Environment: { Variables: Match.objectLike({ LEAK_ACTION: 'revoke', SECRET_NAME_PREFIX: 'keyroll/Leaks/ApiKeys/' }) },
+    });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: Match.stringLikeRegexp('secret scanning'),
+      Environment: { Variables: { EMERGENCY_FUNCTION_ARN: { 'Fn::GetAtt': [Match.stringLikeRegexp('ApiKeysEmergencyFunction'), 'Arn'] }, KEY_PREFIX: 'kr' } },
     });
     template.hasResourceProperties('AWS::IAM::Policy', {
       PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Action: ['secretsmanager:DescribeSecret', 'secretsmanager:RotateSecret'] })]) },
-      Roles: [{ Ref: Match.stringLikeRegexp('ApiKeysLeakReportFunction') }],
+      Roles: [{ Ref: Match.stringLikeRegexp('ApiKeysEmergencyFunction') }],
     });
     template.resourcePropertiesCountIs('AWS::Lambda::Url', { AuthType: 'NONE' }, 1);
     expect(new AwsSolutionsChecks(app).validateScope(app).violations).toEqual([]);

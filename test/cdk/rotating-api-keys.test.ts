@@ -1,3 +1,4 @@
+import { WRITE_GUARD_SIDS } from '../../lambda/contracts/write-guard';
 import { CfnElement, Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { ApiKeySourceType, MockIntegration, RestApi } from 'aws-cdk-lib/aws-apigateway';
@@ -131,6 +132,35 @@ describe('RotatingApiKeys in the example stack', () => {
         ]),
       },
     });
+  });
+
+  it('guards what else could change a client: current labels, another rotation function, rotation off, the policy itself and keyroll tags', () => {
+    const policies = Object.values(resources).filter((r) => r.Type === 'AWS::SecretsManager::ResourcePolicy');
+    expect(policies).toHaveLength(2);
+    const rotationRole = { 'Fn::GetAtt': [roleOf(rotationFunctionId), 'Arn'] };
+    const deployer = { 'Fn::Sub': expect.stringMatching(/cfn-exec-role/) };
+    for (const policy of policies) {
+      const statements = (policy.Properties?.['ResourcePolicy'] as { Statement: { Sid: string; Effect: string; Action: unknown; Condition: Record<string, Record<string, unknown>> }[] }).Statement;
+      const bySid = Object.fromEntries(statements.map((statement) => [statement.Sid, statement]));
+      expect(Object.keys(bySid).sort()).toEqual(Object.values(WRITE_GUARD_SIDS).sort());
+      expect(statements.every((statement) => statement.Effect === 'Deny')).toBe(true);
+      expect(bySid[WRITE_GUARD_SIDS.moveCurrent]).toMatchObject({
+        Action: 'secretsmanager:UpdateSecretVersionStage',
+        Condition: { ArnNotEquals: { 'aws:PrincipalArn': rotationRole }, StringEquals: { 'secretsmanager:VersionStage': ['AWSCURRENT', 'AWSPREVIOUS'] } },
+      });
+      expect(bySid[WRITE_GUARD_SIDS.rotateElsewhere]).toMatchObject({
+        Action: 'secretsmanager:RotateSecret',
+        Condition: { Null: { 'secretsmanager:RotationLambdaARN': 'false' }, ArnNotEquals: { 'secretsmanager:RotationLambdaARN': { 'Fn::GetAtt': [rotationFunctionId, 'Arn'] } } },
+      });
+      expect(bySid[WRITE_GUARD_SIDS.guardItself]).toMatchObject({
+        Action: ['secretsmanager:CancelRotateSecret', 'secretsmanager:DeleteResourcePolicy', 'secretsmanager:PutResourcePolicy'],
+        Condition: { ArnNotEquals: { 'aws:PrincipalArn': deployer } },
+      });
+      expect(bySid[WRITE_GUARD_SIDS.tags]).toMatchObject({
+        Action: ['secretsmanager:TagResource', 'secretsmanager:UntagResource'],
+        Condition: { ArnNotEquals: { 'aws:PrincipalArn': deployer }, 'ForAnyValue:StringLike': { 'aws:TagKeys': ['keyroll:*'] } },
+      });
+    }
   });
 
   it('attaches a REQUEST authorizer with the key header (and, with route scopes, the method and path) as identity sources and an explicit result TTL', () => {

@@ -10,6 +10,7 @@ import { keyOperationsOnAws } from '../../lambda/adapters/key-operations-on-aws'
 import { generateApiKey, hashApiKey } from '../../lambda/domain/api-key';
 import type { LeakAction } from '../../lambda/domain/leak-reports';
 import { createLeakReportHandler } from '../../lambda/handlers/leak-report-handler';
+import { createEmergencyHandler } from '../../lambda/handlers/emergency-handler';
 import { localDynamoDbClient } from '../../local/dynalite-server';
 import { useDynalite } from '../support/dynamodb';
 import { CLIENT_TOPIC_ARN, OPERATIONS_TOPIC_ARN } from '../support/rotation-fixture';
@@ -67,9 +68,9 @@ async function endpoint(action: LeakAction) {
   const logLines: string[] = [];
   const logger = new Logger({ serviceName: 'keyroll-leak-report-test', logLevel: 'INFO' });
   const caches = new RecordedCaches();
-  const handler = createLeakReportHandler({
-    verifier: new GitHubReportVerifier(publishedKeys),
-    report: {
+  // The real emergency handler behind the report endpoint, in place of the Lambda invoke between them.
+  const emergency = createEmergencyHandler({
+    leakedKeys: {
       keys: table,
       operations: keyOperationsOnAws({
         dynamodb: localDynamoDbClient(dynamo.endpoint()),
@@ -80,13 +81,18 @@ async function endpoint(action: LeakAction) {
         clock: h.clock.now,
       }),
       rotation: secrets,
-      keyPrefix: 'kr',
       secretNamePrefix: 'keyroll/clients/',
       action,
       caches,
       revocationPollMs: 1_000,
       sleep: caches.sleep,
     },
+    logger,
+  });
+  const handler = createLeakReportHandler({
+    verifier: new GitHubReportVerifier(publishedKeys),
+    revoker: { endLeakedKeys: (keys) => emergency(JSON.parse(JSON.stringify({ leakedKeys: keys }))) },
+    keyPrefix: 'kr',
     logger,
   });
   const call = async (event: unknown) => {

@@ -20,7 +20,7 @@ describe('Local mode\'s boundaries', () => {
 
   it('listens on 127.0.0.1 only, every service and function URL alike', () => {
     const urls = [...Object.values(keyroll.endpoints), keyroll.api.url, keyroll.deliveryUrl ?? '', keyroll.leakReportUrl ?? ''];
-    expect(urls.filter((url) => url !== '')).toHaveLength(7);
+    expect(urls.filter((url) => url !== '')).toHaveLength(8);
     for (const url of urls) {
       expect({ url, addresses: listeningAddresses(Number(new URL(url).port)) }).toEqual({ url, addresses: ['127.0.0.1'] });
     }
