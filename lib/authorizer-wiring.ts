@@ -28,6 +28,7 @@ export function newAuthorizerFunction(scope: Construct, table: ITableV2, setting
       .useKeyTable(table, KEY_TABLE_ACCESS.authorizer)
       .configure(AUTHORIZER_VARIABLES, {
         revocationPollMs: settings.revocationPollInterval.toMilliseconds(),
+        knownKeysWindowMs: settings.knownKeysWindow.toMilliseconds(),
         keyPrefix: settings.keyPrefix,
         apiKeyHeader: settings.apiKeyHeader,
         cacheTtlSeconds: settings.cacheTtl.toSeconds(),

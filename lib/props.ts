@@ -3,6 +3,7 @@ import type { IKey } from 'aws-cdk-lib/aws-kms';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { DEFAULT_KEY_PREFIX } from '../lambda/domain/api-key';
 import { DEFAULT_API_KEY_HEADER } from '../lambda/config/shared-settings';
+import { DEFAULT_KNOWN_KEYS_WINDOW_MS } from '../lambda/contracts/known-keys';
 import { KeyRotationSchedule } from './key-rotation-schedule';
 import type { QuotaPeriod } from '../lambda/contracts/usage-plans';
 import { ENDED_KEY_REPORT_INTERVAL_MS } from '../lambda/domain/ended-key-reports';
@@ -198,6 +199,15 @@ export interface RotatingApiKeysProps {
    */
   readonly revocationPollInterval?: Duration;
   /**
+   * The known-key set's window: each authorizer container keeps the hashes of every key version, and refuses a
+   * key it does not hold without reading the table when its set was synced this recently (after one sync
+   * otherwise). The rotation presents a new key only this long, plus half a second, after adding it, so each
+   * rotation takes that much longer. `Duration.seconds(0)` turns the set off (unknown keys are then bounded per
+   * caller IP, and a flood from a client's address can delay its valid key). At most 10 seconds.
+   * @default Duration.millis(1500)
+   */
+  readonly knownKeysWindow?: Duration;
+  /**
    * Leaked keys handled by themselves: an endpoint for GitHub's secret scanning partner program (its URL is
    * `leakReportUrl`). Each reported keyroll key is revoked (`action: 'revoke'`), or revoked and its client
    * rotated at once (`'rotate'`).
@@ -266,6 +276,7 @@ export const DEFAULTS = {
   rotationStuckAfter: Duration.hours(1),
   deliveriesPerMinute: 6,
   revocationPollInterval: Duration.seconds(1),
+  knownKeysWindow: Duration.millis(DEFAULT_KNOWN_KEYS_WINDOW_MS),
   endedKeyReportInterval: Duration.millis(ENDED_KEY_REPORT_INTERVAL_MS),
   missedRotationMinRefusals: DEFAULT_MISSED_ROTATION_MIN_REFUSALS,
 } as const;

@@ -116,6 +116,7 @@ export class RotatingApiKeys extends Construct {
         clientTopicArn: this.clientTopic.topicArn,
         operationsTopicArn: this.operationsTopic.topicArn,
         metricsNamespace: DEFAULT_METRICS_NAMESPACE,
+        knownKeysWindowMs: settings.knownKeysWindow.toMilliseconds(),
         gracePeriodSeconds: settings.gracePeriod.toSeconds(),
         keyPrefix: settings.keyPrefix,
         apiKeyHeader: settings.apiKeyHeader,

@@ -29,6 +29,7 @@ export interface ValidSettings {
   readonly rotationStuckAfter: Duration;
   readonly deliveriesPerMinute: number;
   readonly revocationPollInterval: Duration;
+  readonly knownKeysWindow: Duration;
   readonly clientDocumentationUrl: string | undefined;
   readonly endedKeyReportInterval: Duration;
   readonly missedRotationMinRefusals: number;
@@ -75,6 +76,7 @@ export function validateProps(props: RotatingApiKeysProps, install: InstallConte
     rotationStuckAfter: props.rotationStuckAfter ?? DEFAULTS.rotationStuckAfter,
     deliveriesPerMinute: props.deliveriesPerMinute ?? DEFAULTS.deliveriesPerMinute,
     revocationPollInterval: props.revocationPollInterval ?? DEFAULTS.revocationPollInterval,
+    knownKeysWindow: props.knownKeysWindow ?? DEFAULTS.knownKeysWindow,
     clientDocumentationUrl: props.clientDocumentationUrl,
     endedKeyReportInterval: props.missedRotation?.reportInterval ?? DEFAULTS.endedKeyReportInterval,
     missedRotationMinRefusals: props.missedRotation?.minRefusals ?? DEFAULTS.missedRotationMinRefusals,
@@ -109,6 +111,7 @@ export function validateProps(props: RotatingApiKeysProps, install: InstallConte
   if (!Number.isInteger(settings.missedRotationMinRefusals) || settings.missedRotationMinRefusals < 1 || settings.missedRotationMinRefusals > 100_000) {
     fail(`missedRotation.minRefusals must be a whole number from 1 to 100000; got ${settings.missedRotationMinRefusals}`);
   }
+  if (settings.knownKeysWindow.toMilliseconds() > 10_000) fail(`knownKeysWindow must be at most 10 seconds; got ${settings.knownKeysWindow.toHumanString()}`);
   if (settings.revocationPollInterval.toMilliseconds() > 60_000) fail(`revocationPollInterval must be at most 1 minute; got ${settings.revocationPollInterval.toHumanString()}`);
   if (!Number.isInteger(settings.deliveriesPerMinute) || settings.deliveriesPerMinute < 1 || settings.deliveriesPerMinute > 600) {
     fail(`deliveriesPerMinute must be a whole number from 1 to 600; got ${settings.deliveriesPerMinute}`);

@@ -9,6 +9,8 @@ import {
   type AttributeValue,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
+import { knownKeyPrefix } from '../domain/known-key-set';
+import type { KnownKeySource } from '../domain/known-keys';
 import { ClientAlreadyRegisteredError, KeyConflictError, KeyTableItemError, KeyVersionNotFoundError } from '../domain/errors';
 import type { KeyVersion } from '../domain/key-version';
 import { parseNotification, type Notification } from '../domain/notifications';
@@ -21,6 +23,7 @@ import type {
   EventLog,
   IssuedKeys,
   KeyTable,
+  KnownKeyIndex,
   NewKeyVersion,
   OperatorAction,
   RecordedEvent,
@@ -40,7 +43,7 @@ const EVENT_RETENTION_SECONDS = 400 * DAY_SECONDS;
  * The key table on DynamoDB. Writes that must not go backwards (registration, window closing, revocation,
  * notification records) are conditional, so retries and races cannot undo them.
  */
-export class DynamoKeyTable implements KeyTable, EventLog, DeliveryLedger, AuditTrail, RevocationFeed, ClientRegistry, IssuedKeys {
+export class DynamoKeyTable implements KeyTable, EventLog, DeliveryLedger, AuditTrail, RevocationFeed, ClientRegistry, IssuedKeys, KnownKeyIndex, KnownKeySource {
   constructor(
     private readonly client: DynamoDBClient,
     private readonly tableName: string,
@@ -352,6 +355,94 @@ export class DynamoKeyTable implements KeyTable, EventLog, DeliveryLedger, Audit
   async wasIssued(keyHash: string, clientId: string, versionId: string): Promise<boolean> {
     const { Item } = await this.client.send(new GetItemCommand({ TableName: this.tableName, Key: attributeKey(KEY_TABLE_KEYS.issuedKey(keyHash)), ConsistentRead: true }));
     return Item?.['clientId']?.S === clientId && Item['versionId']?.S === versionId;
+  }
+
+  async addKnownKey(keyHash: string, atMs: number): Promise<void> {
+    const prefix = knownKeyPrefix(keyHash);
+    const minute = new Date(atMs).toISOString().slice(0, 16);
+    const add = (key: { readonly pk: string; readonly sk: string }, purgeAt?: number) =>
+      this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: attributeKey(key),
+          UpdateExpression: `ADD prefixes :prefix SET itemType = :type${purgeAt === undefined ? '' : ', purgeAt = :purgeAt'}`,
+          ExpressionAttributeValues: { ':prefix': { SS: [prefix] }, ':type': { S: 'knownKeys' }, ...(purgeAt === undefined ? {} : { ':purgeAt': number(purgeAt) }) },
+        }),
+      );
+    await Promise.all([add(KEY_TABLE_KEYS.knownKeyBucket(prefix)), add(KEY_TABLE_KEYS.knownKeyAdded(minute, prefix), Math.ceil(atMs / 1000) + DAY_SECONDS)]);
+  }
+
+  addToKnownKeySnapshot(keyHashes: readonly string[]): Promise<void> {
+    return this.updateKnownKeyBuckets('ADD', keyHashes);
+  }
+
+  pruneKnownKeys(keyHashes: readonly string[]): Promise<void> {
+    return this.updateKnownKeyBuckets('DELETE', keyHashes);
+  }
+
+  /** One UpdateItem per bucket the keys fall in (at most 256), each adding or deleting its prefixes as a set. */
+  private async updateKnownKeyBuckets(operation: 'ADD' | 'DELETE', keyHashes: readonly string[]): Promise<void> {
+    const byBucket = new Map<string, Set<string>>();
+    for (const prefix of keyHashes.map(knownKeyPrefix)) {
+      const bucket = prefix.slice(0, 2);
+      byBucket.set(bucket, (byBucket.get(bucket) ?? new Set()).add(prefix));
+    }
+    await Promise.all(
+      [...byBucket].map(([bucket, prefixes]) =>
+        this.client.send(
+          new UpdateItemCommand({
+            TableName: this.tableName,
+            Key: attributeKey(KEY_TABLE_KEYS.knownKeyBucket(bucket)),
+            UpdateExpression: `${operation} prefixes :prefixes`,
+            ExpressionAttributeValues: { ':prefixes': { SS: [...prefixes] } },
+          }),
+        ),
+      ),
+    );
+  }
+
+  async knownKeysCompleteSince(): Promise<number | undefined> {
+    const { Item } = await this.client.send(new GetItemCommand({ TableName: this.tableName, Key: attributeKey(KEY_TABLE_KEYS.knownKeysMeta()), ConsistentRead: true }));
+    return Item === undefined ? undefined : readOptionalNumber(Item, 'completeSinceMs');
+  }
+
+  async markKnownKeysComplete(atMs: number): Promise<void> {
+    await this.client.send(
+      new PutItemCommand({ TableName: this.tableName, Item: { ...attributeKey(KEY_TABLE_KEYS.knownKeysMeta()), itemType: { S: 'knownKeys' }, completeSinceMs: number(atMs) } }),
+    );
+  }
+
+  async knownKeyAdded(keyHash: string, registeredAtMs: number): Promise<boolean> {
+    const prefix = knownKeyPrefix(keyHash);
+    const { Item } = await this.client.send(
+      new GetItemCommand({ TableName: this.tableName, Key: attributeKey(KEY_TABLE_KEYS.knownKeyAdded(new Date(registeredAtMs).toISOString().slice(0, 16), prefix)), ConsistentRead: true }),
+    );
+    return Item?.['prefixes']?.SS?.includes(prefix) === true;
+  }
+
+  async loadKnownKeys(): Promise<{ readonly prefixes: readonly string[]; readonly completeSinceMs?: number }> {
+    const [prefixes, completeSinceMs] = await Promise.all([this.knownKeyPrefixes('BUCKET#', 'BUCKET#~'), this.knownKeysCompleteSince()]);
+    return completeSinceMs === undefined ? { prefixes } : { prefixes, completeSinceMs };
+  }
+
+  knownKeysAddedSince(sinceMs: number): Promise<readonly string[]> {
+    return this.knownKeyPrefixes(`ADDED#${new Date(sinceMs).toISOString().slice(0, 16)}`, 'ADDED#~');
+  }
+
+  /** The prefixes of the KEYSET items whose sort keys lie between these, read consistently. */
+  private async knownKeyPrefixes(from: string, to: string): Promise<string[]> {
+    const prefixes: string[] = [];
+    const pages = paginateQuery(
+      { client: this.client },
+      {
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+        ExpressionAttributeValues: { ':pk': { S: KEY_TABLE_KEYS.knownKeysMeta().pk }, ':from': { S: from }, ':to': { S: to } },
+        ConsistentRead: true,
+      },
+    );
+    for await (const page of pages) for (const item of page.Items ?? []) prefixes.push(...(item['prefixes']?.SS ?? []));
+    return prefixes;
   }
 
   async announce(keyHash: string, atMs: number): Promise<void> {

@@ -20,6 +20,7 @@ export function keyOperationsOnAws(deps: {
   return new KeyOperations({
     keys: table,
     registry: table,
+    knownKeys: table,
     events: table,
     audit: table,
     revocations: table,

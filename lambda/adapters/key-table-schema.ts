@@ -15,6 +15,9 @@
  * | revocations   | `REVOCATIONS`                    | `MINUTE#<yyyy-mm-ddThh:mm>` | key hashes revoked in that minute, polled by authorizers |
  * | registration  | `REGISTRATION`                   | `CLIENT#<clientId>`        | the client's one secret and its settings |
  * | issued key    | `ISSUED#<sha256 hex of the key>` | `ISSUED`                   | createSecret generated it, for this client and version |
+ * | known keys    | `KEYSET`                         | `BUCKET#<2 hex>`           | the 64-bit hash prefixes of every key, by first byte |
+ * | known-key adds| `KEYSET`                         | `ADDED#<yyyy-mm-ddThh:mm>#<hex>` | prefixes added that minute, read by authorizers |
+ * | known-key set | `KEYSET`                         | `META`                     | when the set was last made complete     |
  *
  * Only key-version items carry both `clientId` and `notBeforeMs`, so only they appear in `byClient`. The
  * partition key prefixes are item families (`KEY_TABLE_FAMILIES`): IAM gives each function write access to its
@@ -47,6 +50,9 @@ export const KEY_TABLE_KEYS = {
   revocations: (minute: string) => ({ pk: 'REVOCATIONS', sk: `MINUTE#${minute}` }),
   registration: (clientId: string) => ({ pk: 'REGISTRATION', sk: `CLIENT#${clientId}` }),
   issuedKey: (keyHash: string) => ({ pk: `ISSUED#${keyHash}`, sk: 'ISSUED' }),
+  knownKeyBucket: (prefix: string) => ({ pk: 'KEYSET', sk: `BUCKET#${prefix.slice(0, 2)}` }),
+  knownKeyAdded: (minute: string, prefix: string) => ({ pk: 'KEYSET', sk: `ADDED#${minute}#${prefix.slice(0, 1)}` }),
+  knownKeysMeta: () => ({ pk: 'KEYSET', sk: 'META' }),
   /** The key-version partition key prefix, to tell a key-version item from others. */
   keyVersionPrefix: 'KEY#',
 } as const;
@@ -71,6 +77,8 @@ export const KEY_TABLE_FAMILIES = {
   revocations: 'REVOCATIONS',
   /** Client registrations: each client's one secret and its settings. */
   registrations: 'REGISTRATION',
+  /** The known-key set the authorizers keep: its buckets, its additions, and its completeness. */
+  knownKeys: 'KEYSET',
 } as const;
 
 export type KeyTableFamily = keyof typeof KEY_TABLE_FAMILIES;

@@ -3,7 +3,7 @@ import { RouteScopes } from '../domain/route-scopes';
 import { ENDED_KEY_REPORT_INTERVAL_MS } from '../domain/ended-key-reports';
 import type { Environment } from './env';
 import { booleanVariable, parsedVariable, readVariables, stringVariableWithDefault, wholeNumberVariable } from './variables';
-import { API_KEY_HEADER, KEY_PREFIX, KEY_TABLE_NAME, METRICS_NAMESPACE, REVOCATION_POLL_MS } from './shared-settings';
+import { API_KEY_HEADER, KEY_PREFIX, KEY_TABLE_NAME, KNOWN_KEYS_WINDOW_MS, METRICS_NAMESPACE, REVOCATION_POLL_MS } from './shared-settings';
 
 /** The authorizer's environment, declared once for the function and the construct. */
 export const AUTHORIZER_VARIABLES = {
@@ -17,6 +17,7 @@ export const AUTHORIZER_VARIABLES = {
   /** Table reads per second, per source IP, for keys the table does not know (charged on "not found" only). */
   unknownKeysPerSourcePerSecond: wholeNumberVariable('UNKNOWN_KEYS_PER_SOURCE_PER_SECOND', 10, { min: 1, max: 10_000 }),
   revocationPollMs: REVOCATION_POLL_MS,
+  knownKeysWindowMs: KNOWN_KEYS_WINDOW_MS,
   routeScopes: parsedVariable('ROUTE_SCOPES', (json) => RouteScopes.parse(json), (routes) => routes.serialize(), '{}'),
   /** HTTP API authorizers answer `{isAuthorized}` (simple responses) or an IAM policy. */
   httpApiSimpleResponses: booleanVariable('HTTP_API_SIMPLE_RESPONSES', true),
@@ -37,6 +38,8 @@ export interface AuthorizerConfig {
   readonly cache: KeyCacheSettings;
   /** 0: no polling of revocations. */
   readonly revocationPollMs: number;
+  /** 0: no known-key set. */
+  readonly knownKeysWindowMs: number;
   readonly routeScopes: RouteScopes;
   readonly httpApiSimpleResponses: boolean;
   readonly metricsFlushIntervalMs: number;
@@ -60,6 +63,7 @@ export function readAuthorizerConfig(env: Environment): AuthorizerConfig {
       unknownKeysPerSourcePerSecond: settings.unknownKeysPerSourcePerSecond,
     },
     revocationPollMs: settings.revocationPollMs,
+    knownKeysWindowMs: settings.knownKeysWindowMs,
     routeScopes: settings.routeScopes,
     httpApiSimpleResponses: settings.httpApiSimpleResponses,
     metricsFlushIntervalMs: 1000 * settings.metricsFlushIntervalSeconds,

@@ -1,7 +1,7 @@
 import { secureUrlVariable, optionalTopicArnVariable, parsedVariable, readVariables, wholeNumberVariable, type SettingsOf } from './variables';
 import { ConfigurationError } from '../domain/errors';
 import type { Environment } from './env';
-import { API_KEY_HEADER, CLIENT_TOPIC_ARN, GRACE_PERIOD_SECONDS, KEY_PREFIX, KEY_TABLE_NAME, METRICS_NAMESPACE } from './shared-settings';
+import { API_KEY_HEADER, CLIENT_TOPIC_ARN, GRACE_PERIOD_SECONDS, KEY_PREFIX, KEY_TABLE_NAME, KNOWN_KEYS_WINDOW_MS, METRICS_NAMESPACE } from './shared-settings';
 
 /** The rotation function's environment, declared once for the function and the construct. */
 export const ROTATION_VARIABLES = {
@@ -30,6 +30,8 @@ export const ROTATION_VARIABLES = {
   /** How long a step waits for the replicas, at most, before failing so that Secrets Manager retries; under the function's 60 s timeout. */
   replicaWaitSeconds: wholeNumberVariable('REPLICA_WAIT_SECONDS', 30, { min: 1, max: 50 }),
   metricsNamespace: METRICS_NAMESPACE,
+  /** The authorizers' known-key window: a new key is first presented this long (plus 0.5 s) after it is added. */
+  knownKeysWindowMs: KNOWN_KEYS_WINDOW_MS,
 } as const;
 
 /** An AWS region name: `eu-west-1`, `us-gov-west-1`. */

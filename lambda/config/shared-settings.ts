@@ -1,3 +1,4 @@
+import { DEFAULT_KNOWN_KEYS_WINDOW_MS } from '../contracts/known-keys';
 import { DEFAULT_KEY_PREFIX, isValidKeyPrefix } from '../domain/api-key';
 import { requiredStringVariable, stringVariableWithDefault, topicArnVariable, wholeNumberVariable } from './variables';
 
@@ -30,3 +31,10 @@ export const METRICS_NAMESPACE = stringVariableWithDefault('POWERTOOLS_METRICS_N
 
 /** How often each authorizer container reads the keys revoked since its last look, in milliseconds; 0 turns it off. */
 export const REVOCATION_POLL_MS = wholeNumberVariable('REVOCATION_POLL_MS', 1_000, { min: 0, max: 60_000 });
+
+/**
+ * The known-key set's window (lambda/contracts/known-keys.ts): an authorizer container refuses a key it does not
+ * know without a read when its set was synced this recently, and the rotation first presents a new key this
+ * long (plus half a second) after adding it. 0 turns the set off: unknown keys are then bounded per source.
+ */
+export const KNOWN_KEYS_WINDOW_MS = wholeNumberVariable('KNOWN_KEYS_WINDOW_MS', DEFAULT_KNOWN_KEYS_WINDOW_MS, { min: 0, max: 10_000 });

@@ -20,9 +20,9 @@ const PUT_UPDATE = ['dynamodb:PutItem', 'dynamodb:UpdateItem'] as const;
  */
 export const KEY_TABLE_ACCESS = {
   authorizer: { read: ['dynamodb:GetItem', 'dynamodb:Query'] },
-  rotation: { read: ['dynamodb:GetItem'], indexRead: ['dynamodb:Query'], write: { families: ['keyVersions', 'issuedKeys', 'clientRecords'], actions: PUT_UPDATE } },
+  rotation: { read: ['dynamodb:GetItem'], indexRead: ['dynamodb:Query'], write: { families: ['keyVersions', 'issuedKeys', 'clientRecords', 'knownKeys'], actions: PUT_UPDATE } },
   usage: { read: ['dynamodb:GetItem'], write: { families: ['usageCounters', 'refusalCounters', 'usageBatches'], actions: PUT_UPDATE } },
-  monitor: { read: ['dynamodb:GetItem', 'dynamodb:Query'], indexRead: ['dynamodb:Query'], write: { families: ['keyVersions', 'clientRecords'], actions: PUT_UPDATE } },
+  monitor: { read: ['dynamodb:GetItem', 'dynamodb:Query'], indexRead: ['dynamodb:Query'], write: { families: ['keyVersions', 'clientRecords', 'knownKeys'], actions: PUT_UPDATE } },
   delivery: { read: ['dynamodb:GetItem'], write: { families: ['deliveries'], actions: PUT_UPDATE } },
   emergency: { read: ['dynamodb:GetItem'], indexRead: ['dynamodb:Query'], write: { families: ['keyVersions', 'clientRecords', 'revocations'], actions: PUT_UPDATE } },
   firstKey: { read: [], write: { families: ['registrations'], actions: ['dynamodb:PutItem', 'dynamodb:DeleteItem'] } },

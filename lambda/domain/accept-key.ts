@@ -1,13 +1,17 @@
 import { describeCandidate, hashApiKey, parseApiKey, type KeyFormatFailure } from './api-key';
 import { windowStatus, type KeyVersion } from './key-version';
 
-/** Where a lookup's answer came from. `stale`: the table failed and a recently read version was used. */
-export type LookupSource = 'cache' | 'table' | 'stale';
+/**
+ * Where a lookup's answer came from. `stale`: the table failed and a recently read version was used;
+ * `known-set`: an unknown key, refused on the container's set of known keys without a read.
+ */
+export type LookupSource = 'cache' | 'table' | 'stale' | 'known-set';
 
 /** A key version looked up by key hash, through a cache or straight from the table. */
 export type LookupResult =
   | { readonly kind: 'found'; readonly version: KeyVersion; readonly source: LookupSource; readonly failure?: string }
-  | { readonly kind: 'absent'; readonly source: 'cache' | 'table' }
+  /** `known-set`: the container's set of known keys says no such key exists, so the table was not read. */
+  | { readonly kind: 'absent'; readonly source: 'cache' | 'table' | 'known-set' }
   | { readonly kind: 'failed'; readonly failure: string }
   | { readonly kind: 'throttled' };
 

@@ -2,6 +2,7 @@ import type { KeyVersion } from './key-version';
 import { ApproximateLruCache } from './approximate-lru-cache';
 import { TokenBucket } from './token-bucket';
 import type { FindKeyVersion, LookupResult } from './accept-key';
+import type { KnownKeys } from './known-keys';
 
 export interface KeyCacheSettings {
   /** How long a version read from the table is used without reading it again. */
@@ -31,9 +32,12 @@ interface FoundEntry {
  * Key versions by hash, read through a per-container cache. The window is not judged here: the caller
  * checks it on every use, so a cached version is never accepted past its own end.
  *
- * Unknown keys are bounded per source: a source (the client IP) whose lookups came back "not found" more
- * than its budget allows gets its further unknown keys refused without a read, until the budget refills.
- * Keys this container has read before, and sources that present known keys, are never held back.
+ * With the known-key set (`known`), a key the set holds is read whatever else its source sends, and one it does
+ * not hold is refused without a read while the set is fresh (after one sync otherwise): valid keys are never
+ * refused because of other traffic, and unknown keys cost no read. Without a complete set (a new install
+ * before its first backfill, or a set that cannot be loaded), unknown keys are bounded per source as before: a
+ * source whose lookups came back "not found" more than its budget allows gets its further unknown keys refused
+ * without a read, until the budget refills; keys this container has read before are never held back.
  */
 export class CachedKeyLookup {
   private readonly found: ApproximateLruCache<string, FoundEntry>;
@@ -43,6 +47,7 @@ export class CachedKeyLookup {
   constructor(
     private readonly findByHash: FindKeyVersion,
     private readonly settings: KeyCacheSettings,
+    private readonly known?: KnownKeys,
   ) {
     this.found = new ApproximateLruCache(settings.maxEntries);
     this.absent = new ApproximateLruCache(settings.maxEntries);
@@ -56,9 +61,33 @@ export class CachedKeyLookup {
     }
     const absentSinceMs = this.absent.get(keyHash);
     if (absentSinceMs !== undefined && nowMs - absentSinceMs < this.settings.negativeTtlMs) return { kind: 'absent', source: 'cache' };
-    const budget = this.unknownKeyBudgets.get(source);
+    let answer = known === undefined ? await this.askKnownKeys(keyHash, nowMs) : 'known';
+    let budget = answer === 'known' ? undefined : this.unknownKeyBudgets.get(source);
+    if (known === undefined && budget !== undefined && !budget.hasToken(nowMs) && this.known !== undefined) {
+      // A fresh container whose set is still loading: rather than refuse a key that may be valid, wait for the set.
+      await this.known.loaded();
+      answer = await this.askKnownKeys(keyHash, nowMs);
+      if (answer === 'known') budget = undefined;
+    }
+    if (answer === 'unknown') {
+      this.absent.set(keyHash, nowMs);
+      return { kind: 'absent', source: 'known-set' };
+    }
     if (known === undefined && budget !== undefined && !budget.hasToken(nowMs)) return { kind: 'throttled' };
+    return this.read(keyHash, nowMs, source, known, answer === 'known');
+  }
 
+  /** The set's answer, after a sync when it is stale; `unsure` when it cannot say (then the budget decides). */
+  private async askKnownKeys(keyHash: string, nowMs: number): Promise<'known' | 'unknown' | 'unsure'> {
+    if (this.known === undefined) return 'unsure';
+    const answer = this.known.classify(keyHash, nowMs);
+    if (answer !== 'stale') return answer;
+    if (!(await this.known.sync())) return 'unsure';
+    const again = this.known.classify(keyHash, nowMs);
+    return again === 'stale' ? 'unsure' : again;
+  }
+
+  private async read(keyHash: string, nowMs: number, source: string, known: FoundEntry | undefined, inKnownSet: boolean): Promise<LookupResult> {
     let version: KeyVersion | undefined;
     try {
       version = await this.findByHash(keyHash);
@@ -72,7 +101,7 @@ export class CachedKeyLookup {
     if (version === undefined) {
       this.found.delete(keyHash);
       this.absent.set(keyHash, nowMs);
-      this.spendUnknownKeyBudget(source, budget, nowMs);
+      if (!inKnownSet) this.spendUnknownKeyBudget(source, this.unknownKeyBudgets.get(source), nowMs);
       return { kind: 'absent', source: 'table' };
     }
     this.absent.delete(keyHash);

@@ -2,7 +2,7 @@ import { clientSettingsOf, DEFAULT_MAX_GRACE_HOURS } from './client-settings';
 import { OperationRefusedError, UnknownClientOrVersionError } from './errors';
 import { windowEndMs, windowStatus, type KeyVersion } from './key-version';
 import { buildNotification, publishOnce } from './notifications';
-import { AWSCURRENT, AWSPENDING, type AuditTrail, type ClientRegistration, type ClientRegistry, type EventLog, type KeyTable, type Notifier, type RevocationFeed, type SecretDescription, type SecretVersionStore, type TrailEntry, type UsageHistory, type UsageStore } from './ports';
+import { AWSCURRENT, AWSPENDING, type AuditTrail, type ClientRegistration, type ClientRegistry, type EventLog, type KeyTable, type KnownKeyIndex, type Notifier, type RevocationFeed, type SecretDescription, type SecretVersionStore, type TrailEntry, type UsageHistory, type UsageStore } from './ports';
 import { versionWithStage } from './secret-labels';
 import { hourOf } from './usage';
 
@@ -15,6 +15,8 @@ export interface KeyOperationsDependencies {
   readonly keys: KeyTable;
   /** The install's clients: an operation names a registered client, whose registration names its secret. */
   readonly registry: Pick<ClientRegistry, 'registrationOf'>;
+  /** The authorizers' known-key set: an extended key may have left it (an ended key does, two days after its end). */
+  readonly knownKeys?: Pick<KnownKeyIndex, 'addKnownKey'>;
   readonly events: EventLog;
   readonly audit: AuditTrail;
   /** Where revocations are announced to authorizer containers. */
@@ -137,6 +139,7 @@ export class KeyOperations {
       atMs: nowMs,
       detail: `until ${new Date(request.untilMs).toISOString()}${request.force === true ? ' (forced)' : ''}`,
     });
+    await this.deps.knownKeys?.addKnownKey(version.keyHash, nowMs);
     return this.deps.keys.extendWindow(version.keyHash, request.untilMs);
   }
 

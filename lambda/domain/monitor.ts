@@ -2,7 +2,7 @@ import { clientSettingsOf, type ClientSettings } from './client-settings';
 import { isAbandonedPending, windowEndMs, type KeyVersion } from './key-version';
 import { buildNotification, detailsOf, publishOnce, type NotificationDetails, type NotificationType, type PublishResult } from './notifications';
 import { retireReplacedVersion } from './replaced-version';
-import { AWSCURRENT, AWSPENDING, type ClientRegistration, type ClientRegistry, type EventLog, type KeyTable, type Notifier, type SecretDescription, type SecretDirectory, type UsageStore } from './ports';
+import { AWSCURRENT, AWSPENDING, type ClientRegistration, type ClientRegistry, type EventLog, type KeyTable, type KnownKeyIndex, type Notifier, type SecretDescription, type SecretDirectory, type UsageStore } from './ports';
 import { labelledVersionIds, versionsWithStage, versionWithStage } from './secret-labels';
 import { hourOf } from './usage';
 
@@ -19,6 +19,14 @@ const RECENT_USE_MS = 24 * HOUR_MS;
 const SWITCH_OVER_MS = 15 * 60 * 1000;
 /** Refusals of an ended key are looked for this long after its window ended: a missed switch shows at once. */
 const MISSED_SWITCH_LOOKBACK_MS = 24 * HOUR_MS;
+/**
+ * An ended key leaves the known-key set this long after its end: past the missed-switch lookback and the rescue,
+ * so that authorizers still answer `expired` (and report it) while that matters. A revoked key leaves it at once.
+ * Each run prunes the versions that crossed the line within the last day; `keyroll extend` puts a key back.
+ */
+const KNOWN_KEY_PRUNE_AFTER_END_MS = 2 * 24 * HOUR_MS;
+const KNOWN_KEY_PRUNE_WINDOW_MS = 24 * HOUR_MS;
+
 /** Refusals of an ended key that make a missed switch, unless the settings say otherwise. */
 export const DEFAULT_MISSED_ROTATION_MIN_REFUSALS = 3;
 
@@ -38,6 +46,8 @@ export interface MonitorDependencies {
   readonly secrets: SecretDirectory;
   /** The install's clients: the monitor checks registered clients, and reports secrets that are not. */
   readonly registry: Pick<ClientRegistry, 'listRegistrations'>;
+  /** The authorizers' known-key set: filled from the table once (a backfill, when no run has made it complete), then pruned. */
+  readonly knownKeys?: KnownKeyIndex;
   readonly keys: KeyTable;
   readonly events: EventLog;
   readonly usage: UsageStore;
@@ -60,6 +70,9 @@ export interface MonitorReport {
   readonly clientsDeferred: number;
   /** Secrets under the install's prefix that no registration names: keyroll issues them no key. */
   readonly unregisteredSecrets: readonly string[];
+  /** Keys put into the known-key set by a backfill (a first run), and keys pruned from it. */
+  readonly knownKeysBackfilled: number;
+  readonly knownKeysPruned: number;
   readonly failures: readonly { readonly secretArn: string; readonly error: string }[];
 }
 
@@ -90,9 +103,10 @@ export class KeyMonitor {
    * the grace period then never ends before the label's move plus the grace period, however long the run.
    */
   async run(clock: () => number): Promise<MonitorReport> {
-    const tally: Tally = { published: {}, windowsClosed: 0, windowsExtended: 0, windowsRescued: 0, markedExpired: 0, revokedAbandoned: 0, clientsDeferred: 0 };
+    const tally: Tally = { published: {}, windowsClosed: 0, windowsExtended: 0, windowsRescued: 0, markedExpired: 0, revokedAbandoned: 0, clientsDeferred: 0, knownKeysPruned: 0 };
     const failures: { secretArn: string; error: string }[] = [];
     const [registrations, secrets] = await Promise.all([this.deps.registry.listRegistrations(), this.deps.secrets.listManagedSecrets(this.deps.settings.secretNamePrefix)]);
+    const knownKeysBackfilled = await this.backfillKnownKeys(registrations, clock);
     const registered = new Set(registrations.map(({ secretArn }) => secretArn));
     const check = async (registration: ClientRegistration) => {
       try {
@@ -113,12 +127,35 @@ export class KeyMonitor {
     };
     await Promise.all(Array.from({ length: Math.min(CLIENTS_AT_A_TIME, queue.length) }, worker));
     const unregisteredSecrets = secrets.map(({ arn }) => arn).filter((arn) => !registered.has(arn));
-    return { clients: registrations.length, ...tally, unregisteredSecrets, failures };
+    return { clients: registrations.length, ...tally, unregisteredSecrets, knownKeysBackfilled, failures };
+  }
+
+  /**
+   * Once per install (or after the set was reset): every key version of every registered client that can still
+   * be valid goes into the known-key set, and the set is marked complete as of the run's start. Keys registered
+   * meanwhile are added by the rotation itself, so the set is complete from that instant; the authorizers trust
+   * it only from then.
+   */
+  private async backfillKnownKeys(registrations: readonly ClientRegistration[], clock: () => number): Promise<number> {
+    const known = this.deps.knownKeys;
+    if (known === undefined || (await known.knownKeysCompleteSince()) !== undefined) return 0;
+    const startMs = clock();
+    const live: string[] = [];
+    for (const { clientId } of registrations) {
+      for (const version of await this.deps.keys.listClientVersions(clientId)) {
+        const endMs = windowEndMs(version);
+        if (version.revokedAtMs === undefined && (endMs === undefined || endMs > startMs - KNOWN_KEY_PRUNE_AFTER_END_MS)) live.push(version.keyHash);
+      }
+    }
+    await known.addToKnownKeySnapshot(live);
+    await known.markKnownKeysComplete(startMs);
+    return live.length;
   }
 }
 
 interface Tally {
   published: Partial<Record<NotificationType, number>>;
+  knownKeysPruned: number;
   windowsClosed: number;
   windowsExtended: number;
   windowsRescued: number;
@@ -150,11 +187,28 @@ class ClientCheck {
       return;
     }
     const versions = await this.reconcile(listed);
+    await this.pruneKnownKeys(versions);
     for (const version of versions) {
       if (version.revokedAtMs !== undefined || version.currentSinceMs === undefined) continue;
       if (version.versionId === this.currentId) await this.checkCurrentVersion(version);
       else await this.checkReplacedVersion(version, versions);
     }
+  }
+
+  /** Keys that can never be valid again leave the authorizers' known-key set (each run: those that crossed the line in the last day). */
+  private async pruneKnownKeys(versions: readonly KeyVersion[]): Promise<void> {
+    const known = this.deps.knownKeys;
+    if (known === undefined) return;
+    const dead = versions.filter((version) => {
+      const revokedAgoMs = version.revokedAtMs === undefined ? undefined : this.nowMs - version.revokedAtMs;
+      if (revokedAgoMs !== undefined) return revokedAgoMs >= 0 && revokedAgoMs < KNOWN_KEY_PRUNE_WINDOW_MS;
+      const endMs = windowEndMs(version);
+      const pastLineMs = endMs === undefined ? undefined : this.nowMs - endMs - KNOWN_KEY_PRUNE_AFTER_END_MS;
+      return pastLineMs !== undefined && pastLineMs >= 0 && pastLineMs < KNOWN_KEY_PRUNE_WINDOW_MS;
+    });
+    if (dead.length === 0) return;
+    await known.pruneKnownKeys(dead.map((version) => version.keyHash));
+    this.tally.knownKeysPruned += dead.length;
   }
 
   /** True when the labelled AWSCURRENT version is older than a version the table records as current since. */
@@ -224,7 +278,7 @@ class ClientCheck {
     let endMs = windowEndMs(version);
     if (endMs === undefined) return;
     if (await this.expireIfEnded(version, endMs)) {
-      await this.catchMissedSwitch(version, endMs);
+      await this.catchMissedSwitch(version, endMs, versions);
       return;
     }
     const replacedAtMs = replacedAt(version, versions) ?? endMs - this.client.gracePeriodMs;
@@ -280,16 +334,20 @@ class ClientCheck {
    * end is in the recorded notification, so a repeated or cut-off run re-applies the same end, and a key can be
    * rescued only once. The key table never extends a revoked key.
    */
-  private async catchMissedSwitch(version: KeyVersion, endMs: number): Promise<void> {
+  private async catchMissedSwitch(version: KeyVersion, endMs: number, versions: readonly KeyVersion[]): Promise<void> {
     if (this.nowMs - endMs > MISSED_SWITCH_LOOKBACK_MS) return;
     const { refused, firstRefusedMs, lastRefusedMs } = await this.deps.usage.readRefusals(this.client.clientId, version.versionId, hourOf(endMs), hourOf(this.nowMs));
     const minRefusals = this.deps.settings.missedRotationMinRefusals ?? DEFAULT_MISSED_ROTATION_MIN_REFUSALS;
     if (refused < minRefusals || firstRefusedMs === undefined || lastRefusedMs === undefined) return;
     const rescueMs = this.client.rescueMissedMs;
-    const rescueEndMs = rescueMs === undefined ? undefined : Math.min(this.nowMs + rescueMs, version.expiresAtMs ?? Number.POSITIVE_INFINITY);
+    // A client that already uses its new key has not missed its switch: whoever sends the old key may have
+    // found it, so the rescue, which would reopen that key to anyone holding it, is withheld.
+    const withheld = rescueMs !== undefined && (await this.usesItsNewKey(version, versions));
+    const rescueEndMs = rescueMs === undefined || withheld ? undefined : Math.min(this.nowMs + rescueMs, version.expiresAtMs ?? Number.POSITIVE_INFINITY);
     const details: NotificationDetails = {
       refusals: { refused, firstRefusedMs, lastRefusedMs },
       ...(rescueEndMs !== undefined && rescueEndMs > this.nowMs ? { expiresAtMs: rescueEndMs } : {}),
+      ...(withheld ? { rescueWithheld: true } : {}),
     };
     const subject = { clientId: this.client.clientId, versionId: version.versionId };
     const recorded = await this.deps.events.record(buildNotification('rotation.missed', subject, this.nowMs, details));
@@ -305,6 +363,15 @@ class ClientCheck {
     }
     // The client gets the evidence and the rescue as first recorded, whatever this run read.
     await this.publish(this.deps.clientNotifier, 'key.refused', version.versionId, detailsOf(missed));
+  }
+
+  /** True when the version that replaced this one has been used since it became current. */
+  private async usesItsNewKey(version: KeyVersion, versions: readonly KeyVersion[]): Promise<boolean> {
+    const replacedAtMs = replacedAt(version, versions);
+    const replacement = versions.find((candidate) => candidate.currentSinceMs === replacedAtMs);
+    if (replacedAtMs === undefined || replacement === undefined) return false;
+    const { lastUsedMs } = await this.deps.usage.readUsage(this.client.clientId, replacement.versionId, hourOf(replacedAtMs), hourOf(this.nowMs));
+    return lastUsedMs !== undefined && lastUsedMs >= replacedAtMs;
   }
 
   /** True when the window has ended: the version is marked expired and the client told, once. */

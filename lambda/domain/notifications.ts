@@ -37,6 +37,11 @@ export interface Notification {
   readonly refusedSince?: string;
   /** ...and the latest report. */
   readonly lastRefusedAt?: string;
+  /**
+   * `key.refused`, `rotation.missed`: true when the client has used its new key since the switch, so the ended
+   * key, more likely leaked than forgotten, was not accepted again although the client opted into the rescue.
+   */
+  readonly rescueWithheld?: boolean;
   /** The same for every delivery and every retry of one logical event, so subscribers can drop duplicates. */
   readonly eventId: string;
   /** ISO-8601: when the event was first recorded. */
@@ -59,6 +64,8 @@ export interface NotificationDetails {
   readonly expiresAtMs?: number;
   /** The evidence of a missed switch: refusals of an ended key. */
   readonly refusals?: { readonly refused: number; readonly firstRefusedMs: number; readonly lastRefusedMs: number };
+  /** The rescue of a missed switch was withheld: the client uses its new key already. */
+  readonly rescueWithheld?: boolean;
 }
 
 /**
@@ -86,6 +93,7 @@ export function buildNotification(
           refusedSince: new Date(details.refusals.firstRefusedMs).toISOString(),
           lastRefusedAt: new Date(details.refusals.lastRefusedMs).toISOString(),
         }),
+    ...(details.rescueWithheld === true ? { rescueWithheld: true } : {}),
     eventId: notificationEventId(type, subject.clientId, subject.versionId, occasion),
     at: new Date(nowMs).toISOString(),
   };
@@ -93,13 +101,14 @@ export function buildNotification(
 
 /** What a notification says besides its subject, read back from it: the inverse of {@link buildNotification}'s details. */
 export function detailsOf(notification: Notification): NotificationDetails {
-  const { previousVersionId, expiresAt, refused, refusedSince, lastRefusedAt } = notification;
+  const { previousVersionId, expiresAt, refused, refusedSince, lastRefusedAt, rescueWithheld } = notification;
   return {
     ...(previousVersionId === undefined ? {} : { previousVersionId }),
     ...(expiresAt === undefined ? {} : { expiresAtMs: Date.parse(expiresAt) }),
     ...(refused === undefined || refusedSince === undefined || lastRefusedAt === undefined
       ? {}
       : { refusals: { refused, firstRefusedMs: Date.parse(refusedSince), lastRefusedMs: Date.parse(lastRefusedAt) } }),
+    ...(rescueWithheld === true ? { rescueWithheld } : {}),
   };
 }
 
@@ -142,6 +151,8 @@ export function parseNotification(value: unknown): Notification {
   if (refused !== undefined && (typeof refused !== 'number' || !Number.isSafeInteger(refused) || refused < 1)) throw new TypeError('notification field "refused" must be a positive whole number');
   const refusedSince = optionalText('refusedSince');
   const lastRefusedAt = optionalText('lastRefusedAt');
+  const rescueWithheld = field('rescueWithheld');
+  if (rescueWithheld !== undefined && rescueWithheld !== true) throw new TypeError('notification field "rescueWithheld" must be true when present');
   return {
     version: 1,
     type: type as NotificationType,
@@ -152,6 +163,7 @@ export function parseNotification(value: unknown): Notification {
     ...(refused === undefined ? {} : { refused }),
     ...(refusedSince === undefined ? {} : { refusedSince }),
     ...(lastRefusedAt === undefined ? {} : { lastRefusedAt }),
+    ...(rescueWithheld === undefined ? {} : { rescueWithheld }),
     eventId: text('eventId'),
     at: text('at'),
   };

@@ -108,6 +108,24 @@ export interface IssuedKeys {
   wasIssued(keyHash: string, clientId: string, versionId: string): Promise<boolean>;
 }
 
+/**
+ * The set of every key version's hash prefix that the authorizer containers keep (lambda/domain/known-keys.ts),
+ * as its writers keep it: whoever makes a key valid adds it, before it can be presented.
+ */
+export interface KnownKeyIndex {
+  /** Adds a key to its snapshot bucket and to the additions the authorizers read; idempotent. */
+  addKnownKey(keyHash: string, atMs: number): Promise<void>;
+  /** Adds keys to the snapshot only, many per write: the backfill's way, before the set is marked complete. */
+  addToKnownKeySnapshot(keyHashes: readonly string[]): Promise<void>;
+  /** Removes keys that can never be valid again (revoked, or ended long enough ago). */
+  pruneKnownKeys(keyHashes: readonly string[]): Promise<void>;
+  /** When the set was last made complete (every registered key in it), or undefined for never. */
+  knownKeysCompleteSince(): Promise<number | undefined>;
+  markKnownKeysComplete(atMs: number): Promise<void>;
+  /** True when the additions read in this table include this key, registered at `registeredAtMs`. */
+  knownKeyAdded(keyHash: string, registeredAtMs: number): Promise<boolean>;
+}
+
 /** A stored notification, and whether it has been handed to SNS. */
 export interface RecordedEvent {
   readonly notification: Notification;

@@ -6,6 +6,8 @@ export interface KeyTableReplicas {
   readonly regions: readonly string[];
   /** The key version with this hash as the replica in `region` has it now; throws when the region cannot be read. */
   findByHash(region: string, keyHash: string): Promise<KeyVersion | undefined>;
+  /** True when the region's known-key additions hold the key (registered at `registeredAtMs`); absent: not checked. */
+  knownKeyAdded?(region: string, keyHash: string, registeredAtMs: number): Promise<boolean>;
 }
 
 export interface ReplicaWaitSettings {
@@ -37,8 +39,10 @@ export async function waitUntilReplicated(
       behind.map(async (region) => {
         try {
           const version = await replicas.findByHash(region, keyHash);
-          if (version?.versionId === versionId) return { region, readable: true };
-          lastProblem.set(region, 'not there yet');
+          // The region's authorizers must also know the key, or they could refuse it without reading.
+          const known = version === undefined || replicas.knownKeyAdded === undefined ? true : await replicas.knownKeyAdded(region, keyHash, version.notBeforeMs);
+          if (version?.versionId === versionId && known) return { region, readable: true };
+          lastProblem.set(region, version?.versionId === versionId ? 'the key is there, its known-key addition not yet' : 'not there yet');
         } catch (error) {
           lastProblem.set(region, error instanceof Error ? `${error.name}: ${error.message}` : String(error));
         }

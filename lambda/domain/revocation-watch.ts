@@ -1,4 +1,5 @@
 import type { CachedKeyLookup } from './cached-key-lookup';
+import type { KnownKeys } from './known-keys';
 
 /** Revocations announced this long before the last poll are read again: clocks and writes are not instant. */
 const OVERLAP_MS = 5_000;
@@ -17,6 +18,8 @@ export class RevocationWatch {
     private readonly lookup: Pick<CachedKeyLookup, 'forget'>,
     private readonly intervalMs: number,
     startedAtMs: number,
+    /** The known-key set, whose additions are read in the same beat, so that it stays fresh while requests arrive. */
+    private readonly known?: Pick<KnownKeys, 'sync'>,
   ) {
     this.lastPollMs = startedAtMs;
   }
@@ -25,12 +28,7 @@ export class RevocationWatch {
     if (nowMs - this.lastPollMs < this.intervalMs) return;
     const sinceMs = this.lastPollMs - OVERLAP_MS;
     this.lastPollMs = nowMs;
-    let revoked: string[];
-    try {
-      revoked = await this.revokedSince(sinceMs);
-    } catch {
-      return;
-    }
+    const [revoked] = await Promise.all([this.revokedSince(sinceMs).catch(() => [] as string[]), this.known?.sync()]);
     for (const keyHash of revoked) this.lookup.forget(keyHash);
   }
 }

@@ -10,6 +10,7 @@ import { EmfDecisionMetrics } from '../adapters/emf-decision-metrics';
 import { readAuthorizerConfig } from '../config/authorizer-config';
 import { CachedKeyLookup } from '../domain/cached-key-lookup';
 import { KeyAuthorizer } from '../domain/key-authorizer';
+import { KnownKeys } from '../domain/known-keys';
 import { RevocationWatch } from '../domain/revocation-watch';
 import { createAuthorizerHandler } from '../handlers/authorizer-handler';
 import { usageIdentifierKey } from '../contracts/usage-plans';
@@ -22,14 +23,17 @@ const keyTable = new DynamoKeyTable(
 );
 const startedAtMs = Date.now();
 
-const lookup = new CachedKeyLookup((keyHash) => keyTable.findByHash(keyHash), config.cache);
+// The set of every key's hash prefix, loaded in the background: until it is, unknown keys go by the budget.
+const knownKeys = config.knownKeysWindowMs === 0 ? undefined : new KnownKeys(keyTable, config.knownKeysWindowMs, Date.now);
+void knownKeys?.start();
+const lookup = new CachedKeyLookup((keyHash) => keyTable.findByHash(keyHash), config.cache, knownKeys);
 
 export const handler = createAuthorizerHandler({
   authorizer: new KeyAuthorizer({
     lookup,
     routes: config.routeScopes,
     keyPrefix: config.keyPrefix,
-    ...(config.revocationPollMs === 0 ? {} : { revocations: new RevocationWatch((sinceMs) => keyTable.revokedSince(sinceMs), lookup, config.revocationPollMs, startedAtMs) }),
+    ...(config.revocationPollMs === 0 ? {} : { revocations: new RevocationWatch((sinceMs) => keyTable.revokedSince(sinceMs), lookup, config.revocationPollMs, startedAtMs, knownKeys) }),
   }),
   keyHeader: config.apiKeyHeader,
   httpApiSimpleResponses: config.httpApiSimpleResponses,

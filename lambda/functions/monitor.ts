@@ -21,6 +21,7 @@ export const handler = createMonitorHandler({
   monitor: new KeyMonitor({
     secrets: new SecretsManagerVersionStore(new SecretsManagerClient(clientOptions)),
     registry: keyTable,
+    knownKeys: keyTable,
     keys: keyTable,
     events: keyTable,
     usage: new DynamoUsageStore(dynamodb, config.keyTableName),

@@ -16,6 +16,7 @@ import { generateApiKey } from '../domain/api-key';
 import { KeyRotation } from '../domain/rotation';
 import { createRotationHandler } from '../handlers/rotation-handler';
 import { ROTATION_METRICS, ROTATION_SERVICE } from '../contracts/metrics';
+import { knownKeyPropagationMs } from '../contracts/known-keys';
 import { setTimeout } from 'node:timers/promises';
 
 /** How often a waiting step reads a replica that has not caught up. */
@@ -49,11 +50,16 @@ export const handler = createRotationHandler({
     generateKey: () => generateApiKey(config.keyPrefix),
     keyPrefix: config.keyPrefix,
     defaultGracePeriodSeconds: config.gracePeriodSeconds,
+    knownKeys: { index: keyTable, propagationMs: knownKeyPropagationMs(config.knownKeysWindowMs), sleep: (ms: number) => setTimeout(ms) },
     ...(replicaTables.size === 0
       ? {}
       : {
           replicas: {
-            tables: { regions: config.replicaRegions, findByHash: (region: string, keyHash: string) => replicaTables.get(region)?.findByHash(keyHash) ?? Promise.resolve(undefined) },
+            tables: {
+              regions: config.replicaRegions,
+              findByHash: (region: string, keyHash: string) => replicaTables.get(region)?.findByHash(keyHash) ?? Promise.resolve(undefined),
+              knownKeyAdded: (region: string, keyHash: string, registeredAtMs: number) => replicaTables.get(region)?.knownKeyAdded(keyHash, registeredAtMs) ?? Promise.resolve(false),
+            },
             wait: { boundMs: config.replicaWaitSeconds * 1000, pollMs: REPLICA_POLL_MS, clock: Date.now, sleep: (ms: number) => setTimeout(ms) },
           },
         }),

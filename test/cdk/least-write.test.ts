@@ -55,8 +55,8 @@ describe('Least write: what each role may change', () => {
   it('gives each role exactly its item families and Secrets Manager writes, and nothing reachable from the internet or fed by logs a key version', () => {
     const putUpdate = ['dynamodb:PutItem', 'dynamodb:UpdateItem'];
     expect(writes).toEqual({
-      RotationFunctionRole: { keyTable: [{ actions: putUpdate, families: ['CLIENT#*', 'ISSUED#*', 'KEY#*'] }], secrets: ['secretsmanager:PutSecretValue', 'secretsmanager:UpdateSecretVersionStage'] },
-      MonitorFunctionRole: { keyTable: [{ actions: putUpdate, families: ['CLIENT#*', 'KEY#*'] }] },
+      RotationFunctionRole: { keyTable: [{ actions: putUpdate, families: ['CLIENT#*', 'ISSUED#*', 'KEY#*', 'KEYSET'] }], secrets: ['secretsmanager:PutSecretValue', 'secretsmanager:UpdateSecretVersionStage'] },
+      MonitorFunctionRole: { keyTable: [{ actions: putUpdate, families: ['CLIENT#*', 'KEY#*', 'KEYSET'] }] },
       UsageFunctionRole: { keyTable: [{ actions: putUpdate, families: ['REFUSED#*', 'USAGE#*', 'USAGEBATCH#*'] }] },
       DeliveryFunctionRole: { keyTable: [{ actions: putUpdate, families: ['DELIVERY#*'] }] },
       EmergencyFunctionRole: { keyTable: [{ actions: putUpdate, families: ['CLIENT#*', 'KEY#*', 'REVOCATIONS'] }], secrets: ['secretsmanager:RotateSecret'] },

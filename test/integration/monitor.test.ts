@@ -430,6 +430,22 @@ describe('The monitor over DynamoDB (dynalite) and the Secrets Manager model, wi
       expect((await h.verify(oldKey)).status).toBe('expired');
     });
 
+    it('withholds the rescue from a client that already uses its new key: whoever sends the old one may have found it', async () => {
+      const h = await newHarness();
+      const { arn, rotatedAtMs } = await rotatedClient(h, 'acme', { ...oneHourGrace, 'keyroll:rescueMissedHours': '24' });
+      const oldKey = h.keyOf(arn, 'acme-v1');
+      const endMs = rotatedAtMs + HOUR_MS;
+      // The client switched: its new key is in use since the rotation.
+      await h.traffic([{ clientId: 'acme', keyVersion: 'acme-v2', atMs: rotatedAtMs + 10 * MINUTE }]);
+      h.clock.nowMs = endMs + 5 * MINUTE;
+      // A thief holding the ended key sends it three times (or more).
+      await h.endedKeyReports([{ clientId: 'acme', versionId: 'acme-v1', refused: 3, sinceMs: endMs + MINUTE, atMs: endMs + 4 * MINUTE }]);
+      expect(await h.runMonitor()).toMatchObject({ windowsRescued: 0 });
+      expect((await h.verify(oldKey)).status).toBe('expired');
+      expect(h.operations.map(({ type, rescueWithheld, expiresAt }) => ({ type, rescueWithheld, expiresAt }))).toEqual([{ type: 'rotation.missed', rescueWithheld: true, expiresAt: undefined }]);
+      expect(h.published.filter(({ type }) => type === 'key.refused').map(({ rescueWithheld }) => rescueWithheld)).toEqual([true]);
+    });
+
     it('never rescues a revoked key, however many refusals are reported', async () => {
       const h = await newHarness();
       const { arn, rotatedAtMs } = await rotatedClient(h, 'acme', { ...oneHourGrace, 'keyroll:rescueMissedHours': '24' });

@@ -44,6 +44,8 @@ describe('The rotation Lambda entry point', () => {
         CLIENT_TOPIC_ARN: 'arn:aws:sns:eu-west-1:111122223333:keyroll-clients',
         AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint(),
         POWERTOOLS_LOG_LEVEL: 'INFO',
+        // A short known-key window keeps finishSecret's wait (window + 0.5 s) inside the test's time.
+        KNOWN_KEYS_WINDOW_MS: '100',
       }, { isolated: false });
       const arn = createClientSecret(model, { clientId: 'acme', firstVersionId: 'v0' });
       await new DynamoKeyTable(dynamo.client(), tableName).registerClient({ clientId: 'acme', secretArn: arn, settings: {}, registeredAtMs: Date.now(), registeredBy: 'test' });

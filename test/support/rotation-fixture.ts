@@ -8,6 +8,7 @@ import { generateApiKey, hashApiKey, parseApiKey, type ApiKey } from '../../lamb
 import type { EndpointProbe } from '../../lambda/domain/ports';
 import { KeyRotation, type RotationDependencies } from '../../lambda/domain/rotation';
 import type { SecretsManagerModel } from '../../local/secrets-manager-model';
+import { DEFAULT_KNOWN_KEYS_WINDOW_MS, knownKeyPropagationMs } from '../../lambda/contracts/known-keys';
 
 export const CLIENT_TOPIC_ARN = 'arn:aws:sns:eu-west-1:111122223333:keyroll-clients';
 export const OPERATIONS_TOPIC_ARN = 'arn:aws:sns:eu-west-1:111122223333:keyroll-operations';
@@ -37,6 +38,11 @@ export function buildRotation(options: {
   /** The client registry and issued-key record; default the key table itself. */
   readonly registry?: RotationDependencies['registry'];
   readonly issued?: RotationDependencies['issued'];
+  /**
+   * Keep the authorizers' known-key set in the key table, as the rotation function does. Its wait before a new
+   * key is presented passes no time here, so that tests keep their instants (the wait has its own test). Default off.
+   */
+  readonly knownKeys?: boolean | { readonly sleep: (ms: number) => Promise<void> };
 }): { rotation: KeyRotation; table: DynamoKeyTable } {
   const table = new DynamoKeyTable(options.dynamodb ?? new DynamoDBClient({}), options.keyTableName ?? KEY_TABLE_NAME);
   const rotation = new KeyRotation({
@@ -53,6 +59,9 @@ export function buildRotation(options: {
     keyPrefix: 'kr',
     defaultGracePeriodSeconds: options.defaultGracePeriodSeconds ?? 3600,
     ...(options.replicas === undefined ? {} : { replicas: options.replicas }),
+    ...(options.knownKeys === undefined || options.knownKeys === false
+      ? {}
+      : { knownKeys: { index: table, propagationMs: knownKeyPropagationMs(DEFAULT_KNOWN_KEYS_WINDOW_MS), sleep: options.knownKeys === true ? async () => undefined : options.knownKeys.sleep } }),
   });
   return { rotation, table };
 }

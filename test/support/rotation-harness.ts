@@ -82,6 +82,8 @@ export class RotationHarness {
       keyTableName: options.tableName,
       defaultGracePeriodSeconds: options.gracePeriodSeconds ?? 3600,
       ...(options.replicas === undefined ? {} : { replicas: options.replicas }),
+      // The authorizers' known-key set, as the rotation function keeps it.
+      knownKeys: true,
     });
     this.table = table;
     this.handler = createRotationHandler({ rotation, logger: new Logger({ serviceName: 'keyroll-rotation-test' }) });
@@ -91,6 +93,7 @@ export class RotationHarness {
     const monitor = new KeyMonitor({
       secrets: new SecretsManagerVersionStore(new SecretsManagerClient({})),
       registry: table,
+      knownKeys: table,
       keys: table,
       events: table,
       usage,

@@ -17,6 +17,7 @@ describe('rotation function configuration', () => {
       replicaRegions: [],
       replicaWaitSeconds: 30,
       metricsNamespace: 'keyroll',
+      knownKeysWindowMs: 1_500,
     });
   });
 
