@@ -4,6 +4,15 @@ import { KnownKeys } from '../lambda/domain/known-keys';
 import { KnownKeySet } from '../lambda/domain/known-key-set';
 import { createKeyTable, localDynamoDbClient, startDynalite } from '../local/dynalite-server';
 import { line, median } from './support';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { displayKey, generateApiKey, hashApiKey } from '../lambda/domain/api-key';
+import { CachedKeyLookup } from '../lambda/domain/cached-key-lookup';
+import { KeyAuthorizer } from '../lambda/domain/key-authorizer';
+import { RevocationWatch } from '../lambda/domain/revocation-watch';
+import { RouteScopes } from '../lambda/domain/route-scopes';
+import { createAuthorizerHandler } from '../lambda/handlers/authorizer-handler';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import restRequest from '../test/fixtures/events/rest-request.json';
 
 const hashOf = (n: number) => createHash('sha256').update(`bench-${n}`).digest('hex');
 
@@ -40,9 +49,65 @@ export async function benchKnownKeys(): Promise<string[]> {
       }
       lines.push(line(`start-up load at ${versions.toLocaleString('en-US')} versions`, `${median(loads).toFixed(0)} ms median of 3 (dynalite on this machine)`));
     }
+    lines.push(...(await floodFigures(client)));
   } finally {
     client.destroy();
     await dynalite.close();
   }
   return lines;
+}
+
+/**
+ * The security review's flood, measured: 20 forged keys a second from the victim's own address, then the
+ * victim's valid key, in each of 30 fresh containers (the real authorizer wiring, with and without the set);
+ * then 100 forged keys a second for 5 s at one container, counting its table reads.
+ */
+async function floodFigures(client: DynamoDBClient): Promise<string[]> {
+  await createKeyTable(client, 'bench-flood');
+  const table = new DynamoKeyTable(client, 'bench-flood');
+  const key = generateApiKey();
+  const nowMs = Date.now();
+  await table.addKnownKey(hashApiKey(key), nowMs - 60_000);
+  await table.register({ keyHash: hashApiKey(key), clientId: 'victim', versionId: 'v1', keyDisplay: displayKey(key), scopes: [], notBeforeMs: nowMs - 60_000 });
+  await table.markKnownKeysComplete(nowMs - 30_000);
+  const event = (apiKey: string) => ({ ...restRequest, methodArn: 'arn:aws:execute-api:eu-west-1:111122223333:abc123def4/prod/GET/hello', headers: { ...restRequest.headers, 'x-api-key': apiKey } });
+  const container = (withSet: boolean) => {
+    const counts = { reads: 0, syncs: 0 };
+    const source = { loadKnownKeys: () => table.loadKnownKeys(), knownKeysAddedSince: (since: number) => (counts.syncs++, table.knownKeysAddedSince(since)) };
+    const known = withSet ? new KnownKeys(source, 1_500, Date.now) : undefined;
+    void known?.start();
+    const cache = { positiveTtlMs: 30_000, negativeTtlMs: 5_000, staleWindowMs: 300_000, maxEntries: 10_000, unknownKeysPerSourcePerSecond: 10 };
+    const lookup = new CachedKeyLookup((hash) => (counts.reads++, table.findByHash(hash)), cache, known);
+    const handler = createAuthorizerHandler({
+      authorizer: new KeyAuthorizer({ lookup, routes: RouteScopes.parse(undefined), keyPrefix: 'kr', revocations: new RevocationWatch((since) => table.revokedSince(since), lookup, 1_000, Date.now(), known) }),
+      keyHeader: 'x-api-key',
+      httpApiSimpleResponses: true,
+      logger: new Logger({ serviceName: 'bench', logLevel: 'SILENT' }),
+      recorder: { record: () => undefined },
+      clock: Date.now,
+    });
+    return { counts, known, answer: (apiKey: string) => handler(event(apiKey)).then(() => true, () => false) };
+  };
+  const victimAllowed = async (withSet: boolean) => {
+    let allowed = 0;
+    for (let i = 0; i < 30; i++) {
+      const { answer } = container(withSet);
+      await Promise.all(Array.from({ length: 20 }, () => answer(generateApiKey())));
+      if (await answer(key)) allowed++;
+    }
+    return allowed;
+  };
+  const [withSet, without] = [await victimAllowed(true), await victimAllowed(false)];
+  const flooded = container(true);
+  await flooded.known?.loaded();
+  const startMs = Date.now();
+  for (let second = 0; second < 5; second++) {
+    for (let i = 0; i < 100; i++) await flooded.answer(generateApiKey());
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, startMs + (second + 1) * 1_000 - Date.now())));
+  }
+  const seconds = (Date.now() - startMs) / 1000;
+  return [
+    line('victim\'s key after 20 forged/s from its address', `allowed in ${withSet}/30 fresh containers (${without}/30 without the set)`),
+    line('table reads for unknown keys (100/s for 5 s)', `${(flooded.counts.reads / seconds).toFixed(1)} key reads/s, ${(flooded.counts.syncs / seconds).toFixed(2)} syncs/s per container`),
+  ];
 }

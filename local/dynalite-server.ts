@@ -15,11 +15,20 @@ export async function startDynalite(): Promise<DynaliteServer> {
   const { port } = server.address() as AddressInfo;
   return {
     endpoint: `http://127.0.0.1:${port}`,
-    // Clients keep connections alive; closing them lets the server stop at once rather than when they time out.
+    // Clients keep connections alive: idle ones are closed as they become idle, so the server stops at once
+    // rather than when they time out, while a request in flight (a background poll) still gets its answer;
+    // cutting it off would let dynalite run it against a closed database, which throws outside any request.
     close: () =>
       new Promise<void>((resolve, reject) => {
-        server.close((error) => (error ? reject(error) : resolve()));
-        server.closeAllConnections();
+        const closeIdle = setInterval(() => server.closeIdleConnections(), 10);
+        const cutOff = setTimeout(() => server.closeAllConnections(), 2000);
+        server.close((error) => {
+          clearInterval(closeIdle);
+          clearTimeout(cutOff);
+          if (error) reject(error);
+          else resolve();
+        });
+        server.closeIdleConnections();
       }),
   };
 }
