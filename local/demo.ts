@@ -66,6 +66,8 @@ export interface DemoState {
 export interface DemoSummary {
   readonly rotations: number;
   readonly rotationsFailed: number;
+  /** Why each failed rotation failed: its client and the last attempt's error. */
+  readonly rotationFailures: readonly string[];
   readonly requests: number;
   readonly ok: number;
   readonly refusedInWindow: number;
@@ -222,6 +224,10 @@ export async function runDemo(options: DemoOptions, processStartMs: number): Pro
   return {
     rotations: rotationsOf('succeeded'),
     rotationsFailed: rotationsOf('failed'),
+    rotationFailures: keyroll.rotations
+      .slice(rotationsAtStart)
+      .filter((r) => r.run.outcome === 'failed')
+      .map((r) => `${r.clientId}: ${String((r.run.errors.at(-1) as Error | undefined)?.message ?? r.run.errors.at(-1))}`),
     requests: sum((c) => c.ok + c.refusedInWindow + c.refusedAfterWindow),
     ok: sum((c) => c.ok),
     refusedInWindow: sum((c) => c.refusedInWindow),

@@ -54,12 +54,12 @@ export async function runRotation(
   for (let attempt = 0; attempt < attempts; attempt++) {
     try {
       for (const step of steps) await invoke(step);
-      model.endRotation(secretArn, 'succeeded');
+      model.endRotation(secretArn, 'succeeded', rotation.versionId);
       return { versionId: rotation.versionId, outcome: 'succeeded', errors };
     } catch (error) {
       errors.push(error);
     }
   }
-  model.endRotation(secretArn, 'failed');
+  model.endRotation(secretArn, 'failed', rotation.versionId);
   return { versionId: rotation.versionId, outcome: 'failed', errors };
 }

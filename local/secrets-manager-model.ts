@@ -277,12 +277,14 @@ export class SecretsManagerModel {
   /**
    * The service's side of a rotation's end. After success it records the rotation date. A test-only rotation
    * (RotateImmediately=false) removes its temporary version whatever the outcome; a failed real rotation
-   * leaves AWSPENDING where it is, which blocks the next RotateSecret until an operator clears it.
+   * leaves AWSPENDING where it is, which blocks the next RotateSecret until an operator clears it. Given a
+   * version id, it ends only that rotation: RotateSecret may start the next one as soon as finishSecret has
+   * moved AWSCURRENT (API_RotateSecret: it refuses only while AWSPENDING is on a version other than AWSCURRENT).
    */
-  endRotation(secretId: string, outcome: 'succeeded' | 'failed'): void {
+  endRotation(secretId: string, outcome: 'succeeded' | 'failed', versionId?: string): void {
     const secret = this.find(secretId);
     const rotation = secret.rotationInProgress;
-    if (rotation === undefined) return;
+    if (rotation === undefined || (versionId !== undefined && rotation.versionId !== versionId)) return;
     if (!rotation.rotateImmediately) {
       secret.versions.get(rotation.versionId)?.stages.delete('AWSPENDING');
     } else if (outcome === 'succeeded') {

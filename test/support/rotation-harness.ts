@@ -137,12 +137,19 @@ export class RotationHarness {
     return secretArn;
   }
 
-  /** RotateSecret and the step invocations Secrets Manager would make, retries included. */
-  rotate(secretArn: string, options: { token?: string; attempts?: number; rotateImmediately?: boolean } = {}): Promise<RotationRun> {
+  /** RotateSecret and the step invocations Secrets Manager would make, retries included; `onStepError` sees each failed step. */
+  rotate(secretArn: string, options: { token?: string; attempts?: number; rotateImmediately?: boolean; onStepError?: (error: unknown) => void } = {}): Promise<RotationRun> {
     return rotateSecret(
       this.model,
       { SecretId: secretArn, ClientRequestToken: options.token, RotateImmediately: options.rotateImmediately },
-      (event) => this.handler(event),
+      async (event) => {
+        try {
+          return await this.handler(event);
+        } catch (error) {
+          options.onStepError?.(error);
+          throw error;
+        }
+      },
       { attempts: options.attempts },
     );
   }

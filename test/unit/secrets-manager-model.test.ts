@@ -116,6 +116,20 @@ describe('Secrets Manager model: starting a rotation', () => {
     expect(stages(model, arn)).toEqual({ v1: ['AWSPREVIOUS'], r1: ['AWSCURRENT'], r2: ['AWSPENDING'] });
   });
 
+  it('ends only the rotation it is told about: one started after finishSecret of the last keeps running', () => {
+    const model = new SecretsManagerModel();
+    const arn = newSecret(model);
+    model.rotateSecret({ SecretId: arn, RotationLambdaARN: LAMBDA, ClientRequestToken: 'r1' });
+    model.putSecretValue({ SecretId: arn, ClientRequestToken: 'r1', SecretString: 'new', VersionStages: ['AWSPENDING'] });
+    model.updateSecretVersionStage({ SecretId: arn, VersionStage: 'AWSCURRENT', MoveToVersionId: 'r1', RemoveFromVersionId: 'v1' });
+    // r1's finishSecret moved AWSCURRENT; before the service ends r1, a schedule starts r2 (AWS allows it).
+    model.rotateSecret({ SecretId: arn, ClientRequestToken: 'r2' });
+    model.endRotation(arn, 'succeeded', 'r1');
+    expect(model.rotationInProgress(arn)?.versionId).toBe('r2');
+    const token = model.rotationInProgress(arn)?.rotationToken;
+    expect(model.putSecretValue({ SecretId: arn, ClientRequestToken: 'r2', SecretString: 'newer', VersionStages: ['AWSPENDING'], RotationToken: token }).VersionId).toBe('r2');
+  });
+
   it('with RotateImmediately=false, stages a copy of the current value for testSecret and removes it after', () => {
     const model = new SecretsManagerModel();
     const arn = newSecret(model);
