@@ -2,7 +2,6 @@ import { readFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import * as path from 'node:path';
 import { APIGatewayClient, GetAccountCommand } from '@aws-sdk/client-api-gateway';
-import { ApiGatewayV2Client } from '@aws-sdk/client-apigatewayv2';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -16,11 +15,12 @@ import { INSTALL_OUTPUT_DESCRIPTION, parseInstallDescription, type InstallDescri
 import { KeyrollError } from '../lambda/domain/errors';
 import { ClientProvisioning } from '../lambda/domain/client-provisioning';
 import type { CheckResult } from '../lambda/domain/install-checks';
-import type { AuthorizerCaches } from '../lambda/domain/ports';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { flushAfterRevocation, type CacheFlushReport } from '../lambda/domain/authorizer-cache-flush';
+import { flushTargetsOnAws, regionOfArn } from '../lambda/adapters/flush-targets';
 import { keyOperationsOnAws } from '../lambda/adapters/key-operations-on-aws';
 import type { KeyOperations } from '../lambda/domain/key-operations';
 import { SecretsManagerAdministration } from '../lambda/adapters/secrets-manager-administration';
-import { ApiGatewayAuthorizerCaches } from '../lambda/adapters/api-gateway-authorizer-caches';
 import { ApiGatewayUsagePlans } from '../lambda/adapters/api-gateway-usage-plans';
 
 /** The install could not be found or read. Says what to do. */
@@ -56,8 +56,11 @@ export interface InstallContext {
   readonly secrets: SecretsManagerVersionStore;
   /** Who acts: the caller's ARN, or `local:<user>`. */
   readonly actor: string;
-  /** API Gateway's cached authorizer answers on every stage of the region whose authorizer is the install's. */
-  readonly authorizerCaches: AuthorizerCaches;
+  /**
+   * Flushes API Gateway's cached authorizer answers on every stage, in every region of the install, whose
+   * authorizer is the install's, once the authorizers there have read these revocations; never throws for AWS.
+   */
+  flushAfterRevocation(revocation: { readonly keyHashes: readonly string[]; readonly revokedAtMs: number }): Promise<CacheFlushReport>;
   /** The install's clients and their versions, for `doctor`. */
   readonly keys: DynamoKeyTable;
   /** Checks of the account around the install (AWS only): API Gateway's logging role, the topic policies. */
@@ -153,9 +156,15 @@ function connect(
   const secretsManager = new SecretsManagerClient({ ...common, ...(endpoints === undefined ? {} : { endpoint: endpoints.secretsManager }) });
   const sns = new SNSClient({ ...common, ...(endpoints === undefined ? {} : { endpoint: endpoints.snsSqs }) });
   const rest = new APIGatewayClient({ ...common, ...(endpoints === undefined ? {} : { endpoint: endpoints.apiGateway }) });
-  const http = new ApiGatewayV2Client({ ...common, ...(endpoints === undefined ? {} : { endpoint: endpoints.apiGateway }) });
   const table = new DynamoKeyTable(dynamodb, description.keyTableName);
   const secrets = new SecretsManagerVersionStore(secretsManager);
+  const flush = flushTargetsOnAws({
+    home: { region: regionOfArn(description.authorizerFunctionArn), authorizerFunctionArn: description.authorizerFunctionArn },
+    replicas: (description.replicaRegions ?? []).flatMap(({ region, authorizerFunctionArn }) => (authorizerFunctionArn === undefined ? [] : [{ region, authorizerFunctionArn }])),
+    keyTableName: description.keyTableName,
+    clientOptions: common,
+    ...(endpoints === undefined ? {} : { apiGatewayEndpoint: endpoints.apiGateway }),
+  });
   const operations = keyOperationsOnAws({
     dynamodb,
     keyTableName: description.keyTableName,
@@ -168,7 +177,7 @@ function connect(
     description,
     secrets,
     actor,
-    authorizerCaches: new ApiGatewayAuthorizerCaches(rest, http, description.authorizerFunctionArn),
+    flushAfterRevocation: (revocation) => flushAfterRevocation(flush.targets, revocation, { revocationPollMs: description.revocationPollMs, directory: table, clock: Date.now, sleep }),
     keys: table,
     accountChecks,
     serviceTimeMs: async () => {
@@ -194,7 +203,7 @@ function connect(
       secretsManager.destroy();
       sns.destroy();
       rest.destroy();
-      http.destroy();
+      flush.destroy();
     },
   };
 }

@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { KeyrollError, OperationRefusedError, UnknownClientOrVersionError } from '../lambda/domain/errors';
@@ -7,12 +6,13 @@ import type { ClientStatus } from '../lambda/domain/key-operations';
 import { CLIENT_TAG } from '../lambda/domain/client-settings';
 import { checkClients, clockSkewCheck, type CheckResult } from '../lambda/domain/install-checks';
 import { versionWithStage } from '../lambda/domain/secret-labels';
-import { flushOnceRevocationIsSeen, revocationSeenAfterMs } from '../lambda/domain/authorizer-cache-flush';
+import { revocationSeenAfterMs, type CacheFlushReport } from '../lambda/domain/authorizer-cache-flush';
+import type { KeyVersion } from '../lambda/domain/key-version';
 import { parseDuration, parseInstant, UsageError } from './durations';
 import { InstallNotFoundError, openInstall, type InstallContext, type InstallOptions } from './install-context';
 
 /** Exit statuses, documented in the README. */
-export const EXIT = { ok: 0, refused: 1, usage: 2, install: 3, failed: 4 } as const;
+export const EXIT = { ok: 0, refused: 1, usage: 2, install: 3, failed: 4, partial: 5 } as const;
 
 export interface CliIo {
   readonly stdout: (text: string) => void;
@@ -49,7 +49,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       'after',
       `
 Exit status: ${EXIT.ok} done; ${EXIT.refused} refused (unknown client or version, or not allowed as asked); ${EXIT.usage} the command line is wrong;
-${EXIT.install} the install cannot be found or read; ${EXIT.failed} an AWS call failed.
+${EXIT.install} the install cannot be found or read; ${EXIT.failed} an AWS call failed; ${EXIT.partial} the key is revoked, but the new key
+or the flush of API Gateway's caches is not done (the output says which, and what to do).
 
 Examples:
   keyroll --stack Orders clients list
@@ -71,6 +72,21 @@ Examples:
     };
   const say = (text: string) => {
     if (!json) io.stdout(`${text}\n`);
+  };
+  /** A destructive command goes ahead only when the operator says yes on a terminal, or gave --yes. */
+  const confirmed = async (yes: boolean | undefined, question: string, what: string): Promise<void> => {
+    if (yes === true) return;
+    if (io.confirm === undefined) throw new UsageError(`${what}; there is no terminal to ask on, so add --yes`);
+    if (!(await io.confirm(`${question} [y/N] `))) throw new OperationRefusedError('nothing was changed: the operator said no');
+  };
+  /** Waits for every authorizer to read the revocation, flushes API Gateway's caches, and says what holds. */
+  const flushAfter = async (install: InstallContext, revoked: KeyVersion): Promise<FlushSummary> => {
+    if (!json) io.stderr(`waiting ${revocationSeenAfterMs(install.description.revocationPollMs)} ms for every authorizer container to read the revocation, then flushing API Gateway's caches…\n`);
+    const report = await install.flushAfterRevocation({ keyHashes: [revoked.keyHash], revokedAtMs: revoked.revokedAtMs ?? Date.now() });
+    const summary = flushSummary(report, revoked.revokedAtMs ?? Date.now(), install.description.authorizerResultsCacheTtlSeconds);
+    say(summary.ok ? `authorizer caches flushed: ${report.flushed.join(', ') || 'none found'}` : summary.warning);
+    if (!summary.ok && !json) for (const failure of report.failed) io.stdout(`  ${failure.target}: ${failure.error}\n    by hand: ${failure.byHand}\n`);
+    return summary;
   };
 
   const clients = program.command('clients').description('the install\'s clients');
@@ -123,7 +139,10 @@ Examples:
           ...(options.usagePlan === undefined ? {} : { usagePlan: options.usagePlan }),
           ...(options.rescueMissed === undefined ? {} : { rescueMissedHours: parseDuration(options.rescueMissed, '--rescue-missed') / 3_600_000 }),
         });
-        if (options.wait) await waitUntilCurrent(install, added.secretArn, added.firstVersionId, parseDuration(options.timeout, '--timeout'), clientId);
+        const timeoutMs = parseDuration(options.timeout, '--timeout');
+        if (options.wait && !(await waitUntilCurrent(install, added.secretArn, added.firstVersionId, timeoutMs, clientId))) {
+          throw new OperationRefusedError(`${clientId} was added, but its first key was not current within ${Math.round(timeoutMs / 1000)} s; see keyroll status ${clientId} and keyroll events ${clientId}`);
+        }
         say(`${clientId}: added (${added.secretArn}); first key ${options.wait ? 'is current' : 'is being issued'}: version ${added.firstVersionId}`);
         return { clientId, secretArn: added.secretArn, versionId: added.firstVersionId, current: options.wait };
       }),
@@ -161,17 +180,20 @@ Examples:
       }),
     );
 
-  /** Polls until `versionId` holds AWSCURRENT and no longer AWSPENDING, saying how long it has waited. */
-  const waitUntilCurrent = async (install: InstallContext, secretArn: string, versionId: string, timeoutMs: number, clientId: string): Promise<void> => {
+  /** Polls until `versionId` holds AWSCURRENT and no longer AWSPENDING, saying how long it has waited; false past the timeout. */
+  const waitUntilCurrent = async (install: InstallContext, secretArn: string, versionId: string, timeoutMs: number, clientId: string): Promise<boolean> => {
     const startedMs = Date.now();
-    for (;;) {
-      const secret = await install.secrets.describe(secretArn);
-      if (versionWithStage(secret, AWSCURRENT) === versionId && versionWithStage(secret, AWSPENDING) !== versionId) break;
-      if (Date.now() - startedMs > timeoutMs) throw new OperationRefusedError(`the rotation of ${clientId} did not finish within ${Math.round(timeoutMs / 1000)} s; see keyroll status ${clientId} and keyroll events ${clientId}`);
-      if (!json) io.stderr(`\rwaiting for ${clientId}'s new key… ${Math.round((Date.now() - startedMs) / 1000)} s`);
-      await new Promise((resolve) => setTimeout(resolve, io.pollMs ?? 500));
+    try {
+      for (;;) {
+        const secret = await install.secrets.describe(secretArn);
+        if (versionWithStage(secret, AWSCURRENT) === versionId && versionWithStage(secret, AWSPENDING) !== versionId) return true;
+        if (Date.now() - startedMs > timeoutMs) return false;
+        if (!json) io.stderr(`\rwaiting for ${clientId}'s new key… ${Math.round((Date.now() - startedMs) / 1000)} s`);
+        await new Promise((resolve) => setTimeout(resolve, io.pollMs ?? 500));
+      }
+    } finally {
+      if (!json) io.stderr('\n');
     }
-    if (!json) io.stderr('\n');
   };
 
   program
@@ -188,55 +210,91 @@ Examples:
 
   program
     .command('rotate')
-    .description('rotate a client\'s key now; waits until the new key is current. --emergency also ends the old key now')
+    .description('rotate a client\'s key now; waits until the new key is current. --emergency ends the current key first')
     .argument('<clientId>')
     .option('--reason <text>', 'why, for the audit trail (required with --emergency)')
-    .option('--emergency', 'refuse the old key at once: revoke it, tell the client (key.revoked), flush API Gateway\'s authorizer caches')
+    .option('--emergency', 'revoke the current key at once (before rotating), tell the client (key.revoked), flush API Gateway\'s authorizer caches, then rotate; asks first unless --yes')
+    .option('--yes', 'do not ask (with --emergency)')
     .option('--no-wait', 'return once the rotation has started (not with --emergency)')
     .addOption(new Option('--timeout <duration>', 'how long to wait for the new key').default('2m'))
     .action(
-      withInstall(async (install, _options, clientId: string, options: { reason?: string; emergency?: boolean; wait: boolean; timeout: string }) => {
+      withInstall(async (install, _options, clientId: string, options: { reason?: string; emergency?: boolean; yes?: boolean; wait: boolean; timeout: string }) => {
         const emergency = options.emergency === true;
         if (emergency && (options.reason === undefined || options.reason.trim() === '')) throw new UsageError('--emergency needs --reason <text>: the client and the audit trail are told why');
         if (emergency && !options.wait) throw new UsageError('--emergency waits for the new key: it cannot be combined with --no-wait');
         const timeoutMs = parseDuration(options.timeout, '--timeout');
         const reason = options.reason ?? 'operator request';
-        const secretArn = await install.operations.recordRotation({ clientId, reason: emergency ? `emergency: ${reason}` : reason, actor: install.actor });
-        const before = versionWithStage(await install.secrets.describe(secretArn), AWSCURRENT);
-        const start = await install.secrets.startRotation(secretArn);
-        if (start.kind === 'busy') throw new OperationRefusedError(`client "${clientId}" already has a rotation in progress; see keyroll status ${clientId}`);
-        if (!options.wait) {
-          say(`rotation of ${clientId} started: version ${start.versionId}`);
-          return { clientId, previousVersionId: before ?? null, versionId: start.versionId, current: false };
-        }
-        await waitUntilCurrent(install, secretArn, start.versionId, timeoutMs, clientId);
-        if (!emergency || before === undefined) {
-          say(`${clientId}: version ${start.versionId} is current; ${before ?? 'the previous key'} works until its grace period ends`);
+        if (!emergency) {
+          const secretArn = await install.operations.recordRotation({ clientId, reason, actor: install.actor });
+          const before = versionWithStage(await install.secrets.describe(secretArn), AWSCURRENT);
+          const start = await install.secrets.startRotation(secretArn);
+          if (start.kind === 'busy') throw new OperationRefusedError(`client "${clientId}" already has a rotation in progress; see keyroll status ${clientId}`);
+          if (!options.wait) {
+            say(`rotation of ${clientId} started: version ${start.versionId}`);
+            return { clientId, previousVersionId: before ?? null, versionId: start.versionId, current: false };
+          }
+          if (!(await waitUntilCurrent(install, secretArn, start.versionId, timeoutMs, clientId))) {
+            throw new OperationRefusedError(`the rotation of ${clientId} did not finish within ${Math.round(timeoutMs / 1000)} s; see keyroll status ${clientId} and keyroll events ${clientId}`);
+          }
+          const previous = before === undefined ? undefined : (await install.keys.listClientVersions(clientId)).find((version) => version.versionId === before);
+          const previousFate =
+            previous === undefined ? 'the previous key works until its grace period ends' : previous.revokedAtMs !== undefined ? `${before} stays revoked (${previous.revokedReason ?? 'no reason'})` : `${before} works until its grace period ends`;
+          say(`${clientId}: version ${start.versionId} is current; ${previousFate}`);
           return { clientId, previousVersionId: before ?? null, versionId: start.versionId, current: true };
         }
-        const revoked = await install.operations.revoke({ clientId, versionId: before, reason: `emergency: ${reason}`, actor: install.actor });
-        if (!json) io.stderr(`waiting ${revocationSeenAfterMs(install.description.revocationPollMs)} ms for every authorizer container to read the revocation…\n`);
-        const flushed = await flushOnceRevocationIsSeen(install.authorizerCaches, install.description.revocationPollMs, sleep);
-        const revokedAt = new Date(revoked.revokedAtMs ?? Date.now()).toISOString();
-        say(`${clientId}: version ${start.versionId} is current; ${before} revoked at ${revokedAt}; authorizer caches flushed: ${flushed.join(', ') || 'none found'}`);
-        return { clientId, previousVersionId: before, versionId: start.versionId, current: true, emergency: true, revokedAt, flushed };
+
+        await confirmed(options.yes, `Revoke ${clientId}'s current key now, then rotate? Until its new key is current, its requests are refused.`, `an emergency rotation refuses ${clientId}'s current key at once`);
+        const secretArn = await install.operations.recordRotation({ clientId, reason: `emergency: ${reason}`, actor: install.actor });
+        // The key ends first: whatever happens to the rotation below, it is refused.
+        const ended = await install.operations.endCurrentKey({ clientId, reason: `emergency: ${reason}`, actor: install.actor });
+        const revokedAt = new Date(ended.version.revokedAtMs ?? Date.now()).toISOString();
+        say(`${clientId}: version ${ended.version.versionId} ${ended.alreadyRevoked ? 'was already revoked' : 'revoked'} at ${revokedAt}: every authorizer refuses it`);
+        const starting = install.secrets.startRotation(secretArn).catch((error: unknown) => ({ kind: 'failed' as const, error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) }));
+        const flush = await flushAfter(install, ended.version);
+        const start = await starting;
+        let rotation: EmergencyRotation;
+        if (start.kind === 'failed') rotation = { state: 'failed', error: start.error };
+        else if (start.kind === 'busy') rotation = { state: 'busy', pendingVersionId: versionWithStage(await install.secrets.describe(secretArn), AWSPENDING) ?? null };
+        else rotation = (await waitUntilCurrent(install, secretArn, start.versionId, timeoutMs, clientId)) ? { state: 'current', versionId: start.versionId } : { state: 'not-current', versionId: start.versionId };
+        say(`${clientId}: ${describeRotation(rotation, clientId, timeoutMs)}`);
+        if (!flush.ok || rotation.state !== 'current') exitCode = EXIT.partial;
+        return {
+          clientId,
+          emergency: true,
+          previousVersionId: ended.version.versionId,
+          versionId: rotation.state === 'current' ? rotation.versionId : null,
+          current: rotation.state === 'current',
+          revoked: { versionId: ended.version.versionId, revokedAt, reason: ended.version.revokedReason ?? null, before: ended.alreadyRevoked },
+          flush: flush.json,
+          rotation,
+        };
       }),
     );
 
   program
     .command('revoke')
-    .description('refuse one key version from now on, and tell the client (key.revoked)')
+    .description('refuse one key version from now on, and tell the client (key.revoked); the current version only after asking, or with --yes')
     .argument('<clientId>')
     .requiredOption('--version <versionId>', 'the key version to revoke')
     .requiredOption('--reason <text>', 'why, for the audit trail and the client')
+    .option('--yes', 'do not ask (revoking the current version locks the client out until it gets a new key)')
     .action(
-      withInstall(async (install, _options, clientId: string, options: { version: string; reason: string }) => {
+      withInstall(async (install, _options, clientId: string, options: { version: string; reason: string; yes?: boolean }) => {
+        const status = await install.operations.status(clientId);
+        const target = status.versions.find(({ version }) => version.versionId === options.version);
+        if (target?.state === 'current') {
+          await confirmed(
+            options.yes,
+            `Version ${options.version} is ${clientId}'s current key: revoking it refuses every request until ${clientId} has a new key (keyroll rotate ${clientId}). Revoke it?`,
+            `version ${options.version} is ${clientId}'s current key: revoking it locks ${clientId} out until it has a new key (keyroll rotate ${clientId} --emergency does both)`,
+          );
+        }
         const revoked = await install.operations.revoke({ clientId, versionId: options.version, reason: options.reason, actor: install.actor });
         const at = new Date(revoked.revokedAtMs ?? Date.now()).toISOString();
-        if (!json) io.stderr(`waiting ${revocationSeenAfterMs(install.description.revocationPollMs)} ms for every authorizer container to read the revocation…\n`);
-        const flushed = await flushOnceRevocationIsSeen(install.authorizerCaches, install.description.revocationPollMs, sleep);
-        say(`${clientId}: version ${options.version} revoked at ${at}; authorizer caches flushed: ${flushed.join(', ') || 'none found'}`);
-        return { clientId, versionId: options.version, revokedAt: at, reason: revoked.revokedReason ?? options.reason, flushed };
+        say(`${clientId}: version ${options.version} revoked at ${at}: every authorizer refuses it${target?.state === 'current' ? `; ${clientId} has no valid key until keyroll rotate ${clientId}` : ''}`);
+        const flush = await flushAfter(install, revoked);
+        if (!flush.ok) exitCode = EXIT.partial;
+        return { clientId, versionId: options.version, revokedAt: at, reason: revoked.revokedReason ?? options.reason, wasCurrent: target?.state === 'current', flush: flush.json, flushed: flush.json.flushed };
       }),
     );
 
@@ -248,12 +306,16 @@ Examples:
     .option('--until <time>', 'the new end, ISO-8601')
     .option('--by <duration>', 'the new end, from now (e.g. 12h)')
     .requiredOption('--reason <text>', 'why, for the audit trail')
-    .option('--force', 'go past the client\'s maximum grace')
+    .option('--force', 'go past the client\'s maximum grace; asks first unless --yes')
+    .option('--yes', 'do not ask (with --force)')
     .action(
-      withInstall(async (install, _options, clientId: string, options: { version: string; until?: string; by?: string; reason: string; force?: boolean }) => {
+      withInstall(async (install, _options, clientId: string, options: { version: string; until?: string; by?: string; reason: string; force?: boolean; yes?: boolean }) => {
         if ((options.until === undefined) === (options.by === undefined)) throw new UsageError('give exactly one of --until <ISO time> and --by <duration>');
         const nowMs = Date.now();
         const untilMs = options.until !== undefined ? parseInstant(options.until, '--until', nowMs, 'future') : nowMs + parseDuration(options.by ?? '', '--by');
+        if (options.force === true) {
+          await confirmed(options.yes, `Keep ${clientId}'s version ${options.version} working until ${new Date(untilMs).toISOString()}, past its maximum grace if need be?`, `--force keeps a replaced key working past ${clientId}'s maximum grace`);
+        }
         const extended = await install.operations.extend({ clientId, versionId: options.version, untilMs, reason: options.reason, actor: install.actor, force: options.force === true });
         const endsAt = extended.notAfterMs === undefined ? null : new Date(extended.notAfterMs).toISOString();
         say(`${clientId}: version ${options.version} now works until ${endsAt ?? '(no end)'}`);
@@ -436,4 +498,41 @@ function renderStatus(status: ClientStatus, nowMs: number): string {
   if (status.rotationInProgress !== undefined) lines.push(`  rotation in progress: ${status.rotationInProgress}`);
   if (status.nextRotationMs !== undefined) lines.push(`  next scheduled rotation: ${new Date(status.nextRotationMs).toISOString()}`);
   return lines.join('\n');
+}
+
+/** What became of an emergency's rotation. */
+type EmergencyRotation =
+  | { readonly state: 'current'; readonly versionId: string }
+  | { readonly state: 'not-current'; readonly versionId: string }
+  | { readonly state: 'busy'; readonly pendingVersionId: string | null }
+  | { readonly state: 'failed'; readonly error: string };
+
+function describeRotation(rotation: EmergencyRotation, clientId: string, timeoutMs: number): string {
+  switch (rotation.state) {
+    case 'current':
+      return `new key: version ${rotation.versionId} is current`;
+    case 'not-current':
+      return `new key NOT yet current: rotation ${rotation.versionId} did not finish within ${Math.round(timeoutMs / 1000)} s (keyroll status ${clientId}, keyroll events ${clientId}); the old key stays revoked, and ${clientId} gets its new key when the rotation completes`;
+    case 'busy':
+      return `new key NOT issued: a rotation is already in progress${rotation.pendingVersionId === null ? '' : ` (version ${rotation.pendingVersionId})`}; ${clientId} gets its new key when it completes; if it is stuck, clear it (README, rotation.stuck) and run keyroll rotate ${clientId}`;
+    case 'failed':
+      return `new key NOT issued: the rotation could not start (${rotation.error}); the old key stays revoked; run keyroll rotate ${clientId} once the cause is fixed`;
+  }
+}
+
+interface FlushSummary {
+  readonly ok: boolean;
+  readonly warning: string;
+  readonly json: { readonly flushed: readonly string[]; readonly failed: CacheFlushReport['failed']; readonly cachedUntil: string | null };
+}
+
+/** A flush that failed anywhere says what still holds: the key is revoked, and how long a stage may still answer from its cache. */
+function flushSummary(report: CacheFlushReport, revokedAtMs: number, ttlSeconds: number | undefined): FlushSummary {
+  const ok = report.failed.length === 0;
+  const until = ttlSeconds === undefined ? undefined : new Date(revokedAtMs + ttlSeconds * 1000).toISOString();
+  const bound = ttlSeconds === undefined ? 'for up to its authorizer result TTL (at most 1 hour)' : `for up to ${ttlSeconds} s (until ${until ?? ''})`;
+  const warning = ok
+    ? ''
+    : `WARNING: the key is revoked, but API Gateway's cached answers were not flushed everywhere: ${report.failed.length} stage(s) or region(s) failed, so a stage may still answer from its cache ${bound}. Flush them by hand:`;
+  return { ok, warning, json: { flushed: report.flushed, failed: report.failed, cachedUntil: ok ? null : (until ?? null) } };
 }

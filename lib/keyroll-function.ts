@@ -89,12 +89,15 @@ export class KeyrollFunction extends LambdaFunction {
     if (access.indexRead !== undefined && access.indexRead.length > 0) {
       this.addToRolePolicy(new PolicyStatement({ actions: [...access.indexRead], resources: [`${table.tableArn}/index/${KEY_TABLE_SCHEMA.byClientIndex.indexName}`] }));
     }
-    if (access.write !== undefined) {
+    for (const write of access.write ?? []) {
       this.addToRolePolicy(
         new PolicyStatement({
-          actions: [...access.write.actions],
+          actions: [...write.actions],
           resources: [table.tableArn],
-          conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': access.write.families.map((family) => KEY_TABLE_FAMILIES[family]) } },
+          conditions: {
+            'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': write.families.map((family) => KEY_TABLE_FAMILIES[family]) },
+            ...(write.attributes === undefined ? {} : { 'ForAllValues:StringEquals': { 'dynamodb:Attributes': [...write.attributes] }, StringEquals: { 'dynamodb:ReturnValues': ['NONE', 'UPDATED_OLD', 'UPDATED_NEW'] } }),
+          },
         }),
       );
     }

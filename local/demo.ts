@@ -18,6 +18,7 @@ import { LOCAL_CREDENTIALS, LOCAL_REGION, startLocalKeyroll, type LocalKeyroll }
 export type ClientBehaviour = 'switches-at-once' | 'switches-late' | 'never-switches' | 'outside-aws';
 
 export interface DemoOptions {
+  /** How long to run; `Infinity` runs until `signal`. */
   readonly durationMs: number;
   /** Each client's key rotates this often (its schedule, compressed). */
   readonly rotateEveryMs: number;
@@ -99,6 +100,8 @@ const DEMO_CLIENTS: readonly (ApiClientProps & { readonly behaviour: ClientBehav
  * its compressed schedule, runs the monitor, and counts every refusal by whether the key sent was inside its
  * window (a failure of keyroll) or not.
  */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 export async function runDemo(options: DemoOptions, processStartMs: number): Promise<DemoSummary> {
   const deliveryKeys = await generateDeliveryKeyPair();
   const keyroll = await startLocalKeyroll(
@@ -204,7 +207,8 @@ export async function runDemo(options: DemoOptions, processStartMs: number): Pro
       }, 1_000),
     );
     await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, options.durationMs);
+      // Beyond a timer's 32-bit range (about 24.8 days; Node fires it at once) the run lasts until the signal.
+      const timer = options.durationMs <= MAX_TIMER_MS ? setTimeout(resolve, options.durationMs) : undefined;
       options.signal?.addEventListener('abort', () => {
         clearTimeout(timer);
         resolve();

@@ -39,6 +39,8 @@ export async function startLocalFunction(name: string, bundleFile: string, envir
     env: { PATH: process.env['PATH'] ?? '', AWS_LAMBDA_FUNCTION_NAME: name, ...environment },
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     execArgv: [],
+    // A process group of its own: Ctrl-C on the terminal reaches local mode alone, which stops its functions in order.
+    detached: true,
   });
   const log = createWriteStream(logFile, { flags: 'a' });
   child.stdout?.pipe(log);
@@ -80,7 +82,7 @@ export async function startLocalFunction(name: string, bundleFile: string, envir
 
 /** The SNS/SQS emulator (fauxqs) in its own process; resolves with its endpoint. */
 export async function startSnsSqsEmulator(): Promise<{ readonly endpoint: string; stop(): Promise<void> }> {
-  const child = fork(path.join(__dirname, 'sns-sqs-emulator.mjs'), [], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], execArgv: [] });
+  const child = fork(path.join(__dirname, 'sns-sqs-emulator.mjs'), [], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], execArgv: [], detached: true });
   const endpoint = await new Promise<string>((resolve, reject) => {
     child.once('message', (message: { endpoint?: string }) => (message.endpoint === undefined ? reject(new Error('the SNS/SQS emulator sent no endpoint')) : resolve(message.endpoint)));
     child.once('exit', (code) => reject(new Error(`the SNS/SQS emulator exited with code ${String(code)}`)));

@@ -54,7 +54,7 @@ function main(): Promise<number> {
   const json = values.json;
   return runDemo(
     {
-      durationMs: values.duration === undefined ? 365 * 24 * 3600 * 1000 : 1000 * number('duration', values.duration, 1),
+      durationMs: values.duration === undefined ? Number.POSITIVE_INFINITY : 1000 * number('duration', values.duration, 1),
       rotateEveryMs: 1000 * number('rotate-every', values['rotate-every'], 1),
       gracePeriod: Duration.seconds(number('grace', values.grace, 1)),
       cacheTtl: Duration.seconds(number('cache-ttl', values['cache-ttl'], 0)),

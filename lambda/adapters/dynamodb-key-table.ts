@@ -12,6 +12,7 @@ import {
 import { knownKeyPrefix } from '../domain/known-key-set';
 import type { KnownKeySource } from '../domain/known-keys';
 import { ClientAlreadyRegisteredError, KeyConflictError, KeyTableItemError, KeyVersionNotFoundError } from '../domain/errors';
+import type { AuthorizerStage, StageDirectory } from '../domain/authorizer-cache-flush';
 import type { KeyVersion } from '../domain/key-version';
 import { parseNotification, type Notification } from '../domain/notifications';
 import type {
@@ -43,7 +44,7 @@ const EVENT_RETENTION_SECONDS = 400 * DAY_SECONDS;
  * The key table on DynamoDB. Writes that must not go backwards (registration, window closing, revocation,
  * notification records) are conditional, so retries and races cannot undo them.
  */
-export class DynamoKeyTable implements KeyTable, EventLog, DeliveryLedger, AuditTrail, RevocationFeed, ClientRegistry, IssuedKeys, KnownKeyIndex, KnownKeySource {
+export class DynamoKeyTable implements KeyTable, EventLog, DeliveryLedger, AuditTrail, RevocationFeed, ClientRegistry, IssuedKeys, KnownKeyIndex, KnownKeySource, StageDirectory {
   constructor(
     private readonly client: DynamoDBClient,
     private readonly tableName: string,
@@ -122,22 +123,33 @@ export class DynamoKeyTable implements KeyTable, EventLog, DeliveryLedger, Audit
     return unchanged;
   }
 
+  /**
+   * Sets only the revocation attributes, returning nothing from the update itself, so that a role allowed to
+   * revoke and nothing else (`dynamodb:Attributes`, `dynamodb:ReturnValues`) can call it; the version is read after.
+   */
   async revoke(keyHash: string, atMs: number, reason: string): Promise<KeyVersion> {
     try {
-      return await this.update(keyHash, {
-        UpdateExpression:
-          'SET revokedAtMs = if_not_exists(revokedAtMs, :at), revokedReason = if_not_exists(revokedReason, :reason), purgeAt = if_not_exists(purgeAt, :purgeAt)',
-        ConditionExpression: 'attribute_exists(pk)',
-        ExpressionAttributeValues: {
-          ':at': number(atMs),
-          ':reason': { S: reason },
-          ':purgeAt': number(Math.ceil(atMs / 1000) + KEY_HISTORY_RETENTION_SECONDS),
-        },
-      });
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: keyVersionKey(keyHash),
+          UpdateExpression:
+            'SET revokedAtMs = if_not_exists(revokedAtMs, :at), revokedReason = if_not_exists(revokedReason, :reason), purgeAt = if_not_exists(purgeAt, :purgeAt)',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeValues: {
+            ':at': number(atMs),
+            ':reason': { S: reason },
+            ':purgeAt': number(Math.ceil(atMs / 1000) + KEY_HISTORY_RETENTION_SECONDS),
+          },
+        }),
+      );
     } catch (error) {
       if (isConditionalCheckFailed(error)) throw new KeyVersionNotFoundError('the key version to revoke is not in the key table');
       throw error;
     }
+    const revoked = await this.findByHash(keyHash);
+    if (revoked === undefined) throw new KeyVersionNotFoundError('the revoked key version is no longer in the key table');
+    return revoked;
   }
 
   async extendWindow(keyHash: string, notAfterMs: number): Promise<KeyVersion> {
@@ -458,6 +470,35 @@ export class DynamoKeyTable implements KeyTable, EventLog, DeliveryLedger, Audit
           ':type': { S: 'revocations' },
           ':purgeAt': number(Math.ceil(atMs / 1000) + DAY_SECONDS),
         },
+      }),
+    );
+  }
+
+  async rememberedStages(region: string): Promise<{ readonly stages: readonly AuthorizerStage[]; readonly discoveredAtMs: number } | undefined> {
+    const { Item } = await this.client.send(new GetItemCommand({ TableName: this.tableName, Key: attributeKey(KEY_TABLE_KEYS.authorizerStages(region)) }));
+    if (Item === undefined) return undefined;
+    const discoveredAtMs = Number(Item['discoveredAtMs']?.N);
+    let stages: unknown;
+    try {
+      stages = JSON.parse(Item['stages']?.S ?? '');
+    } catch {
+      stages = undefined;
+    }
+    const valid = (stage: unknown): stage is AuthorizerStage => {
+      const fields = (typeof stage === 'object' && stage !== null ? stage : {}) as Record<string, unknown>;
+      return (fields['kind'] === 'rest' || fields['kind'] === 'http') && typeof fields['apiId'] === 'string' && typeof fields['stageName'] === 'string';
+    };
+    // A damaged item is as good as none: the region is listed again.
+    if (!Number.isFinite(discoveredAtMs) || !Array.isArray(stages) || !stages.every(valid)) return undefined;
+    return { stages, discoveredAtMs };
+  }
+
+  async rememberStages(region: string, stages: readonly AuthorizerStage[], discoveredAtMs: number): Promise<void> {
+    const stored = stages.map(({ kind, apiId, stageName }) => ({ kind, apiId, stageName }));
+    await this.client.send(
+      new PutItemCommand({
+        TableName: this.tableName,
+        Item: { ...attributeKey(KEY_TABLE_KEYS.authorizerStages(region)), itemType: { S: 'authorizerStages' }, stages: { S: JSON.stringify(stored) }, discoveredAtMs: number(discoveredAtMs) },
       }),
     );
   }

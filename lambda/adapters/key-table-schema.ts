@@ -53,6 +53,7 @@ export const KEY_TABLE_KEYS = {
   knownKeyBucket: (prefix: string) => ({ pk: 'KEYSET', sk: `BUCKET#${prefix.slice(0, 2)}` }),
   knownKeyAdded: (minute: string, prefix: string) => ({ pk: 'KEYSET', sk: `ADDED#${minute}#${prefix.slice(0, 1)}` }),
   knownKeysMeta: () => ({ pk: 'KEYSET', sk: 'META' }),
+  authorizerStages: (region: string) => ({ pk: 'STAGES', sk: `REGION#${region}` }),
   /** The key-version partition key prefix, to tell a key-version item from others. */
   keyVersionPrefix: 'KEY#',
 } as const;
@@ -79,6 +80,8 @@ export const KEY_TABLE_FAMILIES = {
   registrations: 'REGISTRATION',
   /** The known-key set the authorizers keep: its buckets, its additions, and its completeness. */
   knownKeys: 'KEYSET',
+  /** The API stages whose authorizer is keyroll's, per region, remembered for the next emergency's flush. */
+  authorizerStages: 'STAGES',
 } as const;
 
 export type KeyTableFamily = keyof typeof KEY_TABLE_FAMILIES;

@@ -1,10 +1,11 @@
 import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
 import { EmergencyFunctionError } from '../domain/errors';
-import type { LeakedKey, LeakedKeyRevoker, LeakedKeysOutcome } from '../domain/leak-reports';
+import type { LeakedKey, LeakedKeyRevoker, LeakedKeysOutcome, PendingFlush } from '../domain/leak-reports';
 
 /**
- * The emergency function, invoked synchronously (RequestResponse): the report endpoint's one way to end keys.
- * A function error (the payload says which) fails the report, so GitHub sends it again.
+ * The emergency function, the report endpoint's one way to end keys: invoked synchronously (RequestResponse) to
+ * end them, a function error failing the report so that GitHub sends it again; and asynchronously (Event) for a
+ * flush that takes longer than GitHub waits, which Lambda retries twice on error.
  * https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html
  */
 export class LambdaLeakedKeyRevoker implements LeakedKeyRevoker {
@@ -24,6 +25,14 @@ export class LambdaLeakedKeyRevoker implements LeakedKeyRevoker {
     }
     return parseOutcome(text);
   }
+
+  async flushLater(flush: PendingFlush): Promise<void> {
+    // An accepted asynchronous invocation answers 202 (https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html).
+    const { StatusCode } = await this.client.send(
+      new InvokeCommand({ FunctionName: this.functionArn, InvocationType: 'Event', Payload: new TextEncoder().encode(JSON.stringify({ flushAfterRevocation: flush })) }),
+    );
+    if (StatusCode !== 202) throw new EmergencyFunctionError(`the emergency function did not accept the flush (status ${StatusCode ?? 'none'})`);
+  }
 }
 
 function parseOutcome(text: string): LeakedKeysOutcome {
@@ -31,5 +40,15 @@ function parseOutcome(text: string): LeakedKeysOutcome {
   if (!Array.isArray(value.known) || !value.known.every((hash) => typeof hash === 'string') || typeof value.revoked !== 'number') {
     throw new EmergencyFunctionError('the emergency function answered with something that is not an outcome');
   }
-  return { known: value.known, revoked: value.revoked, flush: value.flush };
+  const flushAfter = value.flushAfter;
+  const validFlushAfter = flushAfter !== undefined && Array.isArray(flushAfter.keyHashes) && typeof flushAfter.revokedAtMs === 'number' ? flushAfter : undefined;
+  const flush = value.flush;
+  const validFlush = flush !== undefined && Array.isArray(flush.flushed) && Array.isArray(flush.failed) && Array.isArray(flush.unfinished) ? flush : undefined;
+  return {
+    known: value.known,
+    revoked: value.revoked,
+    rotated: Array.isArray(value.rotated) ? value.rotated : [],
+    ...(validFlushAfter === undefined ? {} : { flushAfter: validFlushAfter }),
+    ...(validFlush === undefined ? {} : { flush: validFlush }),
+  };
 }

@@ -6,6 +6,7 @@ import { MONITOR_VARIABLES } from './monitor-config';
 import { parsedVariable, readVariables, requiredStringVariable, stringVariableWithDefault, type SettingsOf } from './variables';
 import { GITHUB_SECRET_SCANNING_KEYS_URL } from '../adapters/github-secret-scanning';
 import { KEY_PREFIX, REVOCATION_POLL_MS } from './shared-settings';
+import { REGION_PATTERN } from './rotation-config';
 
 /**
  * The leaked-key report function's environment, declared once for the function and the construct. It verifies
@@ -38,6 +39,23 @@ export const EMERGENCY_VARIABLES = {
   /** The authorizer function whose cached answers API Gateway flushes after a revocation. */
   authorizerFunctionArn: requiredStringVariable('AUTHORIZER_FUNCTION_ARN', 'arn:aws:lambda:eu-west-1:123456789012:function:keyroll-authorizer'),
   revocationPollMs: REVOCATION_POLL_MS,
+  /** Multi-region installs: each replica region's authorizer, whose API stages are flushed there too. */
+  replicaAuthorizers: parsedVariable<readonly { readonly region: string; readonly authorizerFunctionArn: string }[]>(
+    'REPLICA_AUTHORIZERS',
+    (text = '') =>
+      text
+        .split(',')
+        .filter((entry) => entry.trim() !== '')
+        .map((entry) => {
+          const [region = '', authorizerFunctionArn = ''] = entry.trim().split('=');
+          if (!REGION_PATTERN.test(region) || !authorizerFunctionArn.startsWith('arn:')) {
+            throw new ConfigurationError(`environment variable REPLICA_AUTHORIZERS must be comma-separated <region>=<authorizer function ARN>; got "${entry}"`);
+          }
+          return { region, authorizerFunctionArn };
+        }),
+    (replicas) => replicas.map(({ region, authorizerFunctionArn }) => `${region}=${authorizerFunctionArn}`).join(','),
+    'eu-west-1=arn:aws:lambda:eu-west-1:123456789012:function:keyroll-authorizer-0123456789abcdef',
+  ),
 } as const;
 
 export type EmergencyConfig = SettingsOf<typeof EMERGENCY_VARIABLES>;

@@ -17,6 +17,8 @@ export interface InstallDescription {
   readonly gracePeriodSeconds: number;
   /** How often authorizer containers read recent revocations; an emergency waits this long before flushing API Gateway's cache. */
   readonly revocationPollMs: number;
+  /** How long API Gateway caches an authorizer answer: how long a stage whose flush failed may still answer from it. */
+  readonly authorizerResultsCacheTtlSeconds?: number;
   /** What `keyroll clients add` gives a client created at run time, as the construct gives the declared ones. */
   readonly rotationRoleArn: string;
   readonly kmsKeyArn: string;
@@ -25,8 +27,11 @@ export interface InstallDescription {
   readonly rotationWindow: string;
   /** The install's usage plans by name, for `keyroll clients add --usage-plan`; absent when it has none. */
   readonly usagePlanIds?: Readonly<Record<string, string>>;
-  /** Multi-region installs: `keyroll clients add` replicates a new client's secret to each, with its key. */
-  readonly replicaRegions?: readonly { readonly region: string; readonly kmsKeyArn: string }[];
+  /**
+   * Multi-region installs: `keyroll clients add` replicates a new client's secret to each, with its key; an
+   * emergency flushes the API Gateway stages there whose authorizer is the region's replica authorizer.
+   */
+  readonly replicaRegions?: readonly { readonly region: string; readonly kmsKeyArn: string; readonly authorizerFunctionArn?: string }[];
   /**
    * Who may change a client secret's metadata, resource policy and `keyroll:*` tags besides the rotation (the
    * stack's CloudFormation role), for the write guard of secrets `keyroll clients add` creates; absent: no one.
@@ -58,6 +63,14 @@ export function parseInstallDescription(text: string, where: string): InstallDes
   for (const name of ['gracePeriodSeconds', 'revocationPollMs']) {
     if (typeof fields[name] !== 'number') throw new TypeError(`${where}: the install description has no "${name}"`);
   }
+  const ttl = fields['authorizerResultsCacheTtlSeconds'];
+  if (ttl !== undefined && (typeof ttl !== 'number' || !Number.isInteger(ttl) || ttl < 0 || ttl > 3600)) throw new TypeError(`${where}: the install description's "authorizerResultsCacheTtlSeconds" is not a number of seconds (0 to 3600)`);
+  const replicas = fields['replicaRegions'];
+  const replicaValid = (replica: unknown) => {
+    const entry = (typeof replica === 'object' && replica !== null ? replica : {}) as Record<string, unknown>;
+    return typeof entry['region'] === 'string' && typeof entry['kmsKeyArn'] === 'string' && (entry['authorizerFunctionArn'] === undefined || (typeof entry['authorizerFunctionArn'] === 'string' && entry['authorizerFunctionArn'].startsWith('arn:')));
+  };
+  if (replicas !== undefined && (!Array.isArray(replicas) || !replicas.every(replicaValid))) throw new TypeError(`${where}: the install description's "replicaRegions" is not a list of { region, kmsKeyArn, authorizerFunctionArn }`);
   const administrators = fields['administratorArns'];
   if (administrators !== undefined && (!Array.isArray(administrators) || !administrators.every((arn) => typeof arn === 'string' && arn.startsWith('arn:')))) {
     throw new TypeError(`${where}: the install description's "administratorArns" is not a list of ARNs`);

@@ -90,6 +90,12 @@ export function describeCandidate(candidate: string, prefix: string): string {
   return `(${candidate.length} characters, not a ${prefix} key)`;
 }
 
+/** Somewhere in `text`, something with the shape of a key of any prefix (the prefix, `_`, 49 base62 characters). */
+export function containsKeyShapedText(text: string): boolean {
+  return KEY_SHAPED.test(text);
+}
+const KEY_SHAPED = new RegExp(`[a-z][a-z0-9]{1,15}_[0-9A-Za-z]{${RANDOM_LENGTH + CHECKSUM_LENGTH}}`);
+
 /** zlib's CRC-32 (IEEE 802.3) of the ASCII text, base62 in CHECKSUM_LENGTH characters. */
 function checksumOf(text: string): string {
   let value = crc32(text);

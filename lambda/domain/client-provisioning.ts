@@ -8,6 +8,7 @@ import { usageIdentifierKey, usagePlanApiKeyName } from '../contracts/usage-plan
 
 /** How many days a removed client's secret can still be restored by an administrator. */
 export const REMOVED_SECRET_RECOVERY_DAYS = 7;
+const DAY_MS = 24 * 3600 * 1000;
 
 export interface NewClient {
   readonly clientId: string;
@@ -125,7 +126,12 @@ export class ClientProvisioning {
   async remove(request: { readonly clientId: string; readonly reason: string; readonly actor: string }): Promise<{ readonly revokedVersionIds: readonly string[] }> {
     const name = `${this.deps.install.secretNamePrefix}${request.clientId}`;
     const registration = await this.deps.registry.registrationOf(request.clientId);
-    if (registration === undefined && !(await this.exists(name))) throw new UnknownClientOrVersionError(`this install has no client "${request.clientId}"`);
+    if (registration === undefined) {
+      // A second removal changes nothing and says when the first one was; the secret is only marked for deletion.
+      const removal = (await this.deps.audit.trail(request.clientId, this.deps.clock() - REMOVED_SECRET_RECOVERY_DAYS * DAY_MS)).filter((entry) => entry.what === 'client.remove').at(-1);
+      if (removal !== undefined) throw new OperationRefusedError(`client "${request.clientId}" was already removed at ${new Date(removal.atMs).toISOString()} (${removal.reason ?? 'no reason'}${removal.actor === undefined ? '' : `, by ${removal.actor}`})`);
+      if (!(await this.exists(name))) throw new UnknownClientOrVersionError(`this install has no client "${request.clientId}"`);
+    }
     await this.deps.audit.recordAction({ clientId: request.clientId, action: 'client.remove', actor: request.actor, reason: request.reason, atMs: this.deps.clock() });
     const open = (await this.deps.keys.listClientVersions(request.clientId)).filter((version) => version.revokedAtMs === undefined);
     for (const version of open) await this.deps.operations.revoke({ clientId: request.clientId, versionId: version.versionId, reason: `client removed: ${request.reason}`, actor: request.actor });

@@ -92,6 +92,11 @@ export class OperationRefusedError extends KeyrollError {
   override readonly name: string = 'OperationRefusedError';
 }
 
+/** The version was revoked before: a revocation is final, and the first one's time and reason stand. */
+export class AlreadyRevokedError extends OperationRefusedError {
+  override readonly name: string = 'AlreadyRevokedError';
+}
+
 // Keys, scopes and configuration
 
 /** A key prefix that would make keys unparseable or ambiguous. */
@@ -131,6 +136,11 @@ export class InvalidFirstKeyEventError extends KeyrollError {
 }
 
 /** The event is not a request the emergency function serves. */
+/** API Gateway's caches could not be flushed everywhere; the message names each stage and the error. */
+export class CacheFlushFailedError extends KeyrollError {
+  override readonly name: string = 'CacheFlushFailedError';
+}
+
 export class InvalidEmergencyEventError extends KeyrollError {
   override readonly name: string = 'InvalidEmergencyEventError';
 }

@@ -1,5 +1,5 @@
 import { clientSettingsOf, DEFAULT_MAX_GRACE_HOURS } from './client-settings';
-import { OperationRefusedError, UnknownClientOrVersionError } from './errors';
+import { AlreadyRevokedError, OperationRefusedError, UnknownClientOrVersionError } from './errors';
 import { windowEndMs, windowStatus, type KeyVersion } from './key-version';
 import { buildNotification, publishOnce } from './notifications';
 import { AWSCURRENT, AWSPENDING, type AuditTrail, type ClientRegistration, type ClientRegistry, type EventLog, type KeyTable, type KnownKeyIndex, type Notifier, type RevocationFeed, type SecretDescription, type SecretVersionStore, type TrailEntry, type UsageHistory, type UsageStore } from './ports';
@@ -96,18 +96,47 @@ export class KeyOperations {
     };
   }
 
-  /** Revokes one version now: the authorizer refuses it from its next read of the table. */
+  /**
+   * Revokes one version now: the authorizer refuses it from its next read of the table. A version revoked before
+   * is refused (`AlreadyRevokedError`, naming when and why): the first revocation's time and reason stand.
+   */
   async revoke(request: { readonly clientId: string; readonly versionId: string; readonly reason: string; readonly actor: string }): Promise<KeyVersion> {
     const version = await this.versionOf(request.clientId, request.versionId);
+    if (version.revokedAtMs !== undefined) throw new AlreadyRevokedError(`version ${request.versionId} of ${request.clientId} was already revoked at ${new Date(version.revokedAtMs).toISOString()} (${version.revokedReason ?? 'no reason'})`);
     const nowMs = this.deps.clock();
     await this.deps.audit.recordAction({ clientId: request.clientId, action: 'key.revoke', versionId: request.versionId, actor: request.actor, reason: request.reason, atMs: nowMs });
     const revoked = await this.deps.keys.revoke(version.keyHash, nowMs, request.reason);
+    await this.announceRevocation(revoked);
+    return revoked;
+  }
+
+  /**
+   * Tells the authorizers (the revocation feed) and the client (`key.revoked`, then operations) that a version
+   * is revoked. Safe to repeat: the client and operations are told once per version, so a retry after a failed
+   * notification tells them then.
+   */
+  async announceRevocation(version: KeyVersion): Promise<void> {
+    const nowMs = this.deps.clock();
     await this.deps.revocations.announce(version.keyHash, nowMs);
     // The schema of `key.revoked` has no expiresAt: the message's own time is when the key stopped working.
-    const notification = buildNotification('key.revoked', { clientId: request.clientId, versionId: request.versionId }, revoked.revokedAtMs ?? nowMs);
-    await publishOnce(notification, { events: this.deps.events, notifier: this.deps.clientNotifier, nowMs });
-    await this.deps.operationsNotifier.publish(notification);
-    return revoked;
+    const notification = buildNotification('key.revoked', { clientId: version.clientId, versionId: version.versionId }, version.revokedAtMs ?? nowMs);
+    if ((await publishOnce(notification, { events: this.deps.events, notifier: this.deps.clientNotifier, nowMs })) === 'published') {
+      await this.deps.operationsNotifier.publish(notification);
+    }
+  }
+
+  /**
+   * An emergency's first step: the client's current key is revoked now, before any rotation, so that nothing
+   * that happens to the rotation (busy, slow, failing) can leave it working. A current key revoked before stays
+   * as it was (`alreadyRevoked`). Returns the secret to rotate.
+   */
+  async endCurrentKey(request: { readonly clientId: string; readonly reason: string; readonly actor: string }): Promise<{ readonly secretArn: string; readonly version: KeyVersion; readonly alreadyRevoked: boolean }> {
+    const secret = await this.secretOf(request.clientId);
+    const currentId = versionWithStage(secret, AWSCURRENT);
+    const current = currentId === undefined ? undefined : (await this.deps.keys.listClientVersions(request.clientId)).find((version) => version.versionId === currentId);
+    if (current === undefined) throw new OperationRefusedError(`client "${request.clientId}" has no current key to end`);
+    if (current.revokedAtMs !== undefined) return { secretArn: secret.arn, version: current, alreadyRevoked: true };
+    return { secretArn: secret.arn, version: await this.revoke({ ...request, versionId: current.versionId }), alreadyRevoked: false };
   }
 
   /**

@@ -128,15 +128,57 @@ function methodsOf(method: string): readonly string[] {
   return upper === 'HEAD' ? ['HEAD', 'GET'] : [upper];
 }
 
-/** The paths as sent and normalised; matchers are case-insensitive, so case needs no spelling of its own. */
+/**
+ * The paths as sent, normalised, and as a backend might read them after more decoding: every encoding undone
+ * (twice-encoded too, so `%2f` is a slash), overlong UTF-8 slashes and dots, backslashes as slashes (IIS), path
+ * parameters dropped (`;jsessionid`, as Tomcat and Spring do) and the path cut at a NUL. A rule that matches any
+ * spelling applies, so each spelling can only ask for more scopes. Matchers are case-insensitive, so case needs
+ * no spelling of its own.
+ */
 function spellingsOf(paths: readonly string[]): string[] {
   const spellings: string[] = [];
+  const add = (spelling: string) => {
+    if (!spellings.includes(spelling)) spellings.push(spelling);
+  };
   for (const path of paths) {
-    if (!spellings.includes(path)) spellings.push(path);
-    const normalised = normalisePath(path);
-    if (!spellings.includes(normalised)) spellings.push(normalised);
+    add(path);
+    add(normalisePath(path));
+    if (!UNUSUAL_PATH.test(path)) continue;
+    const decoded = decodeFully(path).replace(/\\/g, '/');
+    add(normalisePath(decoded));
+    const cut = decoded.split('\0')[0] ?? '';
+    add(normalisePath(cut));
+    add(normalisePath(cut.split('/').map((segment) => segment.split(';')[0] ?? '').join('/')));
   }
   return spellings;
+}
+
+/** A path a backend may read otherwise than its plain normalised form: escapes, path parameters, backslashes, control characters. */
+// eslint-disable-next-line no-control-regex
+const UNUSUAL_PATH = /[%;\\\u0000-\u001f]/;
+const OVERLONG = [
+  [/%c0%af|%e0%80%af/gi, '/'],
+  [/%c0%ae|%e0%80%ae/gi, '.'],
+  [/%c1%9c/gi, '\\'],
+] as const;
+
+/** Percent-decoding repeated until nothing changes (three rounds at most); a malformed escape stays as it is. */
+function decodeFully(path: string): string {
+  let current = path;
+  for (let round = 0; round < 3 && current.includes('%'); round++) {
+    let next = current;
+    for (const [pattern, replacement] of OVERLONG) next = next.replace(pattern, replacement);
+    next = next.replace(/(%[0-9a-f]{2})+/gi, (run) => {
+      try {
+        return decodeURIComponent(run);
+      } catch {
+        return Buffer.from(run.split('%').slice(1).map((hex) => parseInt(hex, 16))).toString('latin1');
+      }
+    });
+    if (next === current) break;
+    current = next;
+  }
+  return current;
 }
 
 /** Decoded, `//` collapsed, `.` and `..` resolved, without a trailing slash. */

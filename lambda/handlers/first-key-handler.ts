@@ -75,13 +75,15 @@ function text(properties: Record<string, unknown> | undefined, name: string): st
 
 /**
  * The custom resources of a declared client. Its registration (created before its rotation schedule) names its
- * secret and holds its settings, updated by every deploy that changes them; it goes when the client does. Its
- * first key is issued when its secret is created (or replaced), and nothing happens on later deploys or on
- * deletion: a deploy never rotates a key by itself.
+ * secret and holds its settings, updated by every deploy that changes them; when the client leaves the deployment,
+ * the registration goes and every key of the client is revoked. Its first key is issued when its secret is
+ * created (or replaced), and nothing happens on later deploys: a deploy never rotates a key by itself.
  */
 export function createFirstKeyHandler(deps: {
   readonly issueFirstKey: (secretId: string) => Promise<{ readonly versionId: string }>;
-  readonly registry: Pick<ClientRegistry, 'registerClient' | 'deregisterClient'>;
+  readonly registry: Pick<ClientRegistry, 'registerClient'>;
+  /** Deregisters a removed client and revokes its keys; returns the versions revoked. */
+  readonly endRemovedClient: (clientId: string, secretArn: string) => Promise<readonly string[]>;
   readonly clock: () => number;
   readonly logger: Logger;
 }) {
@@ -90,8 +92,8 @@ export function createFirstKeyHandler(deps: {
     if (request.kind === 'registration') {
       const physicalResourceId = `keyroll-registration:${request.clientId}`;
       if (request.requestType === 'Delete') {
-        const removed = await deps.registry.deregisterClient(request.clientId, request.secretArn);
-        deps.logger.info('client registration removed', { clientId: request.clientId, secretArn: request.secretArn, removed });
+        const revokedVersionIds = await deps.endRemovedClient(request.clientId, request.secretArn);
+        deps.logger.info('client removed: registration deleted, keys revoked', { clientId: request.clientId, secretArn: request.secretArn, revokedVersionIds });
         return { PhysicalResourceId: physicalResourceId };
       }
       await deps.registry.registerClient(

@@ -1,5 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
+import { EXIT, runCli } from '../../cli/main';
+import { generateApiKey } from '../../lambda/domain/api-key';
 
 describe('keyroll --help', () => {
   it('works from a clone through the package\'s bin, with the exit statuses and the options of each command', () => {
@@ -8,5 +10,20 @@ describe('keyroll --help', () => {
     expect(help).toMatch(/Exit status: 0 done; 1 refused .* 2 the command line is wrong;\s+3 the install cannot be found/);
     const rotateHelp = execFileSync(process.execPath, [path.join(__dirname, '..', '..', 'bin', 'keyroll-cli.cjs'), 'rotate', '--help'], { encoding: 'utf8' });
     expect(rotateHelp).toContain('--no-wait');
+  });
+});
+
+describe('keyroll never takes a key on its command line', () => {
+  const key = generateApiKey('krlocal');
+  it.each([
+    ['as a client id', ['status', key]],
+    ['as a version', ['extend', 'acme', '--version', key, '--by', '1h', '--reason', 'x']],
+    ['inside a reason', ['revoke', 'acme', '--version', 'v1', '--reason', `leaked: ${key} in a log`, '--json']],
+  ])('refuses one %s with a usage error that does not repeat it, before reaching any install', async (_label, argv) => {
+    let out = '';
+    const code = await runCli(['--local', ...argv], { stdout: (text) => (out += text), stderr: (text) => (out += text), env: { KEYROLL_LOCAL_STATE: '/nonexistent/keyroll.json' } });
+    expect(code).toBe(EXIT.usage);
+    expect(out).toContain('has the shape of an API key');
+    expect(out).not.toContain(key.slice(8));
   });
 });

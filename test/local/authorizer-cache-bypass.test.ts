@@ -32,6 +32,12 @@ const GUARDED_SPELLINGS: readonly [string, string][] = [
   ['GET', '/public/../admin/users'],
   ['GET', '/%61dmin/users'],
   ['HEAD', '/admin/users'],
+  ['POST', '/orders%2f'],
+  ['POST', '/%2F%2Forders'],
+  ['POST', '/hello/..%2forders'],
+  ['POST', '/orders;x'],
+  ['POST', '/orders%00'],
+  ['GET', '/admin%2fusers'],
 ];
 
 describe('Attack: an HTTP API answer cached for one route admits the same key on another', () => {

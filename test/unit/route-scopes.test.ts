@@ -31,6 +31,17 @@ describe('Route scopes', () => {
     ['a percent-encoded letter', 'POST', '/%6frders'],
     ['a dot segment', 'POST', '/x/../orders'],
     ['HEAD for a GET rule', 'HEAD', '/orders/42'],
+    ['an encoded trailing slash', 'POST', '/orders%2f'],
+    ['an encoded upper-case slash', 'POST', '/orders%2F'],
+    ['an encoded leading slash', 'POST', '/%2forders'],
+    ['encoded doubled slashes', 'POST', '/%2F%2Forders'],
+    ['a dot segment with an encoded slash', 'POST', '/hello/..%2forders'],
+    ['a double-encoded slash', 'POST', '/orders%252f'],
+    ['a NUL after the path', 'POST', '/orders%00'],
+    ['a path parameter (Tomcat, Spring)', 'POST', '/orders;x'],
+    ['an encoded path parameter', 'POST', '/orders%3bjsessionid=1'],
+    ['an overlong UTF-8 slash', 'POST', '/orders%C0%AF'],
+    ['a backslash (IIS)', 'POST', '/x\\..\\orders'],
   ])('is never weaker than the route it guards: %s still needs the scope', (_label, method, path) => {
     expect(routes.missingScopes(method, [path], [])).not.toEqual([]);
   });
