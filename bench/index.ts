@@ -6,6 +6,7 @@
 process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] = 'true';
 import { benchAuthorizer } from './authorizer';
 import { benchBundles } from './bundles';
+import { benchCacheFlush } from './cache-flush';
 import { benchKnownKeys } from './known-keys';
 import { benchReplicaWait } from './replica-wait';
 import { benchScale } from './scale';
@@ -13,7 +14,7 @@ import { benchUsage } from './usage';
 
 async function main(): Promise<void> {
   const started = Date.now();
-  for (const bench of [benchAuthorizer, benchKnownKeys, benchUsage, benchScale, benchReplicaWait, benchBundles]) console.log((await bench()).join('\n'), '\n');
+  for (const bench of [benchAuthorizer, benchKnownKeys, benchUsage, benchScale, benchReplicaWait, benchCacheFlush, benchBundles]) console.log((await bench()).join('\n'), '\n');
   console.log(`(${((Date.now() - started) / 1000).toFixed(1)} s)`);
 }
 

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
+import { containsKeyShapedText } from '../lambda/domain/api-key';
 import { KeyrollError, OperationRefusedError, UnknownClientOrVersionError } from '../lambda/domain/errors';
 import { AWSCURRENT, AWSPENDING } from '../lambda/domain/ports';
 import type { ClientStatus } from '../lambda/domain/key-operations';
@@ -80,10 +81,11 @@ Examples:
     if (!(await io.confirm(`${question} [y/N] `))) throw new OperationRefusedError('nothing was changed: the operator said no');
   };
   /** Waits for every authorizer to read the revocation, flushes API Gateway's caches, and says what holds. */
-  const flushAfter = async (install: InstallContext, revoked: KeyVersion): Promise<FlushSummary> => {
+  const flushAfter = async (install: InstallContext, ...revoked: readonly KeyVersion[]): Promise<FlushSummary> => {
     if (!json) io.stderr(`waiting ${revocationSeenAfterMs(install.description.revocationPollMs)} ms for every authorizer container to read the revocation, then flushing API Gateway's caches…\n`);
-    const report = await install.flushAfterRevocation({ keyHashes: [revoked.keyHash], revokedAtMs: revoked.revokedAtMs ?? Date.now() });
-    const summary = flushSummary(report, revoked.revokedAtMs ?? Date.now(), install.description.authorizerResultsCacheTtlSeconds);
+    const revokedAtMs = Math.max(...revoked.map((version) => version.revokedAtMs ?? Date.now()));
+    const report = await install.flushAfterRevocation({ keyHashes: revoked.map((version) => version.keyHash), revokedAtMs });
+    const summary = flushSummary(report, revokedAtMs, install.description.authorizerResultsCacheTtlSeconds);
     say(summary.ok ? `authorizer caches flushed: ${report.flushed.join(', ') || 'none found'}` : summary.warning);
     if (!summary.ok && !json) for (const failure of report.failed) io.stdout(`  ${failure.target}: ${failure.error}\n    by hand: ${failure.byHand}\n`);
     return summary;
@@ -176,7 +178,11 @@ Examples:
         }
         const removed = await install.provisioning.remove({ clientId, reason: options.reason, actor: install.actor });
         say(`${clientId}: removed; revoked ${removed.revokedVersionIds.length} key version(s); its secret can be restored for 7 days`);
-        return { clientId, revokedVersionIds: removed.revokedVersionIds, recoveryWindowDays: 7 };
+        // The revoked keys' cached answers go too, as after a revoke.
+        const revoked = (await install.keys.listClientVersions(clientId)).filter((version) => removed.revokedVersionIds.includes(version.versionId));
+        const flush = revoked.length === 0 ? undefined : await flushAfter(install, ...revoked);
+        if (flush !== undefined && !flush.ok) exitCode = EXIT.partial;
+        return { clientId, revokedVersionIds: removed.revokedVersionIds, recoveryWindowDays: 7, flush: flush?.json ?? null };
       }),
     );
 
@@ -236,7 +242,13 @@ Examples:
           if (!(await waitUntilCurrent(install, secretArn, start.versionId, timeoutMs, clientId))) {
             throw new OperationRefusedError(`the rotation of ${clientId} did not finish within ${Math.round(timeoutMs / 1000)} s; see keyroll status ${clientId} and keyroll events ${clientId}`);
           }
-          const previous = before === undefined ? undefined : (await install.keys.listClientVersions(clientId)).find((version) => version.versionId === before);
+          // finishSecret closes the previous key's window just after it moves AWSCURRENT: wait for that, within the timeout.
+          const deadlineMs = Date.now() + timeoutMs;
+          let previous = before === undefined ? undefined : (await install.keys.listClientVersions(clientId)).find((version) => version.versionId === before);
+          while (previous !== undefined && previous.notAfterMs === undefined && previous.revokedAtMs === undefined && Date.now() < deadlineMs) {
+            await new Promise((resolve) => setTimeout(resolve, io.pollMs ?? 500));
+            previous = (await install.keys.listClientVersions(clientId)).find((version) => version.versionId === before);
+          }
           const previousFate =
             previous === undefined ? 'the previous key works until its grace period ends' : previous.revokedAtMs !== undefined ? `${before} stays revoked (${previous.revokedReason ?? 'no reason'})` : `${before} works until its grace period ends`;
           say(`${clientId}: version ${start.versionId} is current; ${previousFate}`);
@@ -368,6 +380,11 @@ Examples:
     );
 
   try {
+    // A key on the command line would be echoed, stored in a reason or an audit entry, and kept in shell history.
+    if (argv.some(containsKeyShapedText)) {
+      json = argv.includes('--json');
+      throw new UsageError('an argument has the shape of an API key; keyroll never takes a key (it would be echoed and stored): name the key version instead (keyroll status <client> lists them), and rotate the key if it was exposed');
+    }
     await program.parseAsync([...argv], { from: 'user' });
   } catch (error) {
     exitCode = report(error, json, io);

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Duration, Stack } from 'aws-cdk-lib';
 import { IdentitySource, RequestAuthorizer, ResponseType, type GatewayResponse, type RestApiBase } from 'aws-cdk-lib/aws-apigateway';
 import { HttpLambdaAuthorizer, HttpLambdaResponseType } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
@@ -15,7 +16,7 @@ import type { ValidSettings } from './validation';
  * The authorizer and its API Gateway wiring, in one place for the install's region (`RotatingApiKeys`) and
  * each replica region (`RotatingApiKeysReplica`): the same function, settings, caches and error bodies.
  */
-export function newAuthorizerFunction(scope: Construct, table: ITableV2, settings: ValidSettings, logRetention: RetentionDays | undefined): KeyrollFunction {
+export function newAuthorizerFunction(scope: Construct, table: ITableV2, settings: ValidSettings, logRetention: RetentionDays | undefined, functionName?: string): KeyrollFunction {
   return (
     new KeyrollFunction(scope, 'AuthorizerFunction', {
       entry: 'authorizer',
@@ -23,6 +24,7 @@ export function newAuthorizerFunction(scope: Construct, table: ITableV2, setting
       timeout: Duration.seconds(5),
       memorySize: 512,
       logRetention,
+      ...(functionName === undefined ? {} : { functionName }),
     })
       // Query reads the revocation feed: one small read per container per poll interval.
       .useKeyTable(table, KEY_TABLE_ACCESS.authorizer)
@@ -43,6 +45,15 @@ export function newAuthorizerFunction(scope: Construct, table: ITableV2, setting
         ...(Object.keys(settings.usagePlans).length === 0 ? {} : { usagePlanKeyNamespace: settings.secretNamePrefix }),
       })
   );
+}
+
+/**
+ * The name of a replica region's authorizer function, fixed by its install (stack name and construct path) so that
+ * the install's region can name it in an ARN before the replica's stack exists: the emergency function flushes the
+ * caches of the APIs there that invoke it. 64 characters at most (CreateFunction's FunctionName).
+ */
+export function replicaAuthorizerFunctionName(primaryStackName: string, primaryPath: string): string {
+  return `keyroll-authorizer-${createHash('sha256').update(`${primaryStackName}/${primaryPath}`).digest('hex').slice(0, 16)}`;
 }
 
 /**

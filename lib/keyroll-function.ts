@@ -21,6 +21,10 @@ export interface KeyrollFunctionProps {
   readonly memorySize?: number;
   /** @default RetentionDays.ONE_MONTH */
   readonly logRetention?: RetentionDays;
+  /** @default - a name CloudFormation generates */
+  readonly functionName?: string;
+  /** Executions this function may run at once, reserved from the account's pool. @default - none reserved */
+  readonly reservedConcurrentExecutions?: number;
 }
 
 /**
@@ -53,6 +57,8 @@ export class KeyrollFunction extends LambdaFunction {
       memorySize: props.memorySize ?? 256,
       logGroup,
       role,
+      ...(props.functionName === undefined ? {} : { functionName: props.functionName }),
+      ...(props.reservedConcurrentExecutions === undefined ? {} : { reservedConcurrentExecutions: props.reservedConcurrentExecutions }),
     });
     this.executionRole = role;
     logGroup.grantWrite(role);

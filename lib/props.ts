@@ -220,6 +220,14 @@ export interface RotatingApiKeysProps {
    */
   readonly deliveriesPerMinute?: number;
   /**
+   * Concurrency reserved for the two functions on the internet (key delivery, leaked-key reports): a flood on
+   * either takes no more than its share of the account's concurrency, never the authorizer's, and its URL serves
+   * at most 10 requests a second per unit (beyond: 429, not billed). `false` reserves none, for an account whose
+   * concurrency quota cannot spare it (Lambda keeps 100 unreserved).
+   * @default { delivery: 10, leakReports: 5 }
+   */
+  readonly publicEndpointConcurrency?: { readonly delivery?: number | false; readonly leakReports?: number | false };
+  /**
    * Where your API's documentation for clients lives (https): the error bodies of `addErrorResponses` link to
    * its sections (`#key-rotated`, `#scopes`, `#rate-limits`, `#quotas`, `#errors`).
    * @default - the bodies carry no link

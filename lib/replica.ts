@@ -6,7 +6,7 @@ import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { InvalidKeyrollPropsError } from '../lambda/domain/errors';
-import { addClientErrorResponses, newAuthorizerFunction, newHttpAuthorizer, newRestAuthorizer } from './authorizer-wiring';
+import { addClientErrorResponses, newAuthorizerFunction, newHttpAuthorizer, newRestAuthorizer, replicaAuthorizerFunctionName } from './authorizer-wiring';
 import type { KeyrollFunction } from './keyroll-function';
 import { installSettingsOf, type RotatingApiKeys } from './rotating-api-keys';
 import type { ValidSettings } from './validation';
@@ -51,7 +51,8 @@ export class RotatingApiKeysReplica extends Construct {
       throw new InvalidKeyrollPropsError(`${where}: keyTableName is needed: set keyTableName on ${props.primary.node.path}, or pass its deployed table's name here`);
     }
     this.keyTable = TableV2.fromTableName(this, 'KeyTable', tableName);
-    this.authorizerFunction = newAuthorizerFunction(this, this.keyTable, this.settings, props.logRetention);
+    // Named by the install, which flushes the caches of this region's APIs after a revocation (README, Multi-region).
+    this.authorizerFunction = newAuthorizerFunction(this, this.keyTable, this.settings, props.logRetention, replicaAuthorizerFunctionName(Stack.of(props.primary).stackName, props.primary.node.path));
     // The replica is encrypted with this region's key.
     this.authorizerFunction.addToRolePolicy(new PolicyStatement({ actions: ['kms:Decrypt'], resources: [replica.encryptionKeyArn] }));
   }

@@ -14,7 +14,7 @@ import type { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { Provider } from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
-import { addClientErrorResponses, newAuthorizerFunction, newHttpAuthorizer, newRestAuthorizer } from './authorizer-wiring';
+import { addClientErrorResponses, newAuthorizerFunction, newHttpAuthorizer, newRestAuthorizer, replicaAuthorizerFunctionName } from './authorizer-wiring';
 import { ENDED_KEY_REPORT_MESSAGE } from '../lambda/contracts/ended-key-report';
 import { FIRST_KEY_FUNCTION_TIMEOUT_SECONDS, FIRST_KEY_VARIABLES } from '../lambda/config/first-key-config';
 import { MONITOR_VARIABLES } from '../lambda/config/monitor-config';
@@ -266,6 +266,7 @@ export class RotatingApiKeys extends Construct {
         description: 'key delivery: a client\'s current key, encrypted to its public key',
         timeout: Duration.seconds(10),
         logRetention: props.logRetention,
+        reservedConcurrentExecutions: settings.publicEndpointConcurrency.delivery,
       })
         .useKeyTable(this.keyTable, KEY_TABLE_ACCESS.delivery)
         .configure(DELIVERY_VARIABLES, {
@@ -286,13 +287,21 @@ export class RotatingApiKeys extends Construct {
       this.deliveryFunction = delivery;
     }
 
+    // Each replica region's authorizer has a name fixed by this install (lib/authorizer-wiring.ts), so its ARN is known here.
+    const replicaAuthorizers = settings.replicaRegions.map(({ region, encryptionKeyArn }) => ({
+      region,
+      encryptionKeyArn,
+      authorizerFunctionArn: stack.formatArn({ service: 'lambda', region, resource: 'function', resourceName: replicaAuthorizerFunctionName(stack.stackName, this.node.path), arnFormat: ArnFormat.COLON_RESOURCE_NAME }),
+    }));
+
     if (props.leakedKeyReports !== undefined) {
       // The endpoint is on the internet: it may only hand hashes to the emergency function, which alone may
-      // write the key table for it (and only revoke: its one entry point takes hashes to end).
+      // write the key table for it (and only revoke: its one entry point takes hashes to end). Its asynchronous
+      // flush of a region with many APIs paces itself at the control plane's 10 calls a second: up to 5 minutes.
       const emergency = new KeyrollFunction(this, 'EmergencyFunction', {
         entry: 'emergency',
         description: 'ends leaked keys: revokes them, rotates their clients, flushes API Gateway\'s cached answers',
-        timeout: Duration.seconds(30),
+        timeout: Duration.minutes(5),
         logRetention: props.logRetention,
       })
         .useKeyTable(this.keyTable, KEY_TABLE_ACCESS.emergency)
@@ -304,13 +313,24 @@ export class RotatingApiKeys extends Construct {
           leakAction: props.leakedKeyReports.action ?? 'rotate',
           authorizerFunctionArn: this.authorizerFunction.functionArn,
           revocationPollMs: settings.revocationPollInterval.toMilliseconds(),
+          replicaAuthorizers: replicaAuthorizers.map(({ region, authorizerFunctionArn }) => ({ region, authorizerFunctionArn })),
         });
       this.allowKey(emergency, ['kms:Decrypt', 'kms:GenerateDataKey']);
+      for (const replica of replicaAuthorizers) {
+        // Its copy of the key table says when the revocation has arrived there (GetItem, and Query on the feed).
+        const replicaTable = stack.formatArn({ service: 'dynamodb', region: replica.region, resource: 'table', resourceName: this.keyTable.tableName });
+        emergency.addToRolePolicy(new PolicyStatement({ actions: ['dynamodb:GetItem', 'dynamodb:Query'], resources: [replicaTable, `${replicaTable}/index/*`] }));
+        emergency.addToRolePolicy(new PolicyStatement({ actions: ['kms:Decrypt'], resources: [replica.encryptionKeyArn] }));
+        Validations.of(emergency.executionRole).acknowledge({
+          id: `AwsSolutions-IAM5[Resource::${iamFindingResource(this, `${replicaTable}/index/*`)}]`,
+          reason: 'The key table\'s replica in a replica region, read to know when a revocation has arrived there',
+        });
+      }
       emergency.addToRolePolicy(new PolicyStatement({ actions: ['sns:Publish'], resources: [this.clientTopic.topicArn, this.operationsTopic.topicArn] }));
       emergency.addToRolePolicy(new PolicyStatement({ actions: ['secretsmanager:DescribeSecret', 'secretsmanager:RotateSecret'], resources: [installSecrets] }));
       // RotateSecret needs the caller to be allowed to invoke the rotation function.
       emergency.addToRolePolicy(new PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [this.rotationFunction.functionArn] }));
-      for (const { actions, resources } of authorizerCacheFlushPermissions(Stack.of(this).partition, Stack.of(this).region)) {
+      for (const { actions, resources } of [stack.region, ...replicaAuthorizers.map(({ region }) => region)].flatMap((region) => authorizerCacheFlushPermissions(stack.partition, region))) {
         emergency.addToRolePolicy(new PolicyStatement({ actions: [...actions], resources: [...resources] }));
         for (const resource of resources.filter((arn) => arn.includes('*'))) {
           Validations.of(emergency.executionRole).acknowledge({
@@ -330,6 +350,7 @@ export class RotatingApiKeys extends Construct {
         description: 'GitHub secret scanning partner endpoint: verifies reports and has the emergency function end the keys',
         timeout: Duration.seconds(30),
         logRetention: props.logRetention,
+        reservedConcurrentExecutions: settings.publicEndpointConcurrency.leakReports,
       }).configure(LEAK_REPORT_VARIABLES, { keyPrefix: settings.keyPrefix, emergencyFunctionArn: emergency.functionArn });
       reports.addToRolePolicy(new PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [emergency.functionArn] }));
       // GitHub signs each report; the function checks the signature, so the URL takes no IAM auth
@@ -354,7 +375,8 @@ export class RotatingApiKeys extends Construct {
       kmsKeyArn: this.encryptionKey.keyArn,
       rotationScheduleExpression: settings.rotationSchedule.expression,
       rotationWindow: settings.rotationSchedule.window ?? '',
-      ...(settings.replicaRegions.length === 0 ? {} : { replicaRegions: settings.replicaRegions.map(({ region, encryptionKeyArn }) => ({ region, kmsKeyArn: encryptionKeyArn })) }),
+      authorizerResultsCacheTtlSeconds: settings.resultsCacheTtl.toSeconds(),
+      ...(replicaAuthorizers.length === 0 ? {} : { replicaRegions: replicaAuthorizers.map(({ region, encryptionKeyArn, authorizerFunctionArn }) => ({ region, kmsKeyArn: encryptionKeyArn, authorizerFunctionArn })) }),
       ...(this.usagePlans.size === 0 ? {} : { usagePlanIds: Object.fromEntries([...this.usagePlans].map(([name, plan]) => [name, plan.usagePlanId])) }),
       ...deploymentAdministrators(stack),
     };

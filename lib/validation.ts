@@ -1,6 +1,7 @@
 import { Duration, Token } from 'aws-cdk-lib';
 import { isValidKeyPrefix } from '../lambda/domain/api-key';
 import { QUOTA_PERIODS, USAGE_PLAN_NAME_PATTERN } from '../lambda/contracts/usage-plans';
+import { PUBLIC_ENDPOINT_LIMITS } from '../lambda/contracts/public-endpoints';
 import { CLIENT_ID_PATTERN, isDeliveryPublicKey, MAX_RESCUE_MISSED_HOURS, SCOPE_PATTERN } from '../lambda/domain/client-settings';
 import { RouteScopes } from '../lambda/domain/route-scopes';
 import { SECRET_NAME_PREFIX_PATTERN } from '../lambda/config/monitor-config';
@@ -28,6 +29,8 @@ export interface ValidSettings {
   readonly reminderLeadTimes: readonly Duration[];
   readonly rotationStuckAfter: Duration;
   readonly deliveriesPerMinute: number;
+  /** Reserved concurrency of the public functions; undefined reserves none. */
+  readonly publicEndpointConcurrency: { readonly delivery: number | undefined; readonly leakReports: number | undefined };
   readonly revocationPollInterval: Duration;
   readonly knownKeysWindow: Duration;
   readonly clientDocumentationUrl: string | undefined;
@@ -75,6 +78,10 @@ export function validateProps(props: RotatingApiKeysProps, install: InstallConte
     reminderLeadTimes: props.reminderLeadTimes ?? DEFAULTS.reminderLeadTimes,
     rotationStuckAfter: props.rotationStuckAfter ?? DEFAULTS.rotationStuckAfter,
     deliveriesPerMinute: props.deliveriesPerMinute ?? DEFAULTS.deliveriesPerMinute,
+    publicEndpointConcurrency: {
+      delivery: reservation(props.publicEndpointConcurrency?.delivery, PUBLIC_ENDPOINT_LIMITS.delivery.reservedConcurrency),
+      leakReports: reservation(props.publicEndpointConcurrency?.leakReports, PUBLIC_ENDPOINT_LIMITS.leakReports.reservedConcurrency),
+    },
     revocationPollInterval: props.revocationPollInterval ?? DEFAULTS.revocationPollInterval,
     knownKeysWindow: props.knownKeysWindow ?? DEFAULTS.knownKeysWindow,
     clientDocumentationUrl: props.clientDocumentationUrl,
@@ -113,6 +120,9 @@ export function validateProps(props: RotatingApiKeysProps, install: InstallConte
   }
   if (settings.knownKeysWindow.toMilliseconds() > 10_000) fail(`knownKeysWindow must be at most 10 seconds; got ${settings.knownKeysWindow.toHumanString()}`);
   if (settings.revocationPollInterval.toMilliseconds() > 60_000) fail(`revocationPollInterval must be at most 1 minute; got ${settings.revocationPollInterval.toHumanString()}`);
+  for (const [name, reserved] of Object.entries(settings.publicEndpointConcurrency)) {
+    if (reserved !== undefined && (!Number.isInteger(reserved) || reserved < 1 || reserved > 1000)) fail(`publicEndpointConcurrency.${name} must be a whole number from 1 to 1000, or false; got ${reserved}`);
+  }
   if (!Number.isInteger(settings.deliveriesPerMinute) || settings.deliveriesPerMinute < 1 || settings.deliveriesPerMinute > 600) {
     fail(`deliveriesPerMinute must be a whole number from 1 to 600; got ${settings.deliveriesPerMinute}`);
   }
@@ -197,4 +207,10 @@ export function validateProps(props: RotatingApiKeysProps, install: InstallConte
   if (problems.length === 1) throw new InvalidKeyrollPropsError(`${where}: ${problems[0]}`);
   if (problems.length > 1) throw new InvalidKeyrollPropsError(`${where}: ${problems.length} props are not valid:\n- ${problems.join('\n- ')}`);
   return settings;
+}
+
+/** A reservation as declared (`false`: none) or its default. */
+function reservation(declared: number | false | undefined, byDefault: number): number | undefined {
+  if (declared === false) return undefined;
+  return declared ?? byDefault;
 }

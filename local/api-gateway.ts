@@ -6,6 +6,7 @@ import { REQUEST_ID_VARIABLE } from '../lambda/contracts/client-errors';
 import { logDeliveryEvent } from './access-logs';
 import type { LocalGatewayResponse } from './install';
 import { LocalUsagePlans, type LocalUsagePlan, type UsagePlanVerdict } from './usage-plans';
+import { TokenBucket } from '../lambda/domain/token-bucket';
 import { AuthorizerResultCache, identityValues, type IdentitySource } from './authorizer-cache';
 
 type AccessLogLine = Record<keyof typeof ACCESS_LOG_FIELDS, string>;
@@ -33,6 +34,18 @@ export interface LocalApiGatewayOptions {
   readonly gatewayResponses?: Readonly<Record<string, LocalGatewayResponse>>;
   /** The stage's usage plans (key source `AUTHORIZER`), by API key value; none when the stage has no plans. */
   readonly usagePlans?: ReadonlyMap<string, LocalUsagePlan>;
+  readonly controlPlane?: LocalControlPlaneOptions;
+}
+
+/** The control plane beyond the one local API: an account with many APIs, its quota, and failures to inject. */
+export interface LocalControlPlaneOptions {
+  /** More REST APIs whose authorizer invokes the same function, each with `stagesPerApi` stages (flushes only counted). */
+  readonly otherRestApis?: number;
+  readonly stagesPerApi?: number;
+  /** The account's control-plane quota; null for none. Default: 10 requests a second, bursts of 40 (limits.html, "Total operations"). */
+  readonly rate?: { readonly perSecond: number; readonly burst: number } | null;
+  /** An error to answer a call with instead of serving it (e.g. AccessDenied on DELETE). */
+  readonly fault?: (method: string, path: string) => { readonly status: number; readonly type: string; readonly message: string } | undefined;
 }
 
 export interface LocalApiGateway {
@@ -45,6 +58,8 @@ export interface LocalApiGateway {
   readonly controlPlaneUrl: string;
   /** How many times FlushStageAuthorizersCache emptied the authorizer cache. */
   readonly flushes: () => number;
+  /** Control-plane calls served, throttled (429), and the stages flushed, by `<api>/<stage>`. */
+  readonly controlPlaneCalls: () => { readonly served: number; readonly throttled: number; readonly flushedStages: ReadonlySet<string> };
   close(): Promise<void>;
 }
 
@@ -151,25 +166,53 @@ export async function startLocalApiGateway(options: LocalApiGatewayOptions): Pro
   // The control plane's answers, in the REST API reference's shapes
   // (https://docs.aws.amazon.com/apigateway/latest/api/API_GetAuthorizers.html and its neighbours).
   let flushes = 0;
+  const calls = { served: 0, throttled: 0, flushedStages: new Set<string>() };
   const authorizerUri = `arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/${options.authorizerFunctionArn}/invocations`;
+  const otherApis = Array.from({ length: options.controlPlane?.otherRestApis ?? 0 }, (_, i) => `api${String(i).padStart(5, '0')}`);
+  const stagesOf = (apiId: string) => (apiId === API_ID ? [STAGE_NAME] : Array.from({ length: options.controlPlane?.stagesPerApi ?? 1 }, (_, i) => `stage${i}`));
+  const allApis = [API_ID, ...otherApis];
+  const rate = options.controlPlane?.rate === undefined ? { perSecond: 10, burst: 40 } : options.controlPlane.rate;
+  const quota = rate === null ? undefined : new TokenBucket(rate.perSecond, Date.now(), rate.burst);
   const controlPlane = createServer((request, response) => {
     request.resume();
     const method = request.method ?? 'GET';
-    const path = (request.url ?? '/').split('?')[0] ?? '/';
-    if (method === 'GET' && path === '/restapis') return send(response, 200, { item: [{ id: API_ID, name: 'keyroll-local' }] });
-    if (method === 'GET' && path === `/restapis/${API_ID}/authorizers`) {
-      return send(response, 200, { item: [{ id: 'local0auth', name: 'KeyrollAuthorizer', type: 'REQUEST', authorizerUri }] });
+    const url = new URL(request.url ?? '/', 'http://control-plane');
+    const path = url.pathname;
+    const fail = (status: number, type: string, message: string) => {
+      response.writeHead(status, { 'content-type': 'application/json', 'x-amzn-errortype': type });
+      response.end(JSON.stringify({ message }));
+    };
+    if (quota !== undefined && !quota.tryTake(Date.now())) {
+      calls.throttled++;
+      return fail(429, 'TooManyRequestsException', 'Too Many Requests');
     }
-    if (method === 'GET' && path === `/restapis/${API_ID}/stages`) return send(response, 200, { item: [{ stageName: STAGE_NAME }] });
-    if (method === 'DELETE' && path === `/restapis/${API_ID}/stages/${STAGE_NAME}/cache/authorizers`) {
-      cache.clear();
-      flushes++;
+    calls.served++;
+    const fault = options.controlPlane?.fault?.(method, path);
+    if (fault !== undefined) return fail(fault.status, fault.type, fault.message);
+    if (method === 'GET' && path === '/restapis') {
+      const limit = Number(url.searchParams.get('limit') ?? 25);
+      const from = Number(url.searchParams.get('position') ?? 0);
+      const page = allApis.slice(from, from + limit).map((id) => ({ id, name: id === API_ID ? 'keyroll-local' : id }));
+      return send(response, 200, { item: page, ...(from + limit < allApis.length ? { position: String(from + limit) } : {}) });
+    }
+    const apiPath = /^\/restapis\/([^/]+)\/(authorizers|stages)$/.exec(path);
+    if (method === 'GET' && apiPath !== null && allApis.includes(apiPath[1] ?? '')) {
+      const apiId = apiPath[1] ?? '';
+      if (apiPath[2] === 'authorizers') return send(response, 200, { item: [{ id: `${apiId}auth`, name: 'KeyrollAuthorizer', type: 'REQUEST', authorizerUri }] });
+      return send(response, 200, { item: stagesOf(apiId).map((stageName) => ({ stageName })) });
+    }
+    const flushPath = /^\/restapis\/([^/]+)\/stages\/([^/]+)\/cache\/authorizers$/.exec(path);
+    if (method === 'DELETE' && flushPath !== null && allApis.includes(flushPath[1] ?? '') && stagesOf(flushPath[1] ?? '').includes(flushPath[2] ?? '')) {
+      if (flushPath[1] === API_ID) {
+        cache.clear();
+        flushes++;
+      }
+      calls.flushedStages.add(`${flushPath[1]}/${flushPath[2]}`);
       response.writeHead(202).end();
       return;
     }
     if (method === 'GET' && path === '/v2/apis') return send(response, 200, { items: [] });
-    response.writeHead(404, { 'content-type': 'application/json', 'x-amzn-errortype': 'NotFoundException' });
-    response.end(JSON.stringify({ message: `${method} ${path} is not part of the local control plane` }));
+    fail(404, 'NotFoundException', `${method} ${path} is not part of the local control plane`);
   });
 
   const listen = (target: typeof server, port: number) => new Promise<string>((resolve) => target.listen(port, '127.0.0.1', () => resolve(`http://127.0.0.1:${(target.address() as AddressInfo).port}`)));
@@ -183,6 +226,7 @@ export async function startLocalApiGateway(options: LocalApiGatewayOptions): Pro
     url,
     controlPlaneUrl,
     flushes: () => flushes,
+    controlPlaneCalls: () => ({ served: calls.served, throttled: calls.throttled, flushedStages: new Set(calls.flushedStages) }),
     close: async () => {
       clearInterval(flusher);
       await Promise.all([closeServer(server), closeServer(controlPlane)]);

@@ -85,7 +85,7 @@ export async function runEmergencyDrill(options: { readonly runs: number; readon
       let output = '';
       const invokedAtMs = Date.now();
       commandRunning = true;
-      const code = await runCli(['--local', '--json', 'rotate', 'acme', '--emergency', '--reason', `drill ${run + 1}`], {
+      const code = await runCli(['--local', '--json', 'rotate', 'acme', '--emergency', '--yes', '--reason', `drill ${run + 1}`], {
         stdout: (text) => (output += text),
         stderr: () => undefined,
         env: { ...process.env, KEYROLL_LOCAL_STATE: stateFile },

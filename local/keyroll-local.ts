@@ -9,7 +9,7 @@ import { readMonitorConfig } from '../lambda/config/monitor-config';
 import { readRotationConfig } from '../lambda/config/rotation-config';
 import { FUNCTION_ENTRIES, bundleDirectory, type FunctionEntry } from '../lib/function-bundles';
 import type { RotatingApiKeysProps } from '../lib/props';
-import { startLocalApiGateway, type LocalApiGateway } from './api-gateway';
+import { startLocalApiGateway, type LocalControlPlaneOptions, type LocalApiGateway } from './api-gateway';
 import { createKeyTable, localDynamoDbClient, startDynalite } from './dynalite-server';
 import { localFunctionArn, synthesizeLocalInstall, type LocalInstall } from './install';
 import { CLIENT_RESOURCE_TYPES } from '../lambda/handlers/first-key-handler';
@@ -101,6 +101,8 @@ export async function startLocalKeyroll(
     readonly githubKeysUrl?: string;
     /** The endpoints each function's AWS SDK calls: the local ones, unless the soak puts its fault proxies in between. */
     readonly functionEndpoints?: (entry: FunctionEntry, endpoints: LocalEndpoints) => Promise<LocalEndpoints>;
+    /** API Gateway's control plane: its quota (AWS's by default) and failures a test injects. */
+    readonly controlPlane?: LocalControlPlaneOptions;
   },
 ): Promise<LocalKeyroll> {
   const keyPrefix = props.keyPrefix ?? LOCAL_KEY_PREFIX;
@@ -149,6 +151,7 @@ export async function startLocalKeyroll(
       authorizerFunctionArn: localFunctionArn('authorizer'),
       gatewayResponses: install.gatewayResponses,
       usagePlans: install.usagePlans,
+      ...(options.controlPlane === undefined ? {} : { controlPlane: options.controlPlane }),
     });
     stops.push(() => api.close());
 
@@ -253,6 +256,7 @@ export async function startLocalKeyroll(
           apiKeyHeader: rotation.apiKeyHeader,
           gracePeriodSeconds: rotation.gracePeriodSeconds,
           revocationPollMs: authorizer.revocationPollMs,
+          authorizerResultsCacheTtlSeconds: install.authorizer.resultsCacheTtlSeconds,
           rotationRoleArn: `arn:aws:iam::${LOCAL_ACCOUNT}:role/keyroll-local-rotation`,
           kmsKeyArn: `arn:aws:kms:${LOCAL_REGION}:${LOCAL_ACCOUNT}:key/local`,
           rotationScheduleExpression: install.rotationSchedules[0]?.scheduleExpression ?? 'rate(30 days)',

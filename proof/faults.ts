@@ -9,8 +9,10 @@ export type AwsService = 'secretsmanager' | 'dynamodb' | 'sns';
  */
 export interface ScheduledFault {
   readonly service: AwsService;
+  /** With `operation`, the index among that operation's calls only. */
   readonly callIndex: number;
   readonly timing: 'before' | 'after';
+  readonly operation?: string;
 }
 
 export class InjectedFaultError extends Error {
@@ -21,6 +23,7 @@ export class InjectedFaultError extends Error {
 export class FaultInjector {
   private scheduled: readonly ScheduledFault[] = [];
   private readonly counts: Record<AwsService, number> = { secretsmanager: 0, dynamodb: 0, sns: 0 };
+  private readonly operationCounts = new Map<string, number>();
   private firedFaults: ScheduledFault[] = [];
 
   /** Replaces the schedule and restarts the call counts. */
@@ -30,6 +33,7 @@ export class FaultInjector {
     this.counts.secretsmanager = 0;
     this.counts.dynamodb = 0;
     this.counts.sns = 0;
+    this.operationCounts.clear();
   }
 
   /** The faults injected since the last {@link schedule}. An `after` fault on a call that failed by itself is not. */
@@ -44,7 +48,11 @@ export class FaultInjector {
 
   async around<T>(service: AwsService, operation: string, call: () => T | Promise<T>): Promise<T> {
     const callIndex = this.counts[service]++;
-    const fault = this.scheduled.find((candidate) => candidate.service === service && candidate.callIndex === callIndex);
+    const operationIndex = this.operationCounts.get(`${service}:${operation}`) ?? 0;
+    this.operationCounts.set(`${service}:${operation}`, operationIndex + 1);
+    const fault = this.scheduled.find(
+      (candidate) => candidate.service === service && (candidate.operation === undefined ? candidate.callIndex === callIndex : candidate.operation === operation && candidate.callIndex === operationIndex),
+    );
     if (fault?.timing === 'before') {
       this.firedFaults.push(fault);
       throw new InjectedFaultError(`injected: ${service} ${operation} throttled`);

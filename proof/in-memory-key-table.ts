@@ -1,7 +1,7 @@
 import { ClientAlreadyRegisteredError, KeyConflictError, KeyTableItemError, KeyVersionNotFoundError } from '../lambda/domain/errors';
 import type { KeyVersion } from '../lambda/domain/key-version';
 import type { Notification } from '../lambda/domain/notifications';
-import type { ClientRegistration, ClientRegistry, EventLog, IssuedKeys, KeyTable, NewKeyVersion, RecordedEvent, RefusalSummary, UsageStore, UsageSummary } from '../lambda/domain/ports';
+import type { ClientRegistration, ClientRegistry, EventLog, IssuedKeys, KeyTable, NewKeyVersion, RecordedEvent, RefusalSummary, RevocationFeed, UsageStore, UsageSummary } from '../lambda/domain/ports';
 import type { RefusalCount, UsageCount } from '../lambda/domain/usage';
 
 /**
@@ -9,7 +9,7 @@ import type { RefusalCount, UsageCount } from '../lambda/domain/usage';
  * conditional writes do (`test/proof/in-memory-key-table.test.ts` runs both on the same random operations and
  * compares them). One method call is one call to the table, where the DynamoDB adapter sometimes makes two.
  */
-export class InMemoryKeyTable implements KeyTable, EventLog, UsageStore, ClientRegistry, IssuedKeys {
+export class InMemoryKeyTable implements KeyTable, EventLog, UsageStore, ClientRegistry, IssuedKeys, RevocationFeed {
   private readonly versions = new Map<string, KeyVersion>();
   private readonly registrations = new Map<string, ClientRegistration>();
   private readonly issued = new Map<string, { readonly clientId: string; readonly versionId: string }>();
@@ -18,6 +18,7 @@ export class InMemoryKeyTable implements KeyTable, EventLog, UsageStore, ClientR
   private readonly usage = new Map<string, { requests: number; lastUsedMs: number }>();
   private readonly counted = new Set<string>();
   private readonly refusals = new Map<string, { refused: number; firstRefusedMs: number; lastRefusedMs: number }>();
+  private readonly announced = new Map<string, number>();
 
   async register(version: NewKeyVersion): Promise<'registered' | 'already-registered'> {
     const existing = this.versions.get(version.keyHash);
@@ -83,6 +84,14 @@ export class InMemoryKeyTable implements KeyTable, EventLog, UsageStore, ClientR
     return this.update(keyHash, 'the key version to revoke is not in the key table', (version) =>
       version.revokedAtMs === undefined ? { ...version, revokedAtMs: atMs, revokedReason: version.revokedReason ?? reason } : version,
     );
+  }
+
+  async announce(keyHash: string, atMs: number): Promise<void> {
+    this.announced.set(keyHash, Math.max(atMs, this.announced.get(keyHash) ?? 0));
+  }
+
+  async revokedSince(sinceMs: number): Promise<string[]> {
+    return [...this.announced].filter(([, atMs]) => atMs >= sinceMs).map(([keyHash]) => keyHash);
   }
 
   async extendWindow(keyHash: string, notAfterMs: number): Promise<KeyVersion> {

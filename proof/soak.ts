@@ -316,7 +316,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakSummary> {
       if (drill === 'emergency') {
         drills['emergencies'] = (drills['emergencies'] ?? 0) + 1;
         const revokedFromMs = Date.now();
-        const { code, json } = await cli('rotate', clientId, '--emergency', '--reason', 'soak drill', '--timeout', '20s');
+        const { code, json } = await cli('rotate', clientId, '--emergency', '--yes', '--reason', 'soak drill', '--timeout', '20s');
         const returnedMs = Date.now();
         if (code === 0 && typeof json['previousVersionId'] === 'string') {
           const truth = truthOf(arn, json['previousVersionId']);

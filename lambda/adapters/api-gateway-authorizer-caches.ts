@@ -16,6 +16,8 @@ import { TokenBucket } from '../domain/token-bucket';
  * region's flush makes wait their turn here, and the SDK retries the throttling another caller causes, with backoff.
  */
 export const CONTROL_PLANE_RATE = { perSecond: 10, burst: 40 } as const;
+/** What one flush spends: the steady rate, and half the burst, so that calls the network bunches up still fit the quota. */
+export const CONTROL_PLANE_BUDGET = { perSecond: CONTROL_PLANE_RATE.perSecond, burst: CONTROL_PLANE_RATE.burst / 2 } as const;
 /** Retries of a throttled control-plane call (the SDK's exponential backoff between them). */
 export const CONTROL_PLANE_MAX_ATTEMPTS = 8;
 
@@ -25,7 +27,7 @@ export class ControlPlaneBudget {
   private queue: Promise<void> = Promise.resolve();
 
   constructor(
-    private readonly rate: { readonly perSecond: number; readonly burst: number } = CONTROL_PLANE_RATE,
+    private readonly rate: { readonly perSecond: number; readonly burst: number } = CONTROL_PLANE_BUDGET,
     private readonly clock: () => number = Date.now,
   ) {
     this.bucket = new TokenBucket(rate.perSecond, clock(), rate.burst);

@@ -8,9 +8,10 @@ export const GITHUB_SECRET_SCANNING_KEYS_URL = 'https://api.github.com/meta/publ
 /**
  * How the published keys are kept, per container (README, Leaked keys): refreshed when older than an hour, so a
  * key GitHub withdraws stops being trusted within the hour after GitHub answers; fetched again for a key id not
- * seen yet at most every 10 minutes, so a flood of made-up ids costs no more than 6 extra fetches an hour (GitHub
- * allows 60 unauthenticated requests an hour per address, and answers a conditional request that finds nothing
- * new with a 304 that does not count: https://docs.github.com/en/rest/using-the-rest-api/best-practices-for-using-the-rest-api).
+ * seen yet at most every 10 minutes, so a flood of made-up ids costs no more than 6 extra fetches an hour, well
+ * within the 60 unauthenticated requests an hour GitHub allows an address (a conditional request that finds
+ * nothing new is answered 304, with no body to parse, but counts unless authenticated:
+ * https://docs.github.com/en/rest/using-the-rest-api/best-practices-for-using-the-rest-api).
  * A container that has never read them tries again at most once a minute, answering 503 (GitHub retries) meanwhile.
  */
 export const GITHUB_KEYS_POLICY = { refreshAfterMs: 3600_000, unknownKeyRefetchAfterMs: 600_000, unloadedRetryAfterMs: 60_000, fetchTimeoutMs: 3_000 } as const;

@@ -1,5 +1,5 @@
 import { writeGuardStatements } from '../contracts/write-guard';
-import { CLIENT_ID_PATTERN, CLIENT_SETTING, CLIENT_TAG, isDeliveryPublicKey, MAX_RESCUE_MISSED_HOURS, SCOPE_PATTERN, settingValuesFromTags, type ClientSettingValues } from './client-settings';
+import { clientSettingsOf, CLIENT_ID_PATTERN, CLIENT_SETTING, CLIENT_TAG, isDeliveryPublicKey, MAX_RESCUE_MISSED_HOURS, SCOPE_PATTERN, settingValuesFromTags, type ClientSettingValues } from './client-settings';
 import { ClientAlreadyRegisteredError, OperationRefusedError, UnknownClientOrVersionError } from './errors';
 import type { KeyOperations } from './key-operations';
 import { checkScheduleExpression, ScheduleError } from './rotation-schedule';
@@ -199,5 +199,13 @@ function checkNewClient(client: NewClient, rotationWindow: string): void {
     problems.push(`the rescue of a missed switch must be whole hours, from 1 to ${MAX_RESCUE_MISSED_HOURS}`);
   }
   if (client.deliveryPublicKey !== undefined && !isDeliveryPublicKey(client.deliveryPublicKey)) problems.push('the public key must be a usable X25519 public key: 43 base64url characters, not a low-order point (generateDeliveryKeyPair() of keyroll/client)');
+  if (problems.length === 0) {
+    // The rotation reads the registration with this reader: a setting it would refuse is refused here, before any secret exists.
+    try {
+      clientSettingsOf(client.clientId, settingValuesOf(client), { gracePeriodSeconds: 0 });
+    } catch (error) {
+      problems.push(error instanceof Error ? error.message : String(error));
+    }
+  }
   if (problems.length > 0) throw new OperationRefusedError(problems.join('; '));
 }

@@ -6,6 +6,8 @@ import { DynamoKeyTable } from '../adapters/dynamodb-key-table';
 import { JweKeySealer } from '../adapters/jwe-key-sealer';
 import { SecretsManagerVersionStore } from '../adapters/secrets-manager-version-store';
 import { readDeliveryConfig } from '../config/delivery-config';
+import { PUBLIC_ENDPOINT_LIMITS } from '../contracts/public-endpoints';
+import { SourceBudgets } from '../domain/source-budget';
 import { KeyDelivery } from '../domain/key-delivery';
 import { createDeliveryHandler } from '../handlers/delivery-handler';
 
@@ -25,5 +27,7 @@ export const handler = createDeliveryHandler({
     clock: Date.now,
   }),
   keyHeader: config.apiKeyHeader,
+  sources: new SourceBudgets(PUBLIC_ENDPOINT_LIMITS.delivery.perSource),
+  clock: Date.now,
   logger: new Logger({ serviceName: 'keyroll-delivery' }),
 });

@@ -15,7 +15,7 @@ const TABLE_WRITES = /^dynamodb:(PutItem|UpdateItem|DeleteItem|BatchWriteItem|Tr
 const SECRET_WRITES = /^secretsmanager:(PutSecretValue|UpdateSecret|UpdateSecretVersionStage|RotateSecret|CancelRotateSecret|TagResource|UntagResource|PutResourcePolicy|DeleteResourcePolicy|DeleteSecret|RestoreSecret|CreateSecret|\*)$|^\*$/;
 
 describe('Least write: what each role may change', () => {
-  let writes: Record<string, { keyTable?: { actions: string[]; families: string[] | 'any item' }[]; secrets?: string[] }>;
+  let writes: Record<string, { keyTable?: { actions: string[]; families: string[] | 'any item'; attributes?: string[] }[]; secrets?: string[] }>;
   let keyTableId: string;
 
   beforeAll(async () => {
@@ -42,7 +42,13 @@ describe('Least write: what each role may change', () => {
           const tableActions = actions.filter((action) => TABLE_WRITES.test(action));
           if (tableActions.length > 0 && (resources.includes(keyTableId) || resources.includes('"*"'))) {
             const leading = statement.Condition?.['ForAllValues:StringLike']?.['dynamodb:LeadingKeys'];
-            (role.keyTable ??= []).push({ actions: tableActions.sort(), families: leading === undefined ? 'any item' : [leading].flat().map(String).sort() });
+            // Attribute-level: the only attributes the writes may touch (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/specifying-conditions.html).
+            const attributes = statement.Condition?.['ForAllValues:StringEquals']?.['dynamodb:Attributes'];
+            (role.keyTable ??= []).push({
+              actions: tableActions.sort(),
+              families: leading === undefined ? 'any item' : [leading].flat().map(String).sort(),
+              ...(attributes === undefined ? {} : { attributes: [attributes].flat().map(String).sort() }),
+            });
           }
           const secretActions = actions.filter((action) => SECRET_WRITES.test(action));
           if (secretActions.length > 0) role.secrets = [...(role.secrets ?? []), ...secretActions].sort();
@@ -59,8 +65,16 @@ describe('Least write: what each role may change', () => {
       MonitorFunctionRole: { keyTable: [{ actions: putUpdate, families: ['CLIENT#*', 'KEY#*', 'KEYSET'] }] },
       UsageFunctionRole: { keyTable: [{ actions: putUpdate, families: ['REFUSED#*', 'USAGE#*', 'USAGEBATCH#*'] }] },
       DeliveryFunctionRole: { keyTable: [{ actions: putUpdate, families: ['DELIVERY#*'] }] },
-      EmergencyFunctionRole: { keyTable: [{ actions: putUpdate, families: ['CLIENT#*', 'KEY#*', 'REVOCATIONS'] }], secrets: ['secretsmanager:RotateSecret'] },
-      FirstKeyFunctionRole: { keyTable: [{ actions: ['dynamodb:DeleteItem', 'dynamodb:PutItem'], families: ['REGISTRATION'] }], secrets: ['secretsmanager:RotateSecret'] },
+      EmergencyFunctionRole: { keyTable: [{ actions: putUpdate, families: ['CLIENT#*', 'KEY#*', 'REVOCATIONS', 'STAGES'] }], secrets: ['secretsmanager:RotateSecret'] },
+      // Removing a declared client revokes its keys: on key versions and the revocation feed, only the revocation's attributes.
+      FirstKeyFunctionRole: {
+        keyTable: [
+          { actions: ['dynamodb:DeleteItem', 'dynamodb:PutItem'], families: ['REGISTRATION'] },
+          { actions: ['dynamodb:UpdateItem'], families: ['KEY#*'], attributes: ['pk', 'purgeAt', 'revokedAtMs', 'revokedReason', 'sk'] },
+          { actions: ['dynamodb:UpdateItem'], families: ['REVOCATIONS'], attributes: ['itemType', 'pk', 'purgeAt', 'revoked', 'sk'] },
+        ],
+        secrets: ['secretsmanager:RotateSecret'],
+      },
     });
   });
 

@@ -4,19 +4,21 @@ import { MockIntegration, RestApi } from 'aws-cdk-lib/aws-apigateway';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { RotatingApiKeys } from '../../lib/rotating-api-keys';
 import { RotatingApiKeysReplica } from '../../lib/replica';
+import { generateDeliveryKeyPair } from '../../client/delivery-key-source';
 import { appLikeTheCli } from '../support/cdk-app';
 
 const ACCOUNT = '111122223333';
 const REPLICA_KEY = `arn:aws:kms:us-east-1:${ACCOUNT}:key/mrk-1234abcd12ab34cd56ef1234567890ab`;
 
 /** A two-region app as a team would write it: the install in eu-west-1, a replica and an API in us-east-1. */
-function twoRegionApp() {
+function twoRegionApp(options: { leakedKeyReports?: boolean } = {}) {
   const app = appLikeTheCli();
   const primaryStack = new Stack(app, 'Primary', { env: { account: ACCOUNT, region: 'eu-west-1' } });
   const keys = new RotatingApiKeys(primaryStack, 'ApiKeys', {
     clients: [{ clientId: 'acme' }],
     keyTableName: 'orders-api-keys',
     replicaRegions: [{ region: 'us-east-1', encryptionKeyArn: REPLICA_KEY }],
+    ...(options.leakedKeyReports === true ? { leakedKeyReports: { action: 'rotate' as const } } : {}),
   });
   const primaryApi = new RestApi(primaryStack, 'Api');
   primaryApi.root.addMethod('GET', new MockIntegration(), { authorizer: keys.authorizer });
@@ -91,5 +93,46 @@ describe('A multi-region install (replicaRegions, RotatingApiKeysReplica)', () =
     expect(bad([{ region: 'eu-west-1', encryptionKeyArn: REPLICA_KEY }])).toThrow(/eu-west-1 is the stack's own region/);
     expect(bad([{ region: 'us-east-1', encryptionKeyArn: 'arn:aws:kms:eu-west-1:111122223333:key/x' }])).toThrow(/must be a KMS key ARN in us-east-1/);
     expect(bad([{ region: 'Mars', encryptionKeyArn: REPLICA_KEY }])).toThrow(/"Mars" is not a region name/);
+  });
+});
+
+describe('A multi-region install\'s emergency flushes every region', () => {
+  const { primaryStack, replicaStack } = twoRegionApp({ leakedKeyReports: true });
+  const primary = Template.fromStack(primaryStack);
+  const replica = Template.fromStack(replicaStack);
+  const [name] = Object.values(replica.findResources('AWS::Lambda::Function', { Properties: { Description: Match.stringLikeRegexp('authorizer') } })).map((fn) => String((fn as { Properties: { FunctionName?: string } }).Properties.FunctionName));
+
+  it('names the replica\'s authorizer function after the install, and gives the emergency function its ARN', () => {
+    expect(name).toMatch(/^keyroll-authorizer-[0-9a-f]{16}$/);
+    const [emergency] = Object.values(primary.findResources('AWS::Lambda::Function', { Properties: { Description: Match.stringLikeRegexp('ends leaked keys') } })) as { Properties: { Timeout: number; Environment: { Variables: Record<string, unknown> } } }[];
+    expect(JSON.stringify(emergency?.Properties.Environment.Variables['REPLICA_AUTHORIZERS'])).toContain(`us-east-1=arn:`);
+    expect(JSON.stringify(emergency?.Properties.Environment.Variables['REPLICA_AUTHORIZERS'])).toContain(`:lambda:us-east-1:${ACCOUNT}:function:${name}`);
+    // Its asynchronous flush paces itself at the control plane's rate: minutes for a region with many APIs.
+    expect(emergency?.Properties.Timeout).toBe(300);
+  });
+
+  it('lets the emergency function flush the replica region\'s stages and read its copy of the key table, nothing more there', () => {
+    const statements = Object.values(primary.findResources('AWS::IAM::Policy'))
+      .filter((policy) => JSON.stringify(policy).includes('EmergencyFunctionRole'))
+      .flatMap((policy) => (policy as { Properties: { PolicyDocument: { Statement: { Action: string | string[]; Resource: unknown }[] } } }).Properties.PolicyDocument.Statement);
+    const inReplica = statements.filter((statement) => JSON.stringify(statement.Resource).includes('us-east-1'));
+    expect(inReplica.flatMap((statement) => [statement.Action].flat()).sort()).toEqual(['apigateway:DELETE', 'apigateway:GET', 'dynamodb:GetItem', 'dynamodb:Query', 'kms:Decrypt']);
+    expect(JSON.stringify(inReplica)).toContain('arn:aws:apigateway:us-east-1::/restapis/*/stages/*/cache/authorizers');
+  });
+});
+
+describe('The public endpoints\' reserved concurrency', () => {
+  it('reserves 10 for key delivery and 5 for leak reports by default, a declared number, or none with false', async () => {
+    const { publicKey } = await generateDeliveryKeyPair();
+    const reservations = (props: Record<string, unknown>) => {
+      const stack = new Stack(appLikeTheCli(), 'Endpoints', { env: { account: ACCOUNT, region: 'eu-west-1' } });
+      new RotatingApiKeys(stack, 'ApiKeys', { clients: [{ clientId: 'acme', deliveryPublicKey: publicKey }], leakedKeyReports: {}, ...props });
+      const functions = Template.fromStack(stack).findResources('AWS::Lambda::Function');
+      const of = (pattern: RegExp) => (Object.values(functions).find((fn) => pattern.test(String((fn as { Properties: { Description: string } }).Properties.Description))) as { Properties: { ReservedConcurrentExecutions?: number } } | undefined)?.Properties.ReservedConcurrentExecutions;
+      return { delivery: of(/key delivery/), leakReports: of(/secret scanning partner/), authorizer: of(/API Gateway authorizer/) };
+    };
+    expect(reservations({})).toEqual({ delivery: 10, leakReports: 5, authorizer: undefined });
+    expect(reservations({ publicEndpointConcurrency: { delivery: 50, leakReports: false } })).toEqual({ delivery: 50, leakReports: undefined, authorizer: undefined });
+    expect(() => reservations({ publicEndpointConcurrency: { delivery: 0 } })).toThrow('publicEndpointConcurrency.delivery must be a whole number from 1 to 1000, or false; got 0');
   });
 });

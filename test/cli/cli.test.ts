@@ -96,17 +96,30 @@ describe('keyroll CLI (--local)', () => {
     expect(tooFar).toMatchObject({ code: EXIT.refused, json: { error: { code: 'refused', message: expect.stringContaining('add --force') } } });
 
     const revoked = await cli('revoke', 'acme', '--version', replaced.versionId, '--reason', 'leaked in a log');
-    expect(revoked).toEqual({ code: EXIT.ok, stderr: '', json: { clientId: 'acme', versionId: replaced.versionId, reason: 'leaked in a log', revokedAt: expect.any(String), flushed: ['rest:local0api/prod'] } });
+    expect(revoked).toEqual({
+      code: EXIT.ok,
+      stderr: '',
+      json: { clientId: 'acme', versionId: replaced.versionId, reason: 'leaked in a log', revokedAt: expect.any(String), wasCurrent: false, flush: { flushed: ['rest:local0api/prod'], failed: [], cachedUntil: null }, flushed: ['rest:local0api/prod'] },
+    });
     expect((await versionsOf('acme')).find((v) => v.versionId === replaced.versionId)).toMatchObject({ state: 'revoked', revokedReason: 'leaked in a log' });
-    const afterRevoke = await cli('extend', 'acme', '--version', replaced.versionId, '--by', '1h', '--reason', 'undo', '--force');
+    const afterRevoke = await cli('extend', 'acme', '--version', replaced.versionId, '--by', '1h', '--reason', 'undo', '--force', '--yes');
     expect(afterRevoke).toMatchObject({ code: EXIT.refused, json: { error: { message: expect.stringContaining('never extended') } } });
   }, 30_000);
 
   it('rotates in an emergency: the old key revoked, API Gateway\'s cache flushed on the stage whose authorizer is keyroll\'s', async () => {
     const before = (await versionsOf('globex')).find((v) => v.state === 'current')?.versionId;
-    const { code, json } = await cli('rotate', 'globex', '--emergency', '--reason', 'key in a screenshot');
+    const { code, json } = await cli('rotate', 'globex', '--emergency', '--yes', '--reason', 'key in a screenshot');
     expect(code).toBe(EXIT.ok);
-    expect(json).toEqual({ clientId: 'globex', previousVersionId: before, versionId: expect.any(String), current: true, emergency: true, revokedAt: expect.any(String), flushed: ['rest:local0api/prod'] });
+    expect(json).toEqual({
+      clientId: 'globex',
+      emergency: true,
+      previousVersionId: before,
+      versionId: expect.any(String),
+      current: true,
+      revoked: { versionId: before, revokedAt: expect.any(String), reason: 'emergency: key in a screenshot', before: false },
+      flush: { flushed: ['rest:local0api/prod'], failed: [], cachedUntil: null },
+      rotation: { state: 'current', versionId: json['versionId'] },
+    });
     expect((await versionsOf('globex')).find((v) => v.versionId === before)).toMatchObject({ state: 'revoked', revokedReason: 'emergency: key in a screenshot' });
   }, 30_000);
 
@@ -166,6 +179,9 @@ describe('keyroll CLI (--local)', () => {
     expect(longRescue).toMatchObject({ code: EXIT.refused, json: { error: { message: expect.stringContaining('rescue of a missed switch must be whole hours, from 1 to 24') } } });
     const noPlan = await cli('clients', 'add', 'hooli', '--usage-plan', 'gold', '--reason', 'x');
     expect(noPlan).toMatchObject({ code: EXIT.refused, json: { error: { message: expect.stringContaining('this install has no usage plan "gold" (it has: none)') } } });
+    // A setting the rotation would refuse is refused before any secret exists (it used to leave a half-made client).
+    const longGrace = await cli('clients', 'add', 'hooli', '--grace', '400d', '--reason', 'x', '--no-wait');
+    expect(longGrace).toMatchObject({ code: EXIT.refused, json: { error: { message: expect.stringContaining('must be a whole number from 0 to 31622400') } } });
     const bad = await cli('clients', 'add', 'bad client', '--reason', 'x');
     expect(bad).toMatchObject({ code: EXIT.refused, json: { error: { message: expect.stringContaining('the client id must be') } } });
     expect(((await cli('clients', 'list')).json['clients'] as unknown[]).length).toBe(3);
@@ -182,8 +198,8 @@ describe('keyroll CLI (--local)', () => {
     expect((await versionsOf('initech')).every((v) => v.state !== 'revoked')).toBe(true);
 
     const removed = await cli('clients', 'remove', 'initech', '--reason', 'contract ended', '--yes');
-    expect(removed).toMatchObject({ code: EXIT.ok, json: { clientId: 'initech', revokedVersionIds: [expect.any(String)], recoveryWindowDays: 7 } });
-    await new Promise((resolve) => setTimeout(resolve, 3_500)); // the local caches' TTLs (1 s each), the feed's poll, and a margin for a loaded machine
+    expect(removed).toMatchObject({ code: EXIT.ok, json: { clientId: 'initech', revokedVersionIds: [expect.any(String)], recoveryWindowDays: 7, flush: { flushed: ['rest:local0api/prod'], failed: [] } } });
+    // Refused at once: the command returns after the authorizers read the revocation and API Gateway's cache is flushed.
     expect((await fetch(`${keyroll.api.url}/hello`, { headers: { 'x-api-key': key } })).status).toBe(401);
     expect(((await cli('clients', 'list')).json['clients'] as { clientId: string }[]).map((c) => c.clientId).sort()).toEqual(['acme', 'globex']);
     // The audit trail outlives the client: its secret is only marked for deletion, for 7 days.
@@ -218,7 +234,7 @@ describe('keyroll CLI (--local)', () => {
     expect((healthy.json['checks'] as { check: string }[]).map((c) => c.check)).toEqual(expect.arrayContaining(['install found', 'caller', 'clock', 'clients found', 'acme: rotation on', 'acme: schedule valid', 'acme: no rotation stuck', 'acme: current key accepted']));
 
     const current = (await versionsOf('acme')).find((v) => v.state === 'current');
-    await cli('revoke', 'acme', '--version', current?.versionId ?? '', '--reason', 'doctor drill');
+    await cli('revoke', 'acme', '--version', current?.versionId ?? '', '--reason', 'doctor drill', '--yes');
     const sick = await cli('doctor');
     expect(sick.code).toBe(EXIT.refused);
     expect(sick.json).toMatchObject({ ok: false, checks: expect.arrayContaining([{ check: 'acme: current key accepted', ok: false, detail: expect.stringContaining('is revoked'), fix: 'rotate the client so that it gets a key the authorizer accepts: keyroll rotate acme' }]) });

@@ -5,6 +5,7 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
 import { SecretsManagerVersionStore } from '../../lambda/adapters/secrets-manager-version-store';
 import { ClientAlreadyRegisteredError, FirstKeyTimeoutError, InvalidFirstKeyEventError } from '../../lambda/domain/errors';
+import { endRemovedClient, REMOVED_FROM_DEPLOYMENT } from '../../lambda/domain/client-removal';
 import { issueFirstKey } from '../../lambda/domain/first-key';
 import { CLIENT_RESOURCE_TYPES, createFirstKeyHandler } from '../../lambda/handlers/first-key-handler';
 import { InMemoryKeyTable } from '../../proof/in-memory-key-table';
@@ -77,6 +78,7 @@ describe('First key custom resource', () => {
     const handler = createFirstKeyHandler({
       issueFirstKey: async (secretId) => (issued.push(secretId), { versionId: `v-${issued.length}` }),
       registry,
+      endRemovedClient: (clientId, arn) => endRemovedClient(clientId, arn, { registry, keys: registry, revocations: registry, clock: () => 1_000 }),
       clock: () => 1_000,
       logger: new Logger({ logLevel: 'SILENT' }),
     });
@@ -143,5 +145,48 @@ describe('First key custom resource', () => {
     const { handler } = handlerWith();
     await expect(handler({ RequestType: 'Create', ResourceProperties: {} })).rejects.toThrow(InvalidFirstKeyEventError);
     await expect(handler({ RequestType: 'Rotate', ResourceProperties: { SecretId: secretArn } })).rejects.toThrow(/RequestType must be/);
+  });
+});
+
+describe('A client removed from the construct\'s clients (the registration\'s Delete, on dynalite)', () => {
+  async function installedClient() {
+    const h = new RotationHarness({ secretsManager, sns, dynamodbEndpoint: dynamo.endpoint(), tableName: await dynamo.newTable() });
+    const arn = await h.newClient('acme');
+    await h.rotate(arn, { token: 'acme-v1' });
+    const graced = h.currentKey(arn);
+    await h.rotate(arn, { token: 'acme-v2' });
+    const current = h.currentKey(arn);
+    const handler = createFirstKeyHandler({
+      issueFirstKey: () => Promise.reject(new Error('not asked for')),
+      registry: h.table,
+      endRemovedClient: (clientId, secretArn) => endRemovedClient(clientId, secretArn, { registry: h.table, keys: h.table, revocations: h.table, clock: () => h.clock.nowMs }),
+      clock: () => h.clock.nowMs,
+      logger: new Logger({ logLevel: 'SILENT' }),
+    });
+    const deleteEvent = (secretArn: string) => ({
+      RequestType: 'Delete',
+      ResourceType: CLIENT_RESOURCE_TYPES.registration,
+      PhysicalResourceId: 'keyroll-registration:acme',
+      ResourceProperties: { ServiceToken: 'arn:aws:lambda:eu-west-1:111122223333:function:provider', ClientId: 'acme', SecretArn: secretArn },
+    });
+    return { h, arn, graced, current, handler, deleteEvent };
+  }
+
+  it('revokes every key the client still holds, current and in grace, and tells the authorizers', async () => {
+    const { h, arn, graced, current, handler, deleteEvent } = await installedClient();
+    expect(await h.verify(current)).toMatchObject({ status: 'valid' });
+    expect(await h.verify(graced)).toMatchObject({ status: 'valid' });
+    await handler(deleteEvent(arn));
+    expect(await h.table.registrationOf('acme')).toBeUndefined();
+    for (const key of [current, graced]) expect(await h.verify(key)).toMatchObject({ status: 'revoked', version: { revokedReason: REMOVED_FROM_DEPLOYMENT } });
+    expect((await h.table.revokedSince(0)).length).toBe(2);
+  });
+
+  it('leaves the keys alone when the client was declared again with another secret (a replacement, not a removal)', async () => {
+    const { h, arn, current, handler, deleteEvent } = await installedClient();
+    await h.table.registerClient({ clientId: 'acme', secretArn: `${arn}-2`, settings: {}, registeredAtMs: h.clock.nowMs, registeredBy: 'cloudformation' }, arn);
+    await handler(deleteEvent(arn));
+    expect((await h.table.registrationOf('acme'))?.secretArn).toBe(`${arn}-2`);
+    expect(await h.verify(current)).toMatchObject({ status: 'valid' });
   });
 });

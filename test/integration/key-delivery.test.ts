@@ -1,3 +1,6 @@
+import { generateApiKey } from '../../lambda/domain/api-key';
+import { PUBLIC_ENDPOINT_LIMITS } from '../../lambda/contracts/public-endpoints';
+import { SourceBudgets } from '../../lambda/domain/source-budget';
 import { QueryCommand } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SNSClient } from '@aws-sdk/client-sns';
@@ -27,7 +30,7 @@ const sns = mockClient(SNSClient);
 const dynamo = useDynalite();
 const PER_MINUTE = 3;
 
-async function deliveryFixture() {
+async function deliveryFixture(options: { perSource?: { perSecond: number; burst: number } } = {}) {
   secretsManager.reset();
   sns.reset();
   const tableName = await dynamo.newTable();
@@ -50,15 +53,28 @@ async function deliveryFixture() {
       clock: h.clock.now,
     }),
     keyHeader: 'x-api-key',
+    sources: new SourceBudgets(options.perSource ?? PUBLIC_ENDPOINT_LIMITS.delivery.perSource),
+    clock: h.clock.now,
     logger: new Logger({ serviceName: 'keyroll-delivery-test', logLevel: 'SILENT' }),
   });
   const stops: (() => Promise<void>)[] = [];
   const url = await startLocalFunctionUrl({ name: 'delivery', invoke: handler, stop: async () => undefined }, stops);
   const get = (clientId: string, key: string) => fetch(`${url}v1/clients/${clientId}/key`, { headers: { 'x-api-key': key } });
-  return { h, acme, globex, pair, url, get, table, tableName, close: () => Promise.all(stops.map((stop) => stop())) };
+  return { h, acme, globex, pair, url, get, handler, table, tableName, close: () => Promise.all(stops.map((stop) => stop())) };
 }
 
 describe('Key delivery', () => {
+  it('answers a flood from one address 429 before any key is checked, and still serves another address', async () => {
+    const f = await deliveryFixture({ perSource: { perSecond: 1, burst: 3 } });
+    const forged = generateApiKey();
+    const statuses: number[] = [];
+    for (let i = 0; i < 10; i++) statuses.push((await f.get('acme', forged)).status);
+    expect(statuses).toEqual([401, 401, 401, 429, 429, 429, 429, 429, 429, 429]);
+    const elsewhere = await f.handler({ rawPath: '/v1/clients/acme/key', requestContext: { http: { method: 'GET', sourceIp: '198.51.100.7' } }, headers: { 'x-api-key': f.h.keyOf(f.acme, 'a1') } });
+    expect(elsewhere.statusCode).toBe(200);
+    await f.close();
+  });
+
   it('gives a client its next key, encrypted to its public key, for a key still in its window; and records each delivery', async () => {
     const f = await deliveryFixture();
     const firstKey = f.h.keyOf(f.acme, 'a1');

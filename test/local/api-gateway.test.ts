@@ -1,10 +1,9 @@
 import { gunzipSync } from 'node:zlib';
 import type { CloudWatchLogsEvent } from 'aws-lambda';
 import { ACCESS_LOG_FIELDS } from '../../lambda/contracts/access-log';
-import { APIGatewayClient } from '@aws-sdk/client-api-gateway';
-import { ApiGatewayV2Client } from '@aws-sdk/client-apigatewayv2';
-import { ApiGatewayAuthorizerCaches } from '../../lambda/adapters/api-gateway-authorizer-caches';
-import { startLocalApiGateway, type LocalApiGateway } from '../../local/api-gateway';
+import { ApiGatewayRegion, apiGatewayClients, ControlPlaneBudget } from '../../lambda/adapters/api-gateway-authorizer-caches';
+import { flushAfterRevocation } from '../../lambda/domain/authorizer-cache-flush';
+import { startLocalApiGateway, type LocalApiGateway, type LocalControlPlaneOptions } from '../../local/api-gateway';
 import { synthesizeLocalInstall } from '../../local/install';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/keyroll-local';
 import { buildAuthorizer, keyVersion } from '../support/authorizer-fixture';
@@ -59,16 +58,16 @@ describe('Local API Gateway', () => {
   });
 
   it('forgets every cached answer when its stage is flushed through the real SDK, found by the authorizer function it invokes', async () => {
-    const options = { endpoint: gateway.controlPlaneUrl, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS };
-    const rest = new APIGatewayClient(options);
-    const http = new ApiGatewayV2Client(options);
+    const { rest, http } = apiGatewayClients(LOCAL_REGION, { endpoint: gateway.controlPlaneUrl, credentials: LOCAL_CREDENTIALS });
+    const flush = (functionArn: string) =>
+      flushAfterRevocation([{ gateway: new ApiGatewayRegion(LOCAL_REGION, rest, http, functionArn), home: true }], { keyHashes: ['0'.repeat(64)], revokedAtMs: 0 }, { revocationPollMs: 0, clock: Date.now, sleep: async () => undefined });
     try {
       await call('/hello', reader.key);
       calls = 0;
-      expect(await new ApiGatewayAuthorizerCaches(rest, http, `${AUTHORIZER_ARN}-other`).flush()).toEqual([]);
+      expect(await flush(`${AUTHORIZER_ARN}-other`)).toEqual({ flushed: [], failed: [], unfinished: [] });
       await call('/hello', reader.key);
       expect(calls).toBe(0);
-      expect(await new ApiGatewayAuthorizerCaches(rest, http, AUTHORIZER_ARN).flush()).toEqual(['rest:local0api/prod']);
+      expect(await flush(AUTHORIZER_ARN)).toEqual({ flushed: ['rest:local0api/prod'], failed: [], unfinished: [] });
       await call('/hello', reader.key);
       expect(calls).toBe(1);
       expect(gateway.flushes()).toBe(1);
@@ -134,6 +133,94 @@ describe('Local API Gateway with the construct\'s error responses', () => {
       expect(await errorOf('/hello', reader.key)).toMatchObject({ status: 500, error: { code: 'authorizer_unavailable', message: expect.stringContaining('not rejected') } });
     } finally {
       failing = false;
+    }
+  });
+});
+
+/**
+ * An account with many APIs behind keyroll's authorizer, and the control plane's quota (per account and region:
+ * 10 requests a second, bursts of 40; https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html),
+ * scaled up here so that the test stays short; `npm run bench` measures the real rate.
+ */
+describe('Flushing a region with many APIs, within the control plane\'s quota (real SDK, local control plane)', () => {
+  const AUTHORIZER_ARN = 'arn:aws:lambda:us-east-1:000000000000:function:keyroll-local-authorizer';
+  const QUOTA = { perSecond: 100, burst: 40 };
+
+  async function regionWith(controlPlane: LocalControlPlaneOptions, budget: { perSecond: number; burst: number }) {
+    const authorizer = buildAuthorizer({ clock: new TestClock(Date.now()), versions: [] });
+    const gateway = await startLocalApiGateway({
+      authorize: (event) => authorizer.handler(event),
+      identitySources: [{ from: 'header', name: 'x-api-key' }],
+      resultsCacheTtlSeconds: 300,
+      deliverAccessLogs: async () => undefined,
+      authorizerFunctionArn: AUTHORIZER_ARN,
+      controlPlane,
+    });
+    const { rest, http } = apiGatewayClients(LOCAL_REGION, { endpoint: gateway.controlPlaneUrl, credentials: LOCAL_CREDENTIALS });
+    const region = new ApiGatewayRegion(LOCAL_REGION, rest, http, AUTHORIZER_ARN, new ControlPlaneBudget(budget));
+    const directory = new Map<string, { stages: readonly { kind: 'rest' | 'http'; apiId: string; stageName: string }[]; discoveredAtMs: number }>();
+    const flush = () =>
+      flushAfterRevocation([{ gateway: region, home: true }], { keyHashes: ['0'.repeat(64)], revokedAtMs: 0 }, {
+        revocationPollMs: 0,
+        clock: Date.now,
+        sleep: async () => undefined,
+        directory: { rememberedStages: async (r) => directory.get(r), rememberStages: async (r, stages, discoveredAtMs) => void directory.set(r, { stages, discoveredAtMs }) },
+      });
+    const close = async () => {
+      rest.destroy();
+      http.destroy();
+      await gateway.close();
+    };
+    return { gateway, flush, close };
+  }
+
+  it('flushes every stage of every API without being throttled, then flushes the remembered stages without listing them again', async () => {
+    // The budget keeps half the burst in hand, as CONTROL_PLANE_BUDGET does, for calls the network bunches up.
+    const { gateway, flush, close } = await regionWith({ otherRestApis: 30, stagesPerApi: 3, rate: QUOTA }, { perSecond: QUOTA.perSecond, burst: QUOTA.burst / 2 });
+    try {
+      const first = await flush();
+      expect({ flushed: first.flushed.length, failed: first.failed }).toEqual({ flushed: 91, failed: [] });
+      const afterFirst = gateway.controlPlaneCalls();
+      expect(afterFirst).toMatchObject({ throttled: 0 });
+      expect(afterFirst.flushedStages.size).toBe(91);
+      // Listing costs GetRestApis, GetAuthorizers and GetStages per API, and GetApis: 1 + 31 + 31 + 1 calls.
+      expect(afterFirst.served).toBe(64 + 91);
+      const second = await flush();
+      expect(second.flushed.length).toBe(91);
+      expect(gateway.controlPlaneCalls().served - afterFirst.served).toBe(91);
+    } finally {
+      await close();
+    }
+  });
+
+  it('still flushes every stage when another caller spends the quota: the SDK retries the throttled calls', async () => {
+    const { gateway, flush, close } = await regionWith({ otherRestApis: 10, stagesPerApi: 2, rate: { perSecond: 20, burst: 5 } }, { perSecond: 200, burst: 200 });
+    try {
+      const report = await flush();
+      expect({ flushed: report.flushed.length, failed: report.failed }).toEqual({ flushed: 21, failed: [] });
+      expect(gateway.controlPlaneCalls().throttled).toBeGreaterThan(0);
+    } finally {
+      await close();
+    }
+  });
+
+  it('reports each stage it may not flush with the command that does it by hand, and flushes the others', async () => {
+    const { flush, close } = await regionWith(
+      { otherRestApis: 2, stagesPerApi: 1, rate: QUOTA, fault: (method, path) => (method === 'DELETE' && path.startsWith('/restapis/api00001/') ? { status: 403, type: 'AccessDeniedException', message: 'User is not authorized to perform: apigateway:DELETE' } : undefined) },
+      QUOTA,
+    );
+    try {
+      const report = await flush();
+      expect(report.flushed).toEqual(expect.arrayContaining(['rest:local0api/prod', 'rest:api00000/stage0']));
+      expect(report.failed).toEqual([
+        {
+          target: 'rest:api00001/stage0',
+          error: 'AccessDeniedException: User is not authorized to perform: apigateway:DELETE',
+          byHand: `aws apigateway flush-stage-authorizers-cache --region ${LOCAL_REGION} --rest-api-id api00001 --stage-name stage0`,
+        },
+      ]);
+    } finally {
+      await close();
     }
   });
 });
