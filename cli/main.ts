@@ -104,7 +104,8 @@ Examples:
         });
         const unregistered = secrets.filter((secret) => !registrations.some(({ secretArn }) => secretArn === secret.arn)).map((secret) => ({ clientId: secret.tags.get(CLIENT_TAG.clientId) ?? '', secretArn: secret.arn }));
         for (const c of list) say(`${c.clientId.padEnd(24)} ${c.currentVersionId ?? '(no key yet)'}`);
-        for (const u of unregistered) say(`${u.clientId.padEnd(24)} (not registered: gets no key; see keyroll doctor)`);
+        // Named by the secret, not the client it claims to be: anyone who may create a secret may tag it with any client id.
+        for (const u of unregistered) say(`(not registered) ${u.secretArn.split(':').at(-1) ?? u.secretArn} tagged "${u.clientId}": gets no key; see keyroll doctor`);
         return { clients: list, unregisteredSecrets: unregistered };
       }),
     );
