@@ -1,7 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { DescribeSecretCommand, PutSecretValueCommand, SecretsManagerClient, UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager';
 import { Duration } from 'aws-cdk-lib';
 import { runCli } from '../cli/main';
 import { readAuthorizerConfig } from '../lambda/config/authorizer-config';
@@ -9,8 +9,25 @@ import { SecretsManagerKeySource } from '../client/secrets-manager-key-source';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, startLocalKeyroll } from './keyroll-local';
 import { percentile } from './statistics';
 
+/**
+ * What goes wrong in a run: nothing; a rotation already in progress (AWSPENDING planted, so RotateSecret is
+ * refused); a rotation function that fails every step (the command gives up after --timeout 3s); or API
+ * Gateway's control plane refusing every flush.
+ */
+export type DrillMode = 'normal' | 'busy' | 'failing-rotation' | 'failing-flush';
+
+export interface DrillModeResult {
+  readonly runs: number;
+  /** From the command's return to the last request the ended key got through: 0 unless the flush failed. */
+  readonly p50Ms: number;
+  readonly maxMs: number;
+  readonly commandP50Ms: number;
+  readonly exitCodes: readonly number[];
+}
+
 export interface DrillResult {
   readonly runs: number;
+  readonly byMode: Readonly<Partial<Record<DrillMode, DrillModeResult>>>;
   /** Per run: from the command's return to the sending of the last request the old key got through (0 when none was sent after it). */
   readonly boundsMs: readonly number[];
   readonly p50Ms: number;
@@ -35,12 +52,33 @@ export interface DrillResult {
  * command returned the ended key was still accepted; each ended key is watched for `observeMs` after its command
  * returned, through the runs that follow.
  */
-export async function runEmergencyDrill(options: { readonly runs: number; readonly observeMs: number; readonly requestIntervalMs: number; readonly callers?: number }): Promise<DrillResult> {
+export async function runEmergencyDrill(options: {
+  readonly runs: number;
+  readonly observeMs: number;
+  readonly requestIntervalMs: number;
+  readonly callers?: number;
+  /** The mode of each run, after `runs` normal ones. */
+  readonly thenModes?: readonly DrillMode[];
+  /** API Gateway's result TTL. @default the construct's (60 s) */
+  readonly resultsCacheTtl?: Duration;
+}): Promise<DrillResult> {
   const work = mkdtempSync(path.join(tmpdir(), 'keyroll-drill-'));
   const stateFile = path.join(work, 'local.json');
+  let flushFails = false;
+  let rotationFails = false;
   const keyroll = await startLocalKeyroll(
     // A short known-key window: each drill rotates, and the rotation's wait is not what the drill measures.
-    { clients: [{ clientId: 'acme' }], gracePeriod: Duration.hours(1), knownKeysWindow: Duration.millis(250) }, { logDirectory: path.join(work, 'logs'), stateFile });
+    { clients: [{ clientId: 'acme' }], gracePeriod: Duration.hours(1), knownKeysWindow: Duration.millis(250), ...(options.resultsCacheTtl === undefined ? {} : { authorizerResultsCacheTtl: options.resultsCacheTtl }) },
+    {
+      logDirectory: path.join(work, 'logs'),
+      stateFile,
+      controlPlane: { fault: (method) => (flushFails && method === 'DELETE' ? { status: 403, type: 'AccessDeniedException', message: 'User is not authorized to perform: apigateway:DELETE' } : undefined) },
+      rotationFault: () => (rotationFails ? Object.assign(new Error('Task timed out after 30.00 seconds'), { name: 'Sandbox.Timedout' }) : undefined),
+    },
+  );
+  const modes: readonly DrillMode[] = [...Array.from({ length: options.runs }, (): DrillMode => 'normal'), ...(options.thenModes ?? [])];
+  const runMode: DrillMode[] = [];
+  const exitCodes: number[] = [];
   const secrets = new SecretsManagerClient({ endpoint: keyroll.endpoints.secretsManager, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
   const source = new SecretsManagerKeySource({ secretId: keyroll.secretArns.get('acme') ?? '', client: secrets });
   const { revocationPollMs } = readAuthorizerConfig(keyroll.install.environments.authorizer ?? {});
@@ -79,23 +117,41 @@ export async function runEmergencyDrill(options: { readonly runs: number; readon
   };
   const callers = Array.from({ length: options.callers ?? 2 }, caller);
   try {
-    for (let run = 0; run < options.runs; run++) {
+    const cli = (argv: readonly string[], output: { text: string } = { text: '' }) =>
+      runCli(['--local', '--json', ...argv], { stdout: (text) => (output.text += text), stderr: () => undefined, env: { ...process.env, KEYROLL_LOCAL_STATE: stateFile }, pollMs: 50 });
+    const secretId = keyroll.secretArns.get('acme') ?? '';
+    const pendingOn = async (versionId: string) => ((await secrets.send(new DescribeSecretCommand({ SecretId: secretId }))).VersionIdsToStages?.[versionId] ?? []).includes('AWSPENDING');
+    const currentOfSecret = async () => (await new SecretsManagerKeySource({ secretId, client: secrets }).currentKey()).key;
+    for (const [run, mode] of modes.entries()) {
       await new Promise((resolve) => setTimeout(resolve, 200)); // the current key is cached everywhere before the drill
       const before = current;
-      let output = '';
+      const planted = `drill-stuck-${run}-00000000000000000000000`;
+      if (mode === 'busy') await secrets.send(new PutSecretValueCommand({ SecretId: secretId, ClientRequestToken: planted, SecretString: '{"note":"half-done"}', VersionStages: ['AWSPENDING'] }));
+      flushFails = mode === 'failing-flush';
+      rotationFails = mode === 'failing-rotation';
+      const output = { text: '' };
       const invokedAtMs = Date.now();
       commandRunning = true;
-      const code = await runCli(['--local', '--json', 'rotate', 'acme', '--emergency', '--yes', '--reason', `drill ${run + 1}`], {
-        stdout: (text) => (output += text),
-        stderr: () => undefined,
-        env: { ...process.env, KEYROLL_LOCAL_STATE: stateFile },
-        pollMs: 50,
-      });
+      const code = await cli(['rotate', 'acme', '--emergency', '--yes', '--reason', `drill ${run + 1}`, ...(mode === 'failing-rotation' ? ['--timeout', '3s'] : [])], output);
       const returnedAtMs = Date.now();
-      if (code !== 0) throw new Error(`keyroll rotate --emergency failed: ${output}`);
+      flushFails = false;
+      rotationFails = false;
+      // The key must be revoked whatever else happened: exit 0, or 5 with the part not done.
+      if (code !== 0 && code !== 5) throw new Error(`keyroll rotate --emergency (${mode}) failed: ${output.text}`);
       commandMs.push(returnedAtMs - invokedAtMs);
+      exitCodes.push(code);
+      runMode.push(mode);
       ended.push({ key: before, returnedAtMs, lastAcceptedSentMs: returnedAtMs });
-      current = (await new SecretsManagerKeySource({ secretId: keyroll.secretArns.get('acme') ?? '', client: secrets }).currentKey()).key;
+      // Back to a client with a working key before the next run: clear the planted rotation and rotate, or wait for the slow one.
+      if (mode === 'busy' || mode === 'failing-rotation') {
+        const pending = mode === 'busy' ? planted : String((JSON.parse(output.text) as { rotation?: { versionId?: unknown } }).rotation?.versionId);
+        // A failed rotation leaves AWSPENDING on its version once Secrets Manager gives up (runbook, rotation.stuck).
+        for (let waited = 0; mode === 'failing-rotation' && !(await pendingOn(pending)) && waited < 10_000; waited += 100) await new Promise((resolve) => setTimeout(resolve, 100));
+        await secrets.send(new UpdateSecretVersionStageCommand({ SecretId: secretId, VersionStage: 'AWSPENDING', RemoveFromVersionId: pending }));
+        if ((await cli(['rotate', 'acme', '--reason', 'after the drill'])) !== 0) throw new Error('the rotation after a busy drill run failed');
+      }
+      for (let waited = 0; (await currentOfSecret()) === before && waited < 20_000; waited += 100) await new Promise((resolve) => setTimeout(resolve, 100));
+      current = await currentOfSecret();
       commandsRun++;
       commandRunning = false;
     }
@@ -107,8 +163,15 @@ export async function runEmergencyDrill(options: { readonly runs: number; readon
     await keyroll.stop();
   }
   const boundsMs = ended.map((entry) => entry.lastAcceptedSentMs - entry.returnedAtMs);
+  const byMode: Partial<Record<DrillMode, DrillModeResult>> = {};
+  for (const mode of new Set(runMode)) {
+    const indexes = runMode.flatMap((candidate, index) => (candidate === mode ? [index] : []));
+    const bounds = indexes.map((index) => boundsMs[index] ?? 0);
+    byMode[mode] = { runs: indexes.length, p50Ms: percentile(bounds, 0.5), maxMs: Math.max(...bounds), commandP50Ms: percentile(indexes.map((index) => commandMs[index] ?? 0), 0.5), exitCodes: indexes.map((index) => exitCodes[index] ?? -1) };
+  }
   return {
-    runs: options.runs,
+    runs: modes.length,
+    byMode,
     boundsMs,
     p50Ms: percentile(boundsMs, 0.5),
     p99Ms: percentile(boundsMs, 0.99),

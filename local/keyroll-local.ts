@@ -103,6 +103,8 @@ export async function startLocalKeyroll(
     readonly functionEndpoints?: (entry: FunctionEntry, endpoints: LocalEndpoints) => Promise<LocalEndpoints>;
     /** API Gateway's control plane: its quota (AWS's by default) and failures a test injects. */
     readonly controlPlane?: LocalControlPlaneOptions;
+    /** An error Secrets Manager's invocation of the rotation function fails with, as a test decides (a broken deploy). */
+    readonly rotationFault?: () => Error | undefined;
   },
 ): Promise<LocalKeyroll> {
   const keyPrefix = props.keyPrefix ?? LOCAL_KEY_PREFIX;
@@ -136,6 +138,8 @@ export async function startLocalKeyroll(
       model,
       async (event) => {
         if (rotationFunction === undefined) throw new Error('the rotation function is not started');
+        const fault = options.rotationFault?.();
+        if (fault !== undefined) throw fault;
         return rotationFunction.invoke(event);
       },
       { onRotation: (run, secretArn) => rotations.push({ clientId: clientIdOf(secretArn, install), run }) },

@@ -318,13 +318,25 @@ export async function runSoak(options: SoakOptions): Promise<SoakSummary> {
         const revokedFromMs = Date.now();
         const { code, json } = await cli('rotate', clientId, '--emergency', '--yes', '--reason', 'soak drill', '--timeout', '20s');
         const returnedMs = Date.now();
-        if (code === 0 && typeof json['previousVersionId'] === 'string') {
-          const truth = truthOf(arn, json['previousVersionId']);
+        // The key is revoked first: with exit 0, and with exit 5 (the new key or a flush not done), it is revoked.
+        const revoked = (json['revoked'] as { versionId?: unknown } | undefined)?.versionId;
+        if ((code === 0 || code === 5) && typeof revoked === 'string') {
+          const truth = truthOf(arn, revoked);
           truth.revokedFromMs ??= revokedFromMs;
           truth.revokedReturnMs ??= returnedMs;
-          completed++;
+          if (code === 0) completed++;
+          else drills['emergenciesPartial'] = (drills['emergenciesPartial'] ?? 0) + 1;
         } else {
           drills['emergenciesFailed'] = (drills['emergenciesFailed'] ?? 0) + 1;
+          // A command that failed after its revocation (an AWS error) still revoked: the table says which version.
+          const status = await cli('status', clientId);
+          for (const version of (status.json['versions'] as { versionId: string; state: string; revokedReason: string | null }[] | undefined) ?? []) {
+            if (version.state === 'revoked' && version.revokedReason === 'emergency: soak drill') {
+              const truth = truthOf(arn, version.versionId);
+              truth.revokedFromMs ??= revokedFromMs;
+              truth.revokedReturnMs ??= Date.now();
+            }
+          }
         }
         return;
       }

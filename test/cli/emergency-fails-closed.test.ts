@@ -18,6 +18,8 @@ let keyroll: LocalKeyroll;
 let secrets: SecretsManagerClient;
 /** Set by a test: API Gateway's control plane refuses every flush. */
 let flushDenied = false;
+/** Set by a test: Secrets Manager's invocations of the rotation function fail (a broken deploy). */
+let rotationFails = false;
 
 beforeAll(async () => {
   keyroll = await startLocalKeyroll(
@@ -30,6 +32,7 @@ beforeAll(async () => {
     {
       logDirectory: path.join(work, 'logs'),
       stateFile: env.KEYROLL_LOCAL_STATE,
+      rotationFault: () => (rotationFails ? Object.assign(new Error('Task timed out after 30.00 seconds'), { name: 'Sandbox.Timedout' }) : undefined),
       controlPlane: {
         fault: (method) => (flushDenied && method === 'DELETE' ? { status: 403, type: 'AccessDeniedException', message: 'User is not authorized to perform: apigateway:DELETE' } : undefined),
       },
@@ -80,14 +83,25 @@ describe('rotate --emergency ends the key first, whatever the rotation does', ()
     await secrets.send(new UpdateSecretVersionStageCommand({ SecretId: secretId('acme'), VersionStage: 'AWSPENDING', RemoveFromVersionId: 'stuck-rotation-0000000000000000000' }));
   }, 30_000);
 
-  it('revokes the key at once when the new key is slower than --timeout, and says so in text', async () => {
+  it('revokes the key at once when the rotation function fails, says the new key is not current, and exits 5', async () => {
     const leaked = await currentKey('globex');
     const before = await currentVersion('globex');
-    const run = await cli(['rotate', 'globex', '--emergency', '--yes', '--timeout', '1ms', '--reason', 'key in a log']);
+    rotationFails = true;
+    let run;
+    try {
+      run = await cli(['rotate', 'globex', '--emergency', '--yes', '--timeout', '2s', '--reason', 'key in a log']);
+    } finally {
+      rotationFails = false;
+    }
     expect(run.code).toBe(EXIT.partial);
     expect(run.stdout).toContain(`globex: version ${before} revoked at`);
-    expect(run.stdout).toMatch(/new key NOT yet current: rotation \S+ did not finish within 0 s/);
+    expect(run.stdout).toMatch(/new key NOT yet current: rotation (\S+) did not finish within 2 s/);
     expect(await answerFor(leaked)).toBe(401);
+    // What the runbook says for a failed rotation: clear its AWSPENDING, rotate again.
+    const pending = /rotation (\S+) did not finish/.exec(run.stdout)?.[1] ?? '';
+    await secrets.send(new UpdateSecretVersionStageCommand({ SecretId: secretId('globex'), VersionStage: 'AWSPENDING', RemoveFromVersionId: pending }));
+    expect((await cli(['rotate', 'globex', '--reason', 'after the fix'])).code).toBe(EXIT.ok);
+    expect(await answerFor(await currentKey('globex'))).toBe(200);
   }, 30_000);
 
   it('says what holds when API Gateway\'s caches cannot be flushed: the key is revoked, the cache bound, the commands by hand; exits 5', async () => {
