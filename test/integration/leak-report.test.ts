@@ -243,6 +243,17 @@ describe('Leaked key reports (GitHub secret scanning)', () => {
     expect(await h.verify(leaked)).toMatchObject({ status: 'revoked' });
   });
 
+  it('revokes a reported key that was already replaced, and leaves its client\'s current key alone (no rotation)', async () => {
+    const { h, acme, call } = await endpoint('rotate');
+    await h.rotate(acme, { token: 'a2' });
+    h.clock.advance(2 * 3600_000); // a1's grace has ended
+    const { status } = await call(signedRequest(report(h.keyOf(acme, 'a1'))));
+    expect(status).toBe(200);
+    expect(await h.verify(h.keyOf(acme, 'a1'))).toMatchObject({ status: 'revoked' });
+    expect(h.model.rotationInProgress(acme)).toBeUndefined();
+    expect(await h.verify(h.keyOf(acme, 'a2'))).toMatchObject({ status: 'valid' });
+  });
+
   it.each<[string, (body: string) => unknown]>([
     ['a forged body', (body) => ({ ...signedRequest(body), body: body.replace('content', 'commit') })],
     ['a signature by another key', (body) => signedRequest(body, { signWith: generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey })],
@@ -257,7 +268,8 @@ describe('Leaked key reports (GitHub secret scanning)', () => {
     expect(status).toBe(401);
     expect(logLines.join('')).toContain('"message":"leak report rejected"');
     expect(logLines.join('')).not.toContain(h.keyOf(acme, 'a1'));
-    expect(body).toMatchObject({ error: 'rejected' });
+    // One body whatever the check that failed.
+    expect(body).toEqual({ error: 'rejected', message: 'This is not a secret scanning report signed by a key GitHub publishes.' });
     expect(await table.findByHash(hashApiKey(h.keyOf(acme, 'a1')))).toMatchObject({ versionId: 'a1', revokedAtMs: undefined });
     expect(h.model.rotationInProgress(acme)).toBeUndefined();
   });
