@@ -54,9 +54,10 @@ describe('Authorizer fuzz (property)', () => {
       }),
       { numRuns: Number(process.env['FUZZ_RUNS'] ?? 12_000) },
     );
-    // The generator must actually reach every outcome, or the property says little.
-    expect(seen.allow).toBeGreaterThan(500);
-    expect(seen.forbidden).toBeGreaterThan(200);
+    // The generator must actually reach every outcome, or the property says little (about 4 % of events are
+    // allowed and 2 % forbidden: bounds well below, so that a random run cannot miss them by chance).
+    expect(seen.allow).toBeGreaterThan(300);
+    expect(seen.forbidden).toBeGreaterThan(100);
     expect(seen.refuse).toBeGreaterThan(5000);
   }, 120_000);
 });
