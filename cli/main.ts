@@ -63,6 +63,7 @@ Examples:
     async (...args: unknown[]) => {
       const options = program.opts<GlobalOptions>();
       json = options.json === true;
+      if (options.local === true && options.stack !== undefined) throw new UsageError('give --local or --stack <name>, not both: they name different installs');
       const install = await openInstall(options, io.env);
       try {
         const result = await action(install, options, ...(args as never[]));

@@ -27,3 +27,13 @@ describe('keyroll never takes a key on its command line', () => {
     expect(out).not.toContain(key.slice(8));
   });
 });
+
+describe('keyroll global options', () => {
+  it('refuses --local and --stack together (exit 2), before reaching any install', async () => {
+    let out = '';
+    const code = await runCli(['--local', '--stack', 'Orders', '--json', 'clients', 'list'], { stdout: (text) => (out += text), stderr: (text) => (out += text), env: { KEYROLL_LOCAL_STATE: '/nonexistent/keyroll.json' } });
+    expect(code).toBe(EXIT.usage);
+    expect(JSON.parse(out)).toEqual({ error: { code: 'usage', message: 'give --local or --stack <name>, not both: they name different installs' } });
+  });
+});
+
