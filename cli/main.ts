@@ -389,7 +389,7 @@ Examples:
     }
     await program.parseAsync([...argv], { from: 'user' });
   } catch (error) {
-    exitCode = report(error, json, io);
+    exitCode = report(error, json || argv.includes('--json'), io);
   }
   return exitCode;
 }
@@ -415,7 +415,10 @@ function readPublicKey(file: string): string {
 /** Maps an error to its exit status and says it, in JSON when asked. Never a stack trace. */
 function report(error: unknown, json: boolean, io: CliIo): number {
   if (error instanceof CommanderError) {
-    return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    if (error.exitCode === 0) return EXIT.ok;
+    // commander has written its message to standard error; with --json the answer is JSON on standard output too.
+    if (json) io.stdout(`${JSON.stringify({ error: { code: 'usage', message: error.message.replace(/^error: /, '') } })}\n`);
+    return EXIT.usage;
   }
   const [code, status] =
     error instanceof UsageError

@@ -29,6 +29,17 @@ describe('keyroll never takes a key on its command line', () => {
 });
 
 describe('keyroll global options', () => {
+  it.each([
+    ['a missing option', ['revoke', 'acme', '--reason', 'x']],
+    ['an unknown command', ['frobnicate']],
+    ['a missing argument', ['status']],
+  ])('answers %s with a JSON error on standard output under --json, exit 2', async (_label, argv) => {
+    let stdout = '';
+    const code = await runCli(['--local', '--json', ...argv], { stdout: (text) => (stdout += text), stderr: () => undefined, env: { KEYROLL_LOCAL_STATE: '/nonexistent/keyroll.json' } });
+    expect(code).toBe(EXIT.usage);
+    expect(JSON.parse(stdout)).toEqual({ error: { code: 'usage', message: expect.any(String) } });
+  });
+
   it('refuses --local and --stack together (exit 2), before reaching any install', async () => {
     let out = '';
     const code = await runCli(['--local', '--stack', 'Orders', '--json', 'clients', 'list'], { stdout: (text) => (out += text), stderr: (text) => (out += text), env: { KEYROLL_LOCAL_STATE: '/nonexistent/keyroll.json' } });
