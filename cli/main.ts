@@ -204,6 +204,21 @@ Examples:
     }
   };
 
+  /**
+   * The rotation already in progress when an emergency started: it may be healthy and finish (its new key is
+   * then current, unrevoked), or stuck. Waits for it like for the emergency's own.
+   */
+  const followRotationInProgress = async (install: InstallContext, secretArn: string, revokedVersionId: string, timeoutMs: number, clientId: string): Promise<EmergencyRotation> => {
+    const secret = await install.secrets.describe(secretArn);
+    const pending = versionWithStage(secret, AWSPENDING);
+    const current = versionWithStage(secret, AWSCURRENT);
+    if (pending === undefined || pending === current) {
+      // It finished while the key was being revoked and the caches flushed.
+      return current !== undefined && current !== revokedVersionId ? { state: 'current', versionId: current } : { state: 'busy', pendingVersionId: null };
+    }
+    return (await waitUntilCurrent(install, secretArn, pending, timeoutMs, clientId)) ? { state: 'current', versionId: pending } : { state: 'busy', pendingVersionId: pending };
+  };
+
   program
     .command('status')
     .description('a client\'s key versions and their windows, and any rotation in progress')
@@ -268,7 +283,7 @@ Examples:
         const start = await starting;
         let rotation: EmergencyRotation;
         if (start.kind === 'failed') rotation = { state: 'failed', error: start.error };
-        else if (start.kind === 'busy') rotation = { state: 'busy', pendingVersionId: versionWithStage(await install.secrets.describe(secretArn), AWSPENDING) ?? null };
+        else if (start.kind === 'busy') rotation = await followRotationInProgress(install, secretArn, ended.version.versionId, timeoutMs, clientId);
         else rotation = (await waitUntilCurrent(install, secretArn, start.versionId, timeoutMs, clientId)) ? { state: 'current', versionId: start.versionId } : { state: 'not-current', versionId: start.versionId };
         say(`${clientId}: ${describeRotation(rotation, clientId, timeoutMs)}`);
         if (!flush.ok || rotation.state !== 'current') exitCode = EXIT.partial;
@@ -382,8 +397,11 @@ Examples:
     );
 
   try {
+    const reasonAt = argv.findIndex((arg) => arg === '--reason' || arg.startsWith('--reason='));
+    const reason = reasonAt < 0 ? undefined : argv[reasonAt]?.startsWith('--reason=') === true ? argv[reasonAt]?.slice('--reason='.length) : argv[reasonAt + 1];
+    if (reasonAt >= 0 && (reason ?? '').trim() === '') throw new UsageError('--reason needs a text: the audit trail (and, for a revocation, the client) is told why');
     // A key on the command line would be echoed, stored in a reason or an audit entry, and kept in shell history.
-    if (argv.some(containsKeyShapedText)) {
+    if (argv.some(holdsKey)) {
       json = argv.includes('--json');
       throw new UsageError('an argument has the shape of an API key; keyroll never takes a key (it would be echoed and stored): name the key version instead (keyroll status <client> lists them), and rotate the key if it was exposed');
     }
@@ -392,6 +410,18 @@ Examples:
     exitCode = report(error, json || argv.includes('--json'), io);
   }
   return exitCode;
+}
+
+/** A key in an argument as typed, percent-encoded, or base64-encoded (a URL or a header pasted whole). */
+function holdsKey(arg: string): boolean {
+  let decoded = arg;
+  try {
+    decoded = decodeURIComponent(arg);
+  } catch {
+    // Not valid percent-encoding: the text as typed is checked below.
+  }
+  const base64 = (arg.match(/[A-Za-z0-9+/_-]{64,}={0,2}/g) ?? []).map((run) => Buffer.from(run, 'base64').toString('latin1'));
+  return [arg, decoded, ...base64].some(containsKeyShapedText);
 }
 
 /** A public key for key delivery, from a file: the base64url `x` alone, or a JWK holding it. */

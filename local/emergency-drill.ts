@@ -11,7 +11,8 @@ import { percentile } from './statistics';
 
 /**
  * What goes wrong in a run: nothing; a rotation already in progress (AWSPENDING planted, so RotateSecret is
- * refused); a rotation function that fails every step (the command gives up after --timeout 3s); or API
+ * refused, and the command waits --timeout 3s for it); a rotation function that fails every step (the command
+ * gives up after --timeout 3s); or API
  * Gateway's control plane refusing every flush.
  */
 export type DrillMode = 'normal' | 'busy' | 'failing-rotation' | 'failing-flush';
@@ -132,7 +133,7 @@ export async function runEmergencyDrill(options: {
       const output = { text: '' };
       const invokedAtMs = Date.now();
       commandRunning = true;
-      const code = await cli(['rotate', 'acme', '--emergency', '--yes', '--reason', `drill ${run + 1}`, ...(mode === 'failing-rotation' ? ['--timeout', '3s'] : [])], output);
+      const code = await cli(['rotate', 'acme', '--emergency', '--yes', '--reason', `drill ${run + 1}`, ...(mode === 'failing-rotation' || mode === 'busy' ? ['--timeout', '3s'] : [])], output);
       const returnedAtMs = Date.now();
       flushFails = false;
       rotationFails = false;

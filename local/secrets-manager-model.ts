@@ -212,8 +212,9 @@ export class SecretsManagerModel {
       });
     return {
       SecretList: [...this.secrets.values()].filter((secret) => secret.deletedAtMs === undefined && matches(secret)).map((secret) => {
-        const { ARN, Name, RotationEnabled, Tags, VersionIdsToStages, LastRotatedDate, LastChangedDate, CreatedDate } = this.describeSecret({ SecretId: secret.arn });
-        return { ARN, Name, RotationEnabled, Tags, SecretVersionsToStages: VersionIdsToStages, LastRotatedDate, LastChangedDate, CreatedDate };
+        // A SecretListEntry carries the rotation settings too (https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_SecretListEntry.html).
+        const { ARN, Name, RotationEnabled, RotationLambdaARN, RotationRules, NextRotationDate, Tags, VersionIdsToStages, LastRotatedDate, LastChangedDate, CreatedDate } = this.describeSecret({ SecretId: secret.arn });
+        return { ARN, Name, RotationEnabled, RotationLambdaARN, RotationRules, NextRotationDate, Tags, SecretVersionsToStages: VersionIdsToStages, LastRotatedDate, LastChangedDate, CreatedDate };
       }),
     };
   }

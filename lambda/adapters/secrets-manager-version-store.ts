@@ -20,14 +20,7 @@ export class SecretsManagerVersionStore implements SecretVersionStore, RotationC
   async describe(secretId: string): Promise<SecretDescription> {
     const secret = await this.client.send(new DescribeSecretCommand({ SecretId: secretId }));
     if (secret.ARN === undefined) throw new Error(`DescribeSecret returned no ARN for ${secretId}`);
-    const described = description(secret.ARN, secret.RotationEnabled, secret.VersionIdsToStages, secret.Tags);
-    const rules = secret.RotationRules;
-    return {
-      ...described,
-      ...(secret.NextRotationDate === undefined ? {} : { nextRotationMs: secret.NextRotationDate.getTime() }),
-      ...(secret.RotationLambdaARN === undefined ? {} : { rotationLambdaArn: secret.RotationLambdaARN }),
-      ...(rules?.ScheduleExpression === undefined ? {} : { rotationRules: { scheduleExpression: rules.ScheduleExpression, ...(rules.Duration === undefined ? {} : { duration: rules.Duration }) } }),
-    };
+    return withRotation(description(secret.ARN, secret.RotationEnabled, secret.VersionIdsToStages, secret.Tags), secret);
   }
 
   async listManagedSecrets(namePrefix: string): Promise<SecretDescription[]> {
@@ -42,7 +35,7 @@ export class SecretsManagerVersionStore implements SecretVersionStore, RotationC
       for (const entry of page.SecretList ?? []) {
         // The tag-key filter matches prefixes: keep only the secrets that carry the exact tag.
         if (entry.ARN !== undefined && entry.Name?.startsWith(namePrefix) === true && entry.Tags?.some((tag) => tag.Key === CLIENT_TAG.clientId)) {
-          secrets.push(description(entry.ARN, entry.RotationEnabled, entry.SecretVersionsToStages, entry.Tags));
+          secrets.push(withRotation(description(entry.ARN, entry.RotationEnabled, entry.SecretVersionsToStages, entry.Tags), entry));
         }
       }
     }
@@ -103,6 +96,20 @@ export class SecretsManagerVersionStore implements SecretVersionStore, RotationC
       }),
     );
   }
+}
+
+/** The rotation settings DescribeSecret and each ListSecrets entry carry. */
+function withRotation(
+  described: SecretDescription,
+  secret: { readonly NextRotationDate?: Date | undefined; readonly RotationLambdaARN?: string | undefined; readonly RotationRules?: { readonly ScheduleExpression?: string | undefined; readonly Duration?: string | undefined } | undefined },
+): SecretDescription {
+  const rules = secret.RotationRules;
+  return {
+    ...described,
+    ...(secret.NextRotationDate === undefined ? {} : { nextRotationMs: secret.NextRotationDate.getTime() }),
+    ...(secret.RotationLambdaARN === undefined ? {} : { rotationLambdaArn: secret.RotationLambdaARN }),
+    ...(rules?.ScheduleExpression === undefined ? {} : { rotationRules: { scheduleExpression: rules.ScheduleExpression, ...(rules.Duration === undefined ? {} : { duration: rules.Duration }) } }),
+  };
 }
 
 function description(arn: string, rotationEnabled: boolean | undefined, versionStages: Record<string, string[]> | undefined, tagList: Tag[] | undefined): SecretDescription {

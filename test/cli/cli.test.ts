@@ -232,6 +232,8 @@ describe('keyroll CLI (--local)', () => {
     const healthy = await cli('doctor');
     expect(healthy).toMatchObject({ code: EXIT.ok, json: { ok: true } });
     expect((healthy.json['checks'] as { check: string }[]).map((c) => c.check)).toEqual(expect.arrayContaining(['install found', 'caller', 'clock', 'clients found', 'acme: rotation on', 'acme: schedule valid', 'acme: no rotation stuck', 'acme: current key accepted']));
+    // The schedule is read from ListSecrets, whose entries carry RotationRules (it used to say "no schedule").
+    expect((healthy.json['checks'] as { check: string; detail: string }[]).find((c) => c.check === 'acme: schedule valid')?.detail).toContain('rate(30 days)');
 
     const current = (await versionsOf('acme')).find((v) => v.state === 'current');
     await cli('revoke', 'acme', '--version', current?.versionId ?? '', '--reason', 'doctor drill', '--yes');

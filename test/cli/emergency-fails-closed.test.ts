@@ -24,7 +24,7 @@ let rotationFails = false;
 beforeAll(async () => {
   keyroll = await startLocalKeyroll(
     {
-      clients: ['acme', 'globex', 'initech', 'hooli', 'umbrella', 'wayne'].map((clientId) => ({ clientId })),
+      clients: ['acme', 'globex', 'initech', 'hooli', 'umbrella', 'wayne', 'stark'].map((clientId) => ({ clientId })),
       gracePeriod: Duration.hours(1),
       authorizerResultsCacheTtl: Duration.seconds(30),
       authorizerCacheTtl: Duration.seconds(1),
@@ -67,7 +67,7 @@ describe('rotate --emergency ends the key first, whatever the rotation does', ()
     expect(await answerFor(leaked)).toBe(200);
     // A rotation left half-done: AWSPENDING on a version of its own, which blocks RotateSecret.
     await secrets.send(new PutSecretValueCommand({ SecretId: secretId('acme'), ClientRequestToken: 'stuck-rotation-0000000000000000000', SecretString: '{"note":"half-done"}', VersionStages: ['AWSPENDING'] }));
-    const run = await cli(['--json', 'rotate', 'acme', '--emergency', '--yes', '--reason', 'key in a public gist']);
+    const run = await cli(['--json', 'rotate', 'acme', '--emergency', '--yes', '--timeout', '3s', '--reason', 'key in a public gist']);
     expect(run.code).toBe(EXIT.partial);
     expect(run.json).toMatchObject({
       clientId: 'acme',
@@ -102,6 +102,16 @@ describe('rotate --emergency ends the key first, whatever the rotation does', ()
     await secrets.send(new UpdateSecretVersionStageCommand({ SecretId: secretId('globex'), VersionStage: 'AWSPENDING', RemoveFromVersionId: pending }));
     expect((await cli(['rotate', 'globex', '--reason', 'after the fix'])).code).toBe(EXIT.ok);
     expect(await answerFor(await currentKey('globex'))).toBe(200);
+  }, 30_000);
+
+  it('follows a healthy rotation already in progress to its new key: current, exit 0, not "busy" (trial finding)', async () => {
+    const leaked = await currentKey('stark');
+    expect((await cli(['rotate', 'stark', '--no-wait', '--reason', 'scheduled'])).code).toBe(EXIT.ok);
+    const run = await cli(['--json', 'rotate', 'stark', '--emergency', '--yes', '--reason', 'key in a ticket']);
+    expect(run.code).toBe(EXIT.ok);
+    expect(run.json).toMatchObject({ current: true, rotation: { state: 'current' } });
+    expect(await answerFor(leaked)).toBe(401);
+    expect(await answerFor(await currentKey('stark'))).toBe(200);
   }, 30_000);
 
   it('says what holds when API Gateway\'s caches cannot be flushed: the key is revoked, the cache bound, the commands by hand; exits 5', async () => {

@@ -19,12 +19,21 @@ describe('keyroll never takes a key on its command line', () => {
     ['as a client id', ['status', key]],
     ['as a version', ['extend', 'acme', '--version', key, '--by', '1h', '--reason', 'x']],
     ['inside a reason', ['revoke', 'acme', '--version', 'v1', '--reason', `leaked: ${key} in a log`, '--json']],
+    ['percent-encoded in a reason', ['rotate', 'acme', '--reason', `url ${encodeURIComponent(key).replace('_', '%5F')}`]],
+    ['base64-encoded in a reason', ['rotate', 'acme', '--reason', `header ${Buffer.from(`x-api-key: ${key}`).toString('base64')}`]],
   ])('refuses one %s with a usage error that does not repeat it, before reaching any install', async (_label, argv) => {
     let out = '';
     const code = await runCli(['--local', ...argv], { stdout: (text) => (out += text), stderr: (text) => (out += text), env: { KEYROLL_LOCAL_STATE: '/nonexistent/keyroll.json' } });
     expect(code).toBe(EXIT.usage);
     expect(out).toContain('has the shape of an API key');
     expect(out).not.toContain(key.slice(8));
+  });
+
+  it('refuses a blank --reason (exit 2): the audit trail is told why', async () => {
+    let out = '';
+    const code = await runCli(['--local', '--json', 'clients', 'remove', 'acme', '--yes', '--reason', '  '], { stdout: (text) => (out += text), stderr: () => undefined, env: { KEYROLL_LOCAL_STATE: '/nonexistent/keyroll.json' } });
+    expect(code).toBe(EXIT.usage);
+    expect(JSON.parse(out)).toEqual({ error: { code: 'usage', message: expect.stringContaining('--reason needs a text') } });
   });
 });
 
