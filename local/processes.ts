@@ -65,8 +65,14 @@ export async function startLocalFunction(name: string, bundleFile: string, envir
   const invokeNow = (event: unknown) =>
     new Promise<unknown>((resolve, reject) => {
       const id = ++nextId;
+      // A stopped function (local mode shutting down while an asynchronous invocation retries) fails the call, not the process.
+      if (!child.connected) return reject(new LocalFunctionError('Runtime.ExitError', `${name} is stopped`));
       pending.set(id, { resolve, reject });
-      child.send({ id, event });
+      child.send({ id, event }, (error) => {
+        if (error === null) return;
+        pending.delete(id);
+        reject(new LocalFunctionError('Runtime.ExitError', `${name} is stopped: ${error.message}`));
+      });
     });
   return {
     name,
