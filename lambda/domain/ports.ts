@@ -292,9 +292,3 @@ export interface SecretAdministration {
   /** DeleteSecret with a recovery window, during which an administrator can restore it. */
   deleteSecret(secretId: string, recoveryWindowDays: number): Promise<void>;
 }
-
-/** API Gateway's cached authorizer answers, on every stage whose authorizer is keyroll's. */
-export interface AuthorizerCaches {
-  /** Flushes them; returns what was flushed (`rest:<apiId>/<stage>`, `http:<apiId>/<stage>`). */
-  flush(): Promise<string[]>;
-}
