@@ -19,6 +19,8 @@ export interface LocalResourceNames {
 export interface LocalInstall {
   /** Each keyroll function the template has, with its environment exactly as the template sets it, references resolved to local names. */
   readonly environments: Readonly<Partial<Record<FunctionEntry, Record<string, string>>>>;
+  /** Each keyroll function's reserved concurrency, where the template reserves some. */
+  readonly reservedConcurrency: Readonly<Partial<Record<FunctionEntry, number>>>;
   readonly secrets: readonly { readonly logicalId: string; readonly name: string; readonly secretString: string; readonly tags: readonly { Key: string; Value: string }[] }[];
   /** Per secret logical id: the client's registration, as its custom resource declares it. */
   readonly registrations: readonly { readonly secretLogicalId: string; readonly properties: Readonly<Record<string, unknown>> }[];
@@ -104,6 +106,12 @@ export function synthesizeLocalInstall(props: RotatingApiKeysProps, names: Local
       return [entry, Object.fromEntries(Object.entries(variables).map(([name, value]) => [name, resolve(value, `${entry}.${name}`)]))];
     }),
   ) as Partial<Record<FunctionEntry, Record<string, string>>>;
+  const reservedConcurrency = Object.fromEntries(
+    FUNCTION_ENTRIES.flatMap((entry) => {
+      const reserved = resources[functionIds[entry]]?.Properties?.['ReservedConcurrentExecutions'];
+      return typeof reserved === 'number' ? [[entry, reserved]] : [];
+    }),
+  ) as Partial<Record<FunctionEntry, number>>;
 
   const ofType = (type: string) => Object.entries(resources).filter(([, resource]) => resource.Type === type);
   const secrets = ofType('AWS::SecretsManager::Secret').map(([logicalId, { Properties = {} }]) => ({
@@ -159,6 +167,7 @@ export function synthesizeLocalInstall(props: RotatingApiKeysProps, names: Local
   const identitySource = String(authorizer?.Properties?.['IdentitySource'] ?? '');
   return {
     environments,
+    reservedConcurrency,
     secrets,
     registrations,
     rotationSchedules,

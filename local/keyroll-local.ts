@@ -14,7 +14,7 @@ import { createKeyTable, localDynamoDbClient, startDynalite } from './dynalite-s
 import { localFunctionArn, synthesizeLocalInstall, type LocalInstall } from './install';
 import { CLIENT_RESOURCE_TYPES } from '../lambda/handlers/first-key-handler';
 import { tapLogLines } from './log-subscriptions';
-import { startLocalFunction, startLocalFunctionUrl, startSnsSqsEmulator, type LocalFunction } from './processes';
+import { startLocalFunction, startLocalFunctionUrl, startSnsSqsEmulator, type LocalFunction, type LocalFunctionUrl } from './processes';
 import type { RotationRun } from './rotation-driver';
 import { SecretsManagerModel } from './secrets-manager-model';
 import { startSecretsManagerServer } from './secrets-manager-server';
@@ -49,6 +49,8 @@ export interface LocalKeyroll {
   readonly deliveryUrl?: string;
   /** The leaked-key report endpoint's URL, with `leakedKeyReports`. */
   readonly leakReportUrl?: string;
+  /** The function URLs (key delivery, leak reports) with what they did with their requests: invoked or throttled. */
+  readonly functionUrls: Readonly<Partial<Record<'delivery' | 'leak-report', LocalFunctionUrl>>>;
   readonly install: LocalInstall;
   /** The Secrets Manager model behind the local endpoint, for observers in the same process. */
   readonly model: SecretsManagerModel;
@@ -271,15 +273,22 @@ export async function startLocalKeyroll(
       stops.push(async () => rmSync(stateFile, { force: true }));
     }
     const deliveryFunction = functions.delivery;
-    const deliveryUrl = deliveryFunction === undefined ? undefined : await startLocalFunctionUrl(deliveryFunction, stops);
+    const reservation = (entry: FunctionEntry) => {
+      const reservedConcurrency = install.reservedConcurrency[entry];
+      return reservedConcurrency === undefined ? {} : { reservedConcurrency };
+    };
+    const deliveryFunctionUrl = deliveryFunction === undefined ? undefined : await startLocalFunctionUrl(deliveryFunction, stops, reservation('delivery'));
     const leakReportFunction = functions['leak-report'];
-    const leakReportUrl = leakReportFunction === undefined ? undefined : await startLocalFunctionUrl(leakReportFunction, stops);
+    const leakReportFunctionUrl = leakReportFunction === undefined ? undefined : await startLocalFunctionUrl(leakReportFunction, stops, reservation('leak-report'));
+    const deliveryUrl = deliveryFunctionUrl?.url;
+    const leakReportUrl = leakReportFunctionUrl?.url;
 
     return {
       endpoints,
       api,
       ...(deliveryUrl === undefined ? {} : { deliveryUrl }),
       ...(leakReportUrl === undefined ? {} : { leakReportUrl }),
+      functionUrls: { ...(deliveryFunctionUrl === undefined ? {} : { delivery: deliveryFunctionUrl }), ...(leakReportFunctionUrl === undefined ? {} : { 'leak-report': leakReportFunctionUrl }) },
       install,
       model,
       keyTableName,

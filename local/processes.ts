@@ -119,12 +119,47 @@ function stopChild(child: ChildProcess, after?: () => void): Promise<void> {
   });
 }
 
+/** A throttled function URL answers 429 without invoking the function; AWS documents the status, not the body. */
+const THROTTLED_BODY = '{"message":"Too Many Requests"}';
+
 /**
  * A Lambda function URL in front of a local function: each request becomes a payload 2.0 event, and the
  * function's `{ statusCode, headers, body }` the response (https://docs.aws.amazon.com/lambda/latest/dg/urls-invocation.html).
+ * With reserved concurrency, as Lambda throttles a function URL: at most that many invocations at once and 10 a
+ * second per unit, 429 beyond (https://docs.aws.amazon.com/lambda/latest/dg/urls-configuration.html, "Throttling").
  */
-export async function startLocalFunctionUrl(fn: LocalFunction, stops: (() => Promise<void>)[]): Promise<string> {
+export async function startLocalFunctionUrl(fn: LocalFunction, stops: (() => Promise<void>)[], options: { readonly reservedConcurrency?: number } = {}): Promise<LocalFunctionUrl> {
+  const reserved = options.reservedConcurrency;
+  const counts = { invocations: 0, throttles: 0, peakInvocationsPerSecond: 0 };
+  let inFlight = 0;
+  let second = 0;
+  let startedThisSecond = 0;
+  const admit = (): boolean => {
+    const now = Math.floor(Date.now() / 1_000);
+    if (now !== second) {
+      second = now;
+      startedThisSecond = 0;
+    }
+    if (reserved !== undefined && (inFlight >= reserved || startedThisSecond >= reserved * 10)) {
+      counts.throttles++;
+      return false;
+    }
+    inFlight++;
+    startedThisSecond++;
+    counts.invocations++;
+    counts.peakInvocationsPerSecond = Math.max(counts.peakInvocationsPerSecond, startedThisSecond);
+    return true;
+  };
   const server = createServer((request, response) => {
+    if (!admit()) {
+      request.resume();
+      response.writeHead(429, { 'content-type': 'application/json' });
+      response.end(THROTTLED_BODY);
+      return;
+    }
+    const release = () => {
+      inFlight--;
+    };
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
@@ -142,7 +177,7 @@ export async function startLocalFunctionUrl(fn: LocalFunction, stops: (() => Pro
         ...(body.length === 0 ? {} : { body: body.toString('utf8') }),
         isBase64Encoded: false,
       };
-      fn.invoke(event).then(
+      fn.invoke(event).finally(release).then(
         (result) => {
           const answer = result as { statusCode?: number; headers?: Record<string, string>; body?: string };
           response.writeHead(answer.statusCode ?? 200, answer.headers ?? {});
@@ -163,5 +198,11 @@ export async function startLocalFunctionUrl(fn: LocalFunction, stops: (() => Pro
         server.close(() => resolve());
       }),
   );
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, counts: () => ({ ...counts }) };
+}
+
+/** A local function URL: where it listens, and what it did with the requests it was sent. */
+export interface LocalFunctionUrl {
+  readonly url: string;
+  counts(): { readonly invocations: number; readonly throttles: number; readonly peakInvocationsPerSecond: number };
 }

@@ -58,7 +58,7 @@ async function deliveryFixture(options: { perSource?: { perSecond: number; burst
     logger: new Logger({ serviceName: 'keyroll-delivery-test', logLevel: 'SILENT' }),
   });
   const stops: (() => Promise<void>)[] = [];
-  const url = await startLocalFunctionUrl({ name: 'delivery', invoke: handler, stop: async () => undefined }, stops);
+  const { url } = await startLocalFunctionUrl({ name: 'delivery', invoke: handler, stop: async () => undefined }, stops);
   const get = (clientId: string, key: string) => fetch(`${url}v1/clients/${clientId}/key`, { headers: { 'x-api-key': key } });
   return { h, acme, globex, pair, url, get, handler, table, tableName, close: () => Promise.all(stops.map((stop) => stop())) };
 }
