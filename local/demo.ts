@@ -58,6 +58,8 @@ export interface ClientState {
 export interface DemoState {
   readonly startedAtMs: number;
   readonly startupMs: number;
+  /** Where the local install answers: the API, and the key delivery URL the client outside AWS reads. */
+  readonly urls: { readonly api: string; readonly delivery?: string };
   readonly clients: readonly ClientState[];
   readonly rotations: number;
   readonly rotationsFailed: number;
@@ -130,7 +132,8 @@ export async function runDemo(options: DemoOptions, processStartMs: number): Pro
   const dynamodb = localDynamoDbClient(keyroll.endpoints.dynamodb);
   const table = new DynamoKeyTable(dynamodb, keyroll.keyTableName);
   const boundMs = 2 * options.cacheTtl.toMilliseconds();
-  const state: DemoState & { rotations: number; rotationsFailed: number } = { startedAtMs: Date.now(), startupMs, clients: [], rotations: 0, rotationsFailed: 0, boundMs };
+  const urls = { api: keyroll.api.url, ...(keyroll.deliveryUrl === undefined ? {} : { delivery: keyroll.deliveryUrl }) };
+  const state: DemoState & { rotations: number; rotationsFailed: number } = { startedAtMs: Date.now(), startupMs, urls, clients: [], rotations: 0, rotationsFailed: 0, boundMs };
 
   let running = true;
   const loops: Promise<void>[] = [];

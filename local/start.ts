@@ -87,12 +87,21 @@ function render(state: DemoState): void {
   });
   const elapsed = Math.round((Date.now() - state.startedAtMs) / 1000);
   process.stdout.write(
-    `\x1b[2J\x1b[Hkeyroll, local (started in ${(state.startupMs / 1000).toFixed(1)} s, running ${elapsed} s; Ctrl-C stops)\n\n${rows.join('\n')}\n\n` +
+    `\x1b[2J\x1b[Hkeyroll, local (started in ${(state.startupMs / 1000).toFixed(1)} s, running ${elapsed} s; Ctrl-C stops)\n${urlLine(state)}\n\n${rows.join('\n')}\n\n` +
       `  rotations ${state.rotations} (${state.rotationsFailed} failed)   a key ends at most ${state.boundMs / 1000} s after its window (cache TTLs)\n`,
   );
 }
 
+function urlLine(state: DemoState): string {
+  return `  API ${state.urls.api}${state.urls.delivery === undefined ? '' : `   key delivery ${state.urls.delivery}`}   keyroll --local <command> operates it`;
+}
+
+let urlsShown = false;
 function progressLine(state: DemoState): void {
+  if (!urlsShown) {
+    urlsShown = true;
+    process.stderr.write(`${urlLine(state).trim()}\n`);
+  }
   const elapsed = Math.round((Date.now() - state.startedAtMs) / 1000);
   if (elapsed % 5 !== 0) return;
   const requests = state.clients.reduce((n, c) => n + c.ok + c.refusedInWindow + c.refusedAfterWindow, 0);

@@ -97,6 +97,10 @@ describe('npm start without --duration', () => {
     while (!stderr.includes('rotations') && child.exitCode === null) await new Promise((resolve) => setTimeout(resolve, 200));
     await new Promise((resolve) => setTimeout(resolve, 8_000));
     expect(child.exitCode).toBeNull();
+    // The printed URLs answer: the API refuses a call without a key, key delivery one without a client's key.
+    const [, api, delivery] = /API (http:\/\/127\.0\.0\.1:\d+\S*)\s+key delivery (http:\/\/127\.0\.0\.1:\d+\/)/.exec(stderr) ?? [];
+    expect((await fetch(`${api ?? ''}/hello`)).status).toBe(401);
+    expect((await fetch(`${delivery ?? ''}v1/clients/hooli/key`)).status).toBe(401);
     process.kill(-(child.pid ?? 0), 'SIGINT');
     expect(await exited).toBe(0);
     const summary = JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as Summary;
