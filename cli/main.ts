@@ -248,10 +248,11 @@ Examples:
         const timeoutMs = parseDuration(options.timeout, '--timeout');
         const reason = options.reason ?? 'operator request';
         if (!emergency) {
-          const secretArn = await install.operations.recordRotation({ clientId, reason, actor: install.actor });
+          const secretArn = await install.operations.secretArnOf(clientId);
           const before = versionWithStage(await install.secrets.describe(secretArn), AWSCURRENT);
           const start = await install.secrets.startRotation(secretArn);
-          if (start.kind === 'busy') throw new OperationRefusedError(`client "${clientId}" already has a rotation in progress; see keyroll status ${clientId}`);
+          if (start.kind === 'busy') throw new OperationRefusedError(`client "${clientId}" already has a rotation in progress; nothing was changed; see keyroll status ${clientId}`);
+          await install.operations.recordRotation({ clientId, reason, actor: install.actor });
           if (!options.wait) {
             say(`rotation of ${clientId} started: version ${start.versionId}`);
             return { clientId, previousVersionId: before ?? null, versionId: start.versionId, current: false };
@@ -273,7 +274,9 @@ Examples:
         }
 
         await confirmed(options.yes, `Revoke ${clientId}'s current key now, then rotate? Until its new key is current, its requests are refused.`, `an emergency rotation refuses ${clientId}'s current key at once`);
-        const secretArn = await install.operations.recordRotation({ clientId, reason: `emergency: ${reason}`, actor: install.actor });
+        const secretArn = await install.operations.secretArnOf(clientId);
+        // The emergency is in the trail before anything else happens: whatever fails below, it was asked for.
+        await install.operations.recordRotation({ clientId, reason: `emergency: ${reason}`, actor: install.actor });
         // The key ends first: whatever happens to the rotation below, it is refused.
         const ended = await install.operations.endCurrentKey({ clientId, reason: `emergency: ${reason}`, actor: install.actor });
         const revokedAt = new Date(ended.version.revokedAtMs ?? Date.now()).toISOString();

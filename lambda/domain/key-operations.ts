@@ -172,11 +172,14 @@ export class KeyOperations {
     return this.deps.keys.extendWindow(version.keyHash, request.untilMs);
   }
 
-  /** Records a rotation an operator asked for, before the caller starts it. */
-  async recordRotation(request: { readonly clientId: string; readonly reason: string; readonly actor: string }): Promise<string> {
-    const secret = await this.secretOf(request.clientId);
+  /** The secret of a registered client, to rotate it. */
+  async secretArnOf(clientId: string): Promise<string> {
+    return (await this.secretOf(clientId)).arn;
+  }
+
+  /** Records a rotation an operator started (after it started: a refused one is not in the trail). */
+  async recordRotation(request: { readonly clientId: string; readonly reason: string; readonly actor: string }): Promise<void> {
     await this.deps.audit.recordAction({ clientId: request.clientId, action: 'key.rotate', actor: request.actor, reason: request.reason, atMs: this.deps.clock() });
-    return secret.arn;
   }
 
   trail(clientId: string, sinceMs: number): Promise<TrailEntry[]> {

@@ -83,6 +83,20 @@ describe('rotate --emergency ends the key first, whatever the rotation does', ()
     await secrets.send(new UpdateSecretVersionStageCommand({ SecretId: secretId('acme'), VersionStage: 'AWSPENDING', RemoveFromVersionId: 'stuck-rotation-0000000000000000000' }));
   }, 30_000);
 
+  it('a plain rotate refused because a rotation is in progress changes nothing and leaves no rotation in the audit trail (trial finding)', async () => {
+    await secrets.send(new PutSecretValueCommand({ SecretId: secretId('wayne'), ClientRequestToken: 'stuck-rotation-1111111111111111111', SecretString: '{"note":"half-done"}', VersionStages: ['AWSPENDING'] }));
+    const before = await currentVersion('wayne');
+    const run = await cli(['rotate', 'wayne', '--reason', 'quarterly']);
+    expect({ code: run.code, stderr: run.stderr }).toEqual({ code: EXIT.refused, stderr: expect.stringContaining('already has a rotation in progress; nothing was changed') });
+    expect(await currentVersion('wayne')).toBe(before);
+    const trail = (await cli(['--json', 'events', 'wayne'])).json as { events: { what: string; reason: string | null }[] };
+    expect(trail.events.filter((event) => event.reason === 'quarterly')).toEqual([]);
+    await secrets.send(new UpdateSecretVersionStageCommand({ SecretId: secretId('wayne'), VersionStage: 'AWSPENDING', RemoveFromVersionId: 'stuck-rotation-1111111111111111111' }));
+    expect((await cli(['rotate', 'wayne', '--reason', 'quarterly'])).code).toBe(EXIT.ok);
+    const after = (await cli(['--json', 'events', 'wayne'])).json as { events: { what: string; reason: string | null }[] };
+    expect(after.events.filter((event) => event.reason === 'quarterly').map((event) => event.what)).toEqual(['key.rotate']);
+  }, 30_000);
+
   it('revokes the key at once when the rotation function fails, says the new key is not current, and exits 5', async () => {
     const leaked = await currentKey('globex');
     const before = await currentVersion('globex');
