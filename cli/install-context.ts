@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import * as path from 'node:path';
 import { APIGatewayClient, GetAccountCommand } from '@aws-sdk/client-api-gateway';
@@ -28,9 +28,44 @@ export class InstallNotFoundError extends KeyrollError {
   override readonly name: string = 'InstallNotFoundError';
 }
 
-/** Where local mode describes its running install for `keyroll --local`. */
-export function localStatePath(env: NodeJS.ProcessEnv = process.env): string {
-  return env['KEYROLL_LOCAL_STATE'] ?? path.join(tmpdir(), 'keyroll-local.json');
+/** Where each local run describes its install, one file per process, unless `KEYROLL_LOCAL_STATE` names one. */
+const localStateDirectory = (env: NodeJS.ProcessEnv) => path.join(env['TMPDIR'] ?? tmpdir(), 'keyroll-local-runs');
+
+/** Where this local run (`npm start`, `npm run local:aws`) describes its install for `keyroll --local`. */
+export function localStatePath(env: NodeJS.ProcessEnv = process.env, pid: number = process.pid): string {
+  const named = env['KEYROLL_LOCAL_STATE'];
+  if (named !== undefined) return named;
+  mkdirSync(localStateDirectory(env), { recursive: true });
+  return path.join(localStateDirectory(env), `${pid}.json`);
+}
+
+/** The state file `keyroll --local` reads: the one named, or that of the one local run still alive. */
+function runningLocalState(env: NodeJS.ProcessEnv): string {
+  const named = env['KEYROLL_LOCAL_STATE'];
+  if (named !== undefined) return named;
+  const directory = localStateDirectory(env);
+  let files: string[] = [];
+  try {
+    files = readdirSync(directory).filter((file) => /^\d+\.json$/.test(file));
+  } catch {
+    files = [];
+  }
+  const alive = files.filter((file) => {
+    try {
+      process.kill(Number(file.slice(0, -'.json'.length)), 0);
+      return true;
+    } catch (error) {
+      // EPERM: the process exists but belongs to someone else. A run that was killed left its file: removed.
+      if ((error as NodeJS.ErrnoException).code === 'EPERM') return true;
+      rmSync(path.join(directory, file), { force: true });
+      return false;
+    }
+  });
+  if (alive.length === 0) throw new InstallNotFoundError(`no local install is running (none in ${directory}); start one with npm start or npm run local:aws`);
+  if (alive.length > 1) {
+    throw new InstallNotFoundError(`${alive.length} local installs are running (${alive.map((file) => path.join(directory, file)).join(', ')}): choose one with KEYROLL_LOCAL_STATE=<file>`);
+  }
+  return path.join(directory, alive[0] ?? '');
 }
 
 /** What `npm start` and `npm run local:aws` write for the CLI. */
@@ -133,7 +168,7 @@ async function checkAccount(description: InstallDescription, region: { region?: 
 }
 
 function openLocal(env: NodeJS.ProcessEnv): InstallContext {
-  const file = localStatePath(env);
+  const file = runningLocalState(env);
   let state: LocalState;
   try {
     state = JSON.parse(readFileSync(file, 'utf8')) as LocalState;

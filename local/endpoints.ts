@@ -3,14 +3,27 @@
  * their URLs and the environment that points the AWS CLI or any AWS SDK at them.
  */
 process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] = 'true';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { parseArgs } from 'node:util';
 import { localStatePath } from '../cli/install-context';
 import * as path from 'node:path';
 import { Duration } from 'aws-cdk-lib';
 import { localAwsEnvironment, startLocalKeyroll } from './keyroll-local';
 
+const USAGE = `npm run local:aws [-- --help]
+
+Starts keyroll's local AWS endpoints (DynamoDB, Secrets Manager, SNS/SQS, API Gateway's control plane) and its
+local API with two clients (acme, globex), prints their URLs and the environment that points the AWS CLI or an
+SDK at them, and runs until Ctrl-C. keyroll --local operates this install.`;
+
 async function main(): Promise<void> {
-  const logDirectory = path.join(tmpdir(), `keyroll-local-${process.pid}`);
+  const { values } = parseArgs({ options: { help: { type: 'boolean', default: false } } });
+  if (values.help) {
+    console.log(USAGE);
+    return;
+  }
+  const logDirectory = mkdtempSync(path.join(tmpdir(), 'keyroll-local-'));
   const keyroll = await startLocalKeyroll(
     {
       clients: [
@@ -43,8 +56,11 @@ async function main(): Promise<void> {
     'Ctrl-C stops.',
   ];
   console.log(lines.join('\n'));
+  const startedAtMs = Date.now();
   await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
   await keyroll.stop();
+  rmSync(logDirectory, { recursive: true, force: true });
+  console.log(`\nstopped after ${Math.round((Date.now() - startedAtMs) / 1000)} s; removed ${logDirectory} and this run's state file`);
 }
 
 main().catch((error: unknown) => {

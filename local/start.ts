@@ -5,6 +5,7 @@
  * keys rotate on a compressed schedule. Ctrl-C or --duration ends it with a summary.
  */
 process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] = 'true';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { localStatePath } from '../cli/install-context';
 import * as path from 'node:path';
@@ -52,6 +53,7 @@ function main(): Promise<number> {
   const abort = new AbortController();
   process.once('SIGINT', () => abort.abort());
   const json = values.json;
+  const logDirectory = mkdtempSync(path.join(tmpdir(), 'keyroll-local-'));
   return runDemo(
     {
       durationMs: values.duration === undefined ? Number.POSITIVE_INFINITY : 1000 * number('duration', values.duration, 1),
@@ -60,13 +62,14 @@ function main(): Promise<number> {
       cacheTtl: Duration.seconds(number('cache-ttl', values['cache-ttl'], 0)),
       monitorEveryMs: 1000 * number('monitor-every', values['monitor-every'], 1),
       requestIntervalMs: number('request-interval', values['request-interval'], 10),
-      logDirectory: path.join(tmpdir(), `keyroll-local-${process.pid}`),
+      logDirectory,
       stateFile: localStatePath(),
       signal: abort.signal,
       onTick: (state) => (json ? progressLine(state) : render(state)),
     },
     processStartMs,
   ).then((summary) => {
+    rmSync(logDirectory, { recursive: true, force: true });
     if (json) console.log(JSON.stringify(summary));
     else {
       const { perClient, ...totals } = summary;
