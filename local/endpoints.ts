@@ -56,11 +56,10 @@ async function main(): Promise<void> {
     'Ctrl-C stops.',
   ];
   console.log(lines.join('\n'));
-  const startedAtMs = Date.now();
   await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
   await keyroll.stop();
   rmSync(logDirectory, { recursive: true, force: true });
-  console.log(`\nstopped after ${Math.round((Date.now() - startedAtMs) / 1000)} s; removed ${logDirectory} and this run's state file`);
+  console.log(`\nstopped after ${Math.round(process.uptime())} s; removed ${logDirectory} and this run's state file`);
 }
 
 main().catch((error: unknown) => {
