@@ -1,6 +1,6 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { FUNCTION_ENTRIES } from '../../lib/function-bundles';
@@ -13,6 +13,8 @@ import { FUNCTION_ENTRIES } from '../../lib/function-bundles';
 
 const REPO = path.join(__dirname, '..', '..');
 const EXAMPLE = path.join(REPO, 'examples', 'consumer-app');
+const SNIPPETS = path.join(REPO, 'examples', 'readme');
+const README_SNIPPETS = readdirSync(SNIPPETS).filter((file) => file.endsWith('.ts'));
 /** What the app may find in its node_modules besides keyroll: its peer dependencies, its one dependency (jose), and what any CDK app has. */
 const APP_DEPENDENCIES = ['aws-cdk-lib', 'constructs', 'cdk-nag', '@types/node', 'jose'];
 
@@ -26,6 +28,8 @@ describe('keyroll installed from its packed tarball into a new CDK app', () => {
   let packedFiles: string[];
   /** tsc over the app, against keyroll's packed declarations; it also writes the app.js that the CLI runs. */
   let typeCheck: { status: number | null; output: string };
+  /** tsc over the README's other TypeScript snippets (examples/readme), against the same packed declarations. */
+  let snippetCheck: { status: number | null; output: string };
 
   beforeAll(() => {
     if (!existsSync(path.join(REPO, 'dist', 'lib', 'index.js'))) throw new Error('dist/ is not built: run "npm run build" first (npm test does)');
@@ -49,6 +53,12 @@ describe('keyroll installed from its packed tarball into a new CDK app', () => {
     for (const file of ['app.ts', 'tsconfig.json']) copyFileSync(path.join(EXAMPLE, file), path.join(appDir, file));
     const tsc = spawnSync(process.execPath, [path.join(REPO, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', appDir], { encoding: 'utf8' });
     typeCheck = { status: tsc.status, output: tsc.stdout + tsc.stderr };
+    // The README's other snippets, each a whole module, with the app's compiler options.
+    mkdirSync(path.join(appDir, 'readme'));
+    for (const file of README_SNIPPETS) copyFileSync(path.join(SNIPPETS, file), path.join(appDir, 'readme', file));
+    writeFileSync(path.join(appDir, 'tsconfig.readme.json'), JSON.stringify({ extends: './tsconfig.json', compilerOptions: { noEmit: true }, files: README_SNIPPETS.map((file) => `readme/${file}`) }));
+    const snippets = spawnSync(process.execPath, [path.join(REPO, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(appDir, 'tsconfig.readme.json')], { encoding: 'utf8' });
+    snippetCheck = { status: snippets.status, output: snippets.stdout + snippets.stderr };
   }, 120_000);
 
   afterAll(() => {
@@ -124,5 +134,14 @@ describe('keyroll installed from its packed tarball into a new CDK app', () => {
   it('is the app the README shows under "Use it in your own CDK app"', () => {
     const readme = readFileSync(path.join(REPO, 'README.md'), 'utf8');
     expect(readme).toContain(['```ts', readFileSync(path.join(EXAMPLE, 'app.ts'), 'utf8').trimEnd(), '```'].join('\n'));
+  });
+
+  it('type-checks every other TypeScript snippet of the README, each a whole module, against the packed package', () => {
+    expect(snippetCheck).toEqual({ status: 0, output: '' });
+    const readme = readFileSync(path.join(REPO, 'README.md'), 'utf8');
+    const blocks = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map(([, body = '']) => body);
+    const sources = [path.join(EXAMPLE, 'app.ts'), ...README_SNIPPETS.map((file) => path.join(SNIPPETS, file))].map((file) => readFileSync(file, 'utf8'));
+    expect(blocks.filter((block) => !sources.includes(block)).map((block) => block.slice(0, 80))).toEqual([]);
+    expect(sources.filter((source) => !blocks.includes(source)).map((source) => source.slice(0, 80))).toEqual([]);
   });
 });
