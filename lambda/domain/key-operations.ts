@@ -70,14 +70,17 @@ export class KeyOperations {
     const nowMs = this.deps.clock();
     const currentId = versionWithStage(secret, AWSCURRENT);
     const pendingId = versionWithStage(secret, AWSPENDING);
+    const all = await this.deps.keys.listClientVersions(clientId);
+    const graceMs = clientSettingsOf(clientId, secret.registration.settings, { gracePeriodSeconds: this.deps.defaultGracePeriodSeconds }).gracePeriodMs;
     const versions = await Promise.all(
-      (await this.deps.keys.listClientVersions(clientId)).map(async (version): Promise<VersionStatus> => {
+      all.map(async (version): Promise<VersionStatus> => {
         const endsAtMs = version.revokedAtMs ?? windowEndMs(version);
         const state = stateOf(version, nowMs, currentId, pendingId);
         const base = { version, state, ...(endsAtMs === undefined ? {} : { endsAtMs }) };
         if (this.deps.usage === undefined || (endsAtMs !== undefined && endsAtMs < nowMs - DAY_MS)) return base;
         const usage = await this.usageOf(clientId, version.versionId, nowMs);
-        const stillUsed = usage.lastUsedMs !== undefined && nowMs - usage.lastUsedMs <= HOUR_MS;
+        // Use after its replacement only: requests made before it are the client's ordinary traffic.
+        const stillUsed = usage.lastUsedMs !== undefined && nowMs - usage.lastUsedMs <= HOUR_MS && usage.lastUsedMs > replacedAtMs(version, all, graceMs);
         const endingSoon = state === 'in-grace' && endsAtMs !== undefined && endsAtMs - nowMs <= DAY_MS;
         const refused = state === 'ended' && endsAtMs !== undefined ? await this.deps.usage.readRefusals(clientId, version.versionId, hourOf(endsAtMs), hourOf(nowMs)) : undefined;
         const missed =
@@ -235,11 +238,19 @@ function stateOf(version: KeyVersion, nowMs: number, currentId: string | undefin
   return windowStatus(version, nowMs) === 'valid' ? 'in-grace' : 'ended';
 }
 
+/**
+ * When a version stopped being current: when a later version became current, or else when its window was
+ * closed (its end less `graceMs`, the grace it was given then; 0 takes the end itself, the latest it can be).
+ */
+function replacedAtMs(version: KeyVersion, versions: readonly KeyVersion[], graceMs = 0): number {
+  const since = version.currentSinceMs ?? version.notBeforeMs;
+  const closedAtMs = version.notAfterMs === undefined ? Number.POSITIVE_INFINITY : version.notAfterMs - graceMs;
+  return Math.min(...versions.map((v) => v.currentSinceMs).filter((ms): ms is number => ms !== undefined && ms > since), closedAtMs);
+}
+
 /** The latest end a version may be given without force: its hard expiry, or the client's maximum grace after it was replaced. */
 function maximumEndMs(version: KeyVersion, versions: readonly KeyVersion[], registration: ClientRegistration, defaultGracePeriodSeconds: number): number {
   const settings = clientSettingsOf(registration.clientId, registration.settings, { gracePeriodSeconds: defaultGracePeriodSeconds });
-  const since = version.currentSinceMs ?? version.notBeforeMs;
-  const replacedAtMs = Math.min(...versions.map((v) => v.currentSinceMs).filter((ms): ms is number => ms !== undefined && ms > since), version.notAfterMs ?? Number.POSITIVE_INFINITY);
-  const graceMaximumMs = replacedAtMs + (settings.extendWhileInUse?.maxGraceMs ?? DEFAULT_MAX_GRACE_MS);
+  const graceMaximumMs = replacedAtMs(version, versions) + (settings.extendWhileInUse?.maxGraceMs ?? DEFAULT_MAX_GRACE_MS);
   return Math.min(graceMaximumMs, version.expiresAtMs ?? Number.POSITIVE_INFINITY);
 }

@@ -14,6 +14,28 @@ const sns = mockClient(SNSClient);
 const dynamo = useDynalite();
 
 describe('Key operations: status', () => {
+  it('does not call a replaced key "still in use" for requests made before its replacement (trial finding)', async () => {
+    const tableName = await dynamo.newTable();
+    const h = new RotationHarness({ secretsManager, sns, dynamodbEndpoint: dynamo.endpoint(), tableName, gracePeriodSeconds: 12 * 3600 });
+    const arn = await h.newClient('acme');
+    await h.rotate(arn, { token: 'v1' });
+    h.clock.advance(20 * 60_000);
+    await h.traffic([{ atMs: h.clock.nowMs - 60_000, clientId: 'acme', keyVersion: 'v1' }]);
+    await h.rotate(arn, { token: 'v2' });
+    h.clock.advance(10 * 60_000);
+    const operations = keyOperationsOnAws({
+      dynamodb: localDynamoDbClient(dynamo.endpoint()),
+      keyTableName: tableName,
+      secretsManager: new SecretsManagerClient({}),
+      sns: new SNSClient({}),
+      install: { clientTopicArn: CLIENT_TOPIC_ARN, operationsTopicArn: OPERATIONS_TOPIC_ARN, secretNamePrefix: 'keyroll/clients/', defaultGracePeriodSeconds: 12 * 3600 },
+      clock: h.clock.now,
+    });
+    const v1 = (await operations.status('acme')).versions.find((v) => v.version.versionId === 'v1');
+    expect(v1).toMatchObject({ state: 'in-grace', usage: { lastUsedMs: expect.any(Number) } });
+    expect(v1?.stillUsedBeforeItsEnd).toBeUndefined();
+  });
+
   it('flags a replaced key still in use shortly before its end, with its requests per hour and last use', async () => {
     const tableName = await dynamo.newTable();
     const h = new RotationHarness({ secretsManager, sns, dynamodbEndpoint: dynamo.endpoint(), tableName, gracePeriodSeconds: 12 * 3600 });
