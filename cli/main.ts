@@ -3,7 +3,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { containsKeyShapedText } from '../lambda/domain/api-key';
 import { KeyrollError, OperationRefusedError, UnknownClientOrVersionError } from '../lambda/domain/errors';
 import { AWSCURRENT, AWSPENDING } from '../lambda/domain/ports';
-import type { ClientStatus } from '../lambda/domain/key-operations';
+import { fleetEntryOf, sortFleet, type ClientStatus, type FleetEntry } from '../lambda/domain/key-operations';
 import { CLIENT_TAG } from '../lambda/domain/client-settings';
 import { checkClients, clockSkewCheck, type CheckResult } from '../lambda/domain/install-checks';
 import { versionWithStage } from '../lambda/domain/secret-labels';
@@ -221,13 +221,23 @@ Examples:
 
   program
     .command('status')
-    .description('a client\'s key versions and their windows, and any rotation in progress')
-    .argument('<clientId>')
+    .description('without a client id, every client: current key and age, keys in grace, rotations, and who needs attention first; with one, its key versions in detail')
+    .argument('[clientId]')
     .action(
-      withInstall(async (install, _options, clientId: string) => {
-        const status = await install.operations.status(clientId);
-        say(renderStatus(status, Date.now()));
-        return statusJson(status);
+      withInstall(async (install, _options, clientId: string | undefined) => {
+        if (clientId !== undefined) {
+          const status = await install.operations.status(clientId);
+          say(renderStatus(status, Date.now()));
+          return statusJson(status);
+        }
+        const registrations = await install.keys.listRegistrations();
+        const statuses: ClientStatus[] = [];
+        // A few at a time: each status reads the secret, the versions and their usage.
+        for (let i = 0; i < registrations.length; i += 8) statuses.push(...(await Promise.all(registrations.slice(i, i + 8).map((registration) => install.operations.status(registration.clientId)))));
+        const nowMs = Date.now();
+        const fleet = sortFleet(statuses.map((status) => fleetEntryOf(status, nowMs)));
+        say(renderFleet(fleet, nowMs));
+        return { clients: fleet.map((entry) => fleetJson(entry)), needAttention: fleet.filter((entry) => entry.attention.length > 0).length };
       }),
     );
 
@@ -469,6 +479,45 @@ function report(error: unknown, json: boolean, io: CliIo): number {
   if (json) io.stdout(`${JSON.stringify({ error: { code, message } })}\n`);
   else io.stderr(`keyroll: ${message}\n`);
   return status;
+}
+
+function fleetJson(entry: FleetEntry) {
+  const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
+  return {
+    clientId: entry.clientId,
+    current: entry.current === undefined ? null : { versionId: entry.current.versionId, since: iso(entry.current.sinceMs) },
+    inGrace: entry.inGrace.map((v) => ({ versionId: v.versionId, endsAt: iso(v.endsAtMs), lastUsed: iso(v.lastUsedMs) })),
+    rotationInProgress: entry.rotationInProgress ?? null,
+    nextRotation: iso(entry.nextRotationMs),
+    attention: entry.attention,
+  };
+}
+
+/** A span for people: "3 d", "5 h", "12 min", "40 s". */
+function span(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s >= 2 * 86_400) return `${Math.round(s / 86_400)} d`;
+  if (s >= 2 * 3_600) return `${Math.round(s / 3_600)} h`;
+  if (s >= 120) return `${Math.round(s / 60)} min`;
+  return `${s} s`;
+}
+
+function renderFleet(fleet: readonly FleetEntry[], nowMs: number): string {
+  if (fleet.length === 0) return 'no clients yet: keyroll clients add <clientId>';
+  const rows = fleet.map((entry) => [
+    entry.clientId,
+    entry.current === undefined ? '(none)' : `${entry.current.versionId.slice(0, 8)}${entry.current.sinceMs === undefined ? '' : ` for ${span(nowMs - entry.current.sinceMs)}`}`,
+    entry.inGrace.length === 0
+      ? '-'
+      : entry.inGrace.map((v) => `${v.versionId.slice(0, 8)} ${v.endsAtMs === undefined ? 'no end' : `${span(v.endsAtMs - nowMs)} left`}, ${v.lastUsedMs === undefined ? 'unused 24 h' : `used ${span(nowMs - v.lastUsedMs)} ago`}`).join('; '),
+    entry.rotationInProgress === undefined ? '-' : `in progress (${entry.rotationInProgress.slice(0, 8)})`,
+    entry.nextRotationMs === undefined ? '-' : new Date(entry.nextRotationMs).toISOString().slice(0, 16).replace('T', ' '),
+  ]);
+  const header = ['CLIENT', 'CURRENT KEY', 'IN GRACE', 'ROTATION', 'NEXT ROTATION (UTC)'];
+  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)));
+  const line = (cells: readonly string[]) => cells.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join('  ').trimEnd();
+  const attention = fleet.flatMap((entry) => entry.attention.map((reason) => `! ${entry.clientId}: ${reason}`));
+  return [line(header), ...rows.map(line), ...(attention.length === 0 ? [] : ['', ...attention])].join('\n');
 }
 
 function statusJson(status: ClientStatus) {

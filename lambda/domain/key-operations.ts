@@ -254,3 +254,45 @@ function maximumEndMs(version: KeyVersion, versions: readonly KeyVersion[], regi
   const graceMaximumMs = replacedAtMs(version, versions) + (settings.extendWhileInUse?.maxGraceMs ?? DEFAULT_MAX_GRACE_MS);
   return Math.min(graceMaximumMs, version.expiresAtMs ?? Number.POSITIVE_INFINITY);
 }
+
+/** One client in the fleet view: where its keys stand, and what needs an operator, most urgent first. */
+export interface FleetEntry {
+  readonly clientId: string;
+  readonly current?: { readonly versionId: string; readonly sinceMs?: number };
+  readonly inGrace: readonly { readonly versionId: string; readonly endsAtMs?: number; readonly lastUsedMs?: number }[];
+  readonly rotationInProgress?: string;
+  readonly nextRotationMs?: number;
+  readonly attention: readonly string[];
+}
+
+/** A rotation whose pending version is older than this has stopped: Secrets Manager gives a rotation's steps far less. */
+const ROTATION_STALLED_MS = HOUR_MS;
+
+/** The fleet view of one client's status, with the reasons an operator should look at it. */
+export function fleetEntryOf(status: ClientStatus, nowMs: number): FleetEntry {
+  const current = status.versions.find((v) => v.state === 'current');
+  const pending = status.versions.find((v) => v.state === 'pending');
+  const attention: string[] = [];
+  if (current === undefined) attention.push('no current key');
+  for (const v of status.versions) {
+    if (v.refusedSinceItsEnd !== undefined) attention.push(`missed its switch: ${v.version.versionId} refused ${v.refusedSinceItsEnd.refused} ${v.refusedSinceItsEnd.refused === 1 ? 'time' : 'times'} since its end`);
+    if (v.stillUsedBeforeItsEnd === true) attention.push(`still uses ${v.version.versionId} after its replacement, and its window ends within a day`);
+  }
+  if (pending !== undefined && nowMs - pending.version.notBeforeMs > ROTATION_STALLED_MS) attention.push(`rotation ${pending.version.versionId} started ${Math.round((nowMs - pending.version.notBeforeMs) / HOUR_MS)} h ago and has not finished`);
+  if (status.nextRotationMs === undefined) attention.push('no rotation scheduled');
+  return {
+    clientId: status.clientId,
+    ...(current === undefined ? {} : { current: { versionId: current.version.versionId, ...(current.version.currentSinceMs === undefined ? {} : { sinceMs: current.version.currentSinceMs }) } }),
+    inGrace: status.versions
+      .filter((v) => v.state === 'in-grace')
+      .map((v) => ({ versionId: v.version.versionId, ...(v.endsAtMs === undefined ? {} : { endsAtMs: v.endsAtMs }), ...(v.usage?.lastUsedMs === undefined ? {} : { lastUsedMs: v.usage.lastUsedMs }) })),
+    ...(status.rotationInProgress === undefined ? {} : { rotationInProgress: status.rotationInProgress }),
+    ...(status.nextRotationMs === undefined ? {} : { nextRotationMs: status.nextRotationMs }),
+    attention,
+  };
+}
+
+/** The fleet, those that need attention first (the most reasons first), then by client id. */
+export function sortFleet(entries: readonly FleetEntry[]): FleetEntry[] {
+  return [...entries].sort((a, b) => b.attention.length - a.attention.length || a.clientId.localeCompare(b.clientId));
+}

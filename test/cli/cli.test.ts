@@ -86,6 +86,21 @@ describe('keyroll CLI (--local)', () => {
     expect((await text('status', 'globex')).stdout).toMatch(/requests per hour, last 24 h: .*5 in all, last used 20/);
   }, 30_000);
 
+  it('status without a client id is the fleet: every client, its current key and age, keys in grace with time left and last use, the next rotation', async () => {
+    const { code, json } = await cli('status');
+    expect(code).toBe(EXIT.ok);
+    const clients = json['clients'] as { clientId: string; current: { versionId: string; since: string } | null; inGrace: { endsAt: string; lastUsed: string | null }[]; nextRotation: string | null; attention: string[] }[];
+    expect(clients.map((c) => c.clientId).sort()).toEqual(['acme', 'globex']);
+    const acme = clients.find((c) => c.clientId === 'acme');
+    expect(acme).toMatchObject({ current: { versionId: expect.any(String), since: expect.any(String) }, nextRotation: expect.any(String), attention: [] });
+    // acme was rotated above: its previous key is in grace, with its end.
+    expect(acme?.inGrace).toEqual([expect.objectContaining({ endsAt: expect.any(String) })]);
+    expect(json['needAttention']).toBe(0);
+    const { stdout } = await text('status');
+    expect(stdout).toMatch(/^CLIENT\s+CURRENT KEY\s+IN GRACE\s+ROTATION\s+NEXT ROTATION \(UTC\)/);
+    expect(stdout).toMatch(/acme\s+\S{8} for \d+ s\s+\S{8} (59|60) min left, (unused 24 h|used \d+ s ago)/);
+  }, 30_000);
+
   it('extends a replaced version, refuses past the maximum without --force, and never extends a revoked one', async () => {
     const replaced = (await versionsOf('acme')).find((v) => v.state === 'in-grace');
     if (replaced === undefined) throw new Error('no replaced version');

@@ -41,7 +41,7 @@ describe('keyroll global options', () => {
   it.each([
     ['a missing option', ['revoke', 'acme', '--reason', 'x']],
     ['an unknown command', ['frobnicate']],
-    ['a missing argument', ['status']],
+    ['a missing argument', ['events']],
   ])('answers %s with a JSON error on standard output under --json, exit 2', async (_label, argv) => {
     let stdout = '';
     const code = await runCli(['--local', '--json', ...argv], { stdout: (text) => (stdout += text), stderr: () => undefined, env: { KEYROLL_LOCAL_STATE: '/nonexistent/keyroll.json' } });

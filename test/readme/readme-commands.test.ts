@@ -2,6 +2,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import type { DemoSummary } from '../../local/demo';
 
 /**
  * Every shell command of the README, as a newcomer types it, in a fresh copy of this working tree (its files as
@@ -28,7 +29,7 @@ const PROOF = (where: string): Plan => ({ kind: 'not-here', why: `a proof that r
 const PLANS: Readonly<Record<string, Plan>> = {
   'npm ci && npm start': { kind: 'until-sigint' },
   'npm ci && npm test': { kind: 'not-here', why: 'it is the command that runs this test (CI runs it on a fresh clone: .ci/run)' },
-  'npm start -- --duration 20 --json': { kind: 'run' },
+  'npm start -- --duration 20 --json --rotate-every 3 --grace 6 --cache-ttl 1 --monitor-every 2 --request-interval 100': { kind: 'run' },
   'npm start -- --help': { kind: 'run' },
   'npm run local:aws': { kind: 'until-sigint' },
   'npm ci && npm pack': { kind: 'run' },
@@ -168,15 +169,52 @@ describe('the README\'s commands, as written, on a fresh copy', () => {
     expect(finished.output).toMatch(/refusedInWindow\s+0/);
   }, 180_000);
 
-  it('npm start -- --duration 20 --json and --help exit 0; the JSON summary is the last line', async () => {
+  it('npm start -- --help exits 0', async () => {
     const help = await run('npm start -- --help', clone, env);
     expect({ code: help.code, usage: help.output.includes('--duration S') }).toEqual({ code: 0, usage: true });
-    const timed = await run('npm start -- --duration 20 --json', clone, env);
-    timings['npm start -- --duration 20 --json'] = timed.ms;
-    expect(timed.code).toBe(0);
-    const last = timed.output.trim().split('\n').at(-1) ?? '';
-    expect(JSON.parse(last)).toMatchObject({ refusedInWindow: 0, rotationsFailed: 0 });
-  }, 180_000);
+  }, 60_000);
+
+  describe('npm start for 20 s, time compressed: five clients under traffic while their keys rotate every 3 s', () => {
+    const command = 'npm start -- --duration 20 --json --rotate-every 3 --grace 6 --cache-ttl 1 --monitor-every 2 --request-interval 100';
+    let finished: Finished;
+    let summary: DemoSummary;
+
+    beforeAll(async () => {
+      expect(plan(command).kind).toBe('run');
+      finished = await run(command, clone, env);
+      timings[command] = finished.ms;
+      summary = JSON.parse(finished.output.trim().split('\n').at(-1) ?? '{}') as DemoSummary;
+    }, 180_000);
+
+    it('rotates at least 20 times and refuses no key inside its window; exits 0 with no error or warning', () => {
+      expect({ code: finished.code, errors: finished.output.split('\n').filter((line) => /error|warning/i.test(line) && !/refused in window 0$/.test(line)) }).toEqual({ code: 0, errors: [] });
+      expect(summary).toMatchObject({ clients: 5, refusedInWindow: 0, rotationsFailed: 0, rotationFailures: [] });
+      expect(summary.rotations).toBeGreaterThanOrEqual(20);
+      expect(summary.requests).toBeGreaterThan(300);
+      // Each rotation sends its client key.rotated; the last one of each client may still be in its queue when the run ends.
+      expect(summary.notifications).toBeGreaterThanOrEqual(summary.rotations - summary.clients);
+    });
+
+    it('lets every client but the one that never switches follow its rotations: by notification, by polling, and through key delivery', () => {
+      const byClient = Object.fromEntries(summary.perClient.map((c) => [c.clientId, c]));
+      for (const clientId of ['acme', 'globex', 'initech', 'hooli']) {
+        expect({ clientId, requests: (byClient[clientId]?.requests ?? 0) > 40, refusedInWindow: byClient[clientId]?.refusedInWindow }).toEqual({ clientId, requests: true, refusedInWindow: 0 });
+        expect(byClient[clientId]?.keyVersionsUsed).toBeGreaterThanOrEqual(3);
+      }
+      expect(byClient['hooli']?.behaviour).toBe('outside-aws');
+      expect(byClient['umbrella']?.keyVersionsUsed).toBe(1);
+    });
+
+    it('refuses the client that never switches once its key\'s window has ended, within the bound, and catches the missed switch', () => {
+      expect(summary.refusedAfterWindow).toBeGreaterThan(0);
+      // The bound, plus one request interval and the time a loaded machine takes to answer.
+      expect(summary.neverSwitchingRefusedAfterMs).not.toBeNull();
+      expect(summary.neverSwitchingRefusedAfterMs).toBeLessThanOrEqual(summary.refusalBoundMs + 100 + 500);
+      // The report at the first refusal, the log delivery (1 s), a monitor run (every 2 s) and the queue's long poll (1 s), with the same allowance.
+      expect(summary.missedSwitchCaughtAfterMs).not.toBeNull();
+      expect(summary.missedSwitchCaughtAfterMs).toBeLessThanOrEqual(1_000 + 2_000 + 1_000 + 2_000);
+    });
+  });
 
   it('npm run local:aws runs until Ctrl-C, its printed endpoints answer, and it says what it removed', async () => {
     expect(plan('npm run local:aws').kind).toBe('until-sigint');
