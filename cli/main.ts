@@ -3,7 +3,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { containsKeyShapedText } from '../lambda/domain/api-key';
 import { KeyrollError, OperationRefusedError, UnknownClientOrVersionError } from '../lambda/domain/errors';
 import { AWSCURRENT, AWSPENDING } from '../lambda/domain/ports';
-import { fleetEntryOf, sortFleet, type ClientStatus, type FleetEntry } from '../lambda/domain/key-operations';
+import { fleetEntryOf, sortFleet, type ClientStatus, type FailClosedRevocation, type FleetEntry } from '../lambda/domain/key-operations';
 import { CLIENT_TAG } from '../lambda/domain/client-settings';
 import { checkClients, clockSkewCheck, type CheckResult } from '../lambda/domain/install-checks';
 import { versionWithStage } from '../lambda/domain/secret-labels';
@@ -90,6 +90,16 @@ Examples:
     say(summary.ok ? `authorizer caches flushed: ${report.flushed.join(', ') || 'none found'}` : summary.warning);
     if (!summary.ok && !json) for (const failure of report.failed) io.stdout(`  ${failure.target}: ${failure.error}\n    by hand: ${failure.byHand}\n`);
     return summary;
+  };
+
+  /** Runs the steps up to and including a revocation: when one fails, the operator is told the key still works. */
+  const notRevokedUnless = async <T>(steps: () => Promise<T>): Promise<T> => {
+    try {
+      return await steps();
+    } catch (error) {
+      if (error instanceof KeyrollError || (error instanceof Error && error.name === 'UsageError')) throw error;
+      throw new RevocationNotMadeError(`NOT revoked: ${errorText(error)}. The key is still accepted. The key table must answer for a revocation; retry the command when it does.`);
+    }
   };
 
   const clients = program.command('clients').description('the install\'s clients');
@@ -284,29 +294,36 @@ Examples:
         }
 
         await confirmed(options.yes, `Revoke ${clientId}'s current key now, then rotate? Until its new key is current, its requests are refused.`, `an emergency rotation refuses ${clientId}'s current key at once`);
-        const secretArn = await install.operations.secretArnOf(clientId);
-        // The emergency is in the trail before anything else happens: whatever fails below, it was asked for.
-        await install.operations.recordRotation({ clientId, reason: `emergency: ${reason}`, actor: install.actor });
-        // The key ends first: whatever happens to the rotation below, it is refused.
-        const ended = await install.operations.endCurrentKey({ clientId, reason: `emergency: ${reason}`, actor: install.actor });
-        const revokedAt = new Date(ended.version.revokedAtMs ?? Date.now()).toISOString();
-        say(`${clientId}: version ${ended.version.versionId} ${ended.alreadyRevoked ? 'was already revoked' : 'revoked'} at ${revokedAt}: every authorizer refuses it`);
+        // The key ends first, with the key table alone: whatever happens to Secrets Manager, SNS or the rotation below, it is refused.
+        const ended = await notRevokedUnless(async () => {
+          const target = await install.operations.revocationTarget(clientId);
+          // The emergency is in the trail before anything else happens: whatever fails below, it was asked for.
+          await install.operations.recordRotation({ clientId, reason: `emergency: ${reason}`, actor: install.actor });
+          return { target, revocation: await install.operations.revokeFailClosed(target, { reason: `emergency: ${reason}`, actor: install.actor }) };
+        });
+        const secretArn = ended.target.secretArn;
+        const revokedAt = new Date(ended.revocation.version.revokedAtMs ?? Date.now()).toISOString();
+        if (ended.target.secretsManagerError !== undefined) say(`Secrets Manager could not be read (${ended.target.secretsManagerError}): the current version is the key table's`);
+        say(`${clientId}: version ${ended.revocation.version.versionId} ${ended.revocation.alreadyRevoked ? 'was already revoked' : 'revoked'} at ${revokedAt}: every authorizer refuses it`);
+        const notification = notificationOutcome(ended.revocation, clientId);
         const starting = install.secrets.startRotation(secretArn).catch((error: unknown) => ({ kind: 'failed' as const, error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) }));
-        const flush = await flushAfter(install, ended.version);
+        const flush = await flushAfter(install, ended.revocation.version);
         const start = await starting;
         let rotation: EmergencyRotation;
         if (start.kind === 'failed') rotation = { state: 'failed', error: start.error };
-        else if (start.kind === 'busy') rotation = await followRotationInProgress(install, secretArn, ended.version.versionId, timeoutMs, clientId);
-        else rotation = (await waitUntilCurrent(install, secretArn, start.versionId, timeoutMs, clientId)) ? { state: 'current', versionId: start.versionId } : { state: 'not-current', versionId: start.versionId };
+        else if (start.kind === 'busy') rotation = await followRotationInProgress(install, secretArn, ended.revocation.version.versionId, timeoutMs, clientId).catch((error: unknown) => ({ state: 'failed' as const, error: errorText(error) }));
+        else rotation = (await waitUntilCurrent(install, secretArn, start.versionId, timeoutMs, clientId).catch(() => false)) ? { state: 'current', versionId: start.versionId } : { state: 'not-current', versionId: start.versionId };
         say(`${clientId}: ${describeRotation(rotation, clientId, timeoutMs)}`);
-        if (!flush.ok || rotation.state !== 'current') exitCode = EXIT.partial;
+        if (notification.warning !== undefined) say(notification.warning);
+        if (!flush.ok || rotation.state !== 'current' || !ended.revocation.notified) exitCode = EXIT.partial;
         return {
           clientId,
           emergency: true,
-          previousVersionId: ended.version.versionId,
+          previousVersionId: ended.revocation.version.versionId,
           versionId: rotation.state === 'current' ? rotation.versionId : null,
           current: rotation.state === 'current',
-          revoked: { versionId: ended.version.versionId, revokedAt, reason: ended.version.revokedReason ?? null, before: ended.alreadyRevoked },
+          revoked: { versionId: ended.revocation.version.versionId, revokedAt, reason: ended.revocation.version.revokedReason ?? null, before: ended.revocation.alreadyRevoked },
+          notified: notification.json,
           flush: flush.json,
           rotation,
         };
@@ -322,21 +339,37 @@ Examples:
     .option('--yes', 'do not ask (revoking the current version locks the client out until it gets a new key)')
     .action(
       withInstall(async (install, _options, clientId: string, options: { version: string; reason: string; yes?: boolean }) => {
-        const status = await install.operations.status(clientId);
-        const target = status.versions.find(({ version }) => version.versionId === options.version);
-        if (target?.state === 'current') {
+        // The key table alone decides: a Secrets Manager outage never delays a revocation.
+        const target = await notRevokedUnless(() => install.operations.revocationTarget(clientId, options.version));
+        if (target.isCurrent && target.version.revokedAtMs === undefined) {
           await confirmed(
             options.yes,
             `Version ${options.version} is ${clientId}'s current key: revoking it refuses every request until ${clientId} has a new key (keyroll rotate ${clientId}). Revoke it?`,
             `version ${options.version} is ${clientId}'s current key: revoking it locks ${clientId} out until it has a new key (keyroll rotate ${clientId} --emergency does both)`,
           );
         }
-        const revoked = await install.operations.revoke({ clientId, versionId: options.version, reason: options.reason, actor: install.actor });
+        const revocation = await notRevokedUnless(() => install.operations.revokeFailClosed(target, { reason: options.reason, actor: install.actor }));
+        const revoked = revocation.version;
         const at = new Date(revoked.revokedAtMs ?? Date.now()).toISOString();
-        say(`${clientId}: version ${options.version} revoked at ${at}: every authorizer refuses it${target?.state === 'current' ? `; ${clientId} has no valid key until keyroll rotate ${clientId}` : ''}`);
+        if (revocation.alreadyRevoked) say(`${clientId}: version ${options.version} was already revoked at ${at} (${revoked.revokedReason ?? 'no reason'}); the feed, the client's notification and the flush are made again`);
+        else say(`${clientId}: version ${options.version} revoked at ${at}: every authorizer refuses it${target.isCurrent ? `; ${clientId} has no valid key until keyroll rotate ${clientId}` : ''}`);
         const flush = await flushAfter(install, revoked);
-        if (!flush.ok) exitCode = EXIT.partial;
-        return { clientId, versionId: options.version, revokedAt: at, reason: revoked.revokedReason ?? options.reason, wasCurrent: target?.state === 'current', flush: flush.json, flushed: flush.json.flushed };
+        const notification = notificationOutcome(revocation, clientId);
+        if (notification.warning !== undefined) say(notification.warning);
+        // Revoking twice is refused (exit 1), though the repairs above are made.
+        if (revocation.alreadyRevoked) exitCode = EXIT.refused;
+        else if (!flush.ok || !revocation.notified) exitCode = EXIT.partial;
+        return {
+          clientId,
+          versionId: options.version,
+          revokedAt: at,
+          reason: revoked.revokedReason ?? options.reason,
+          alreadyRevoked: revocation.alreadyRevoked,
+          wasCurrent: target.isCurrent,
+          notified: notification.json,
+          flush: flush.json,
+          flushed: flush.json.flushed,
+        };
       }),
     );
 
@@ -602,6 +635,24 @@ function renderStatus(status: ClientStatus, nowMs: number): string {
   if (status.rotationInProgress !== undefined) lines.push(`  rotation in progress: ${status.rotationInProgress}`);
   if (status.nextRotationMs !== undefined) lines.push(`  next scheduled rotation: ${new Date(status.nextRotationMs).toISOString()}`);
   return lines.join('\n');
+}
+
+/** Whether the client and operations were told of a revocation, in text when they were not, and for --json. */
+function notificationOutcome(revocation: FailClosedRevocation, clientId: string): { readonly warning?: string; readonly json: { readonly sent: boolean; readonly error: string | null } } {
+  if (revocation.notified) return { json: { sent: true, error: null } };
+  return {
+    warning: `WARNING: the key is revoked, but ${clientId} and operations were NOT told (key.revoked): ${revocation.notificationError ?? 'unknown error'}. Run the same keyroll revoke again once SNS answers: it sends the notification.`,
+    json: { sent: false, error: revocation.notificationError ?? null },
+  };
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
+/** A revocation that did not happen: an AWS call failed before the key table recorded it (exit 4). */
+class RevocationNotMadeError extends Error {
+  override readonly name = 'RevocationNotMadeError';
 }
 
 /** What became of an emergency's rotation. */

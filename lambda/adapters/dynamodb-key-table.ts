@@ -548,7 +548,9 @@ function trailEntryOf(item: Item): TrailEntry[] {
   const type = item['itemType']?.S;
   if (type === 'event') {
     const notification = parseNotification(JSON.parse(readString(item, 'body')));
-    return [{ atMs: Date.parse(notification.at), kind: 'notification', what: notification.type, versionId: notification.versionId }];
+    // Recorded before it is published: one whose publication failed is in the trail as not sent.
+    const sent = item['publishedAtMs']?.N !== undefined;
+    return [{ atMs: Date.parse(notification.at), kind: 'notification', what: notification.type, versionId: notification.versionId, ...(sent ? {} : { detail: 'not sent yet' }) }];
   }
   if (type !== 'audit') return [];
   const action = readString(item, 'action');

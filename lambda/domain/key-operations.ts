@@ -47,6 +47,25 @@ export interface VersionStatus {
   readonly refusedSinceItsEnd?: { readonly refused: number; readonly firstRefusedMs: number; readonly lastRefusedMs: number };
 }
 
+/** The version a revocation ends, as `revocationTarget` found it. */
+export interface RevocationTarget {
+  readonly clientId: string;
+  readonly secretArn: string;
+  readonly version: KeyVersion;
+  /** It is the client's current key: revoking it leaves the client without a valid key until a rotation. */
+  readonly isCurrent: boolean;
+  /** Secrets Manager could not be read: the current version is the key table's. */
+  readonly secretsManagerError?: string;
+}
+
+/** What a fail-closed revocation did: the key is revoked whatever `notified` says. */
+export interface FailClosedRevocation {
+  readonly version: KeyVersion;
+  readonly alreadyRevoked: boolean;
+  readonly notified: boolean;
+  readonly notificationError?: string;
+}
+
 export interface ClientStatus {
   readonly clientId: string;
   readonly secretArn: string;
@@ -129,17 +148,56 @@ export class KeyOperations {
   }
 
   /**
-   * An emergency's first step: the client's current key is revoked now, before any rotation, so that nothing
-   * that happens to the rotation (busy, slow, failing) can leave it working. A current key revoked before stays
-   * as it was (`alreadyRevoked`). Returns the secret to rotate.
+   * The version an operator's revocation ends (the named one, or the client's current one), found with the key
+   * table alone when Secrets Manager cannot be read: an outage of Secrets Manager never delays a revocation.
+   * The table's current version is the one made current last that has no end.
    */
-  async endCurrentKey(request: { readonly clientId: string; readonly reason: string; readonly actor: string }): Promise<{ readonly secretArn: string; readonly version: KeyVersion; readonly alreadyRevoked: boolean }> {
-    const secret = await this.secretOf(request.clientId);
-    const currentId = versionWithStage(secret, AWSCURRENT);
-    const current = currentId === undefined ? undefined : (await this.deps.keys.listClientVersions(request.clientId)).find((version) => version.versionId === currentId);
-    if (current === undefined) throw new OperationRefusedError(`client "${request.clientId}" has no current key to end`);
-    if (current.revokedAtMs !== undefined) return { secretArn: secret.arn, version: current, alreadyRevoked: true };
-    return { secretArn: secret.arn, version: await this.revoke({ ...request, versionId: current.versionId }), alreadyRevoked: false };
+  async revocationTarget(clientId: string, versionId?: string): Promise<RevocationTarget> {
+    const registration = await this.deps.registry.registrationOf(clientId);
+    if (registration === undefined) {
+      await this.secretOf(clientId);
+      throw new UnknownClientOrVersionError(`this install has no client "${clientId}"`);
+    }
+    const versions = await this.deps.keys.listClientVersions(clientId);
+    let currentId: string | undefined;
+    let secretsManagerError: string | undefined;
+    try {
+      currentId = versionWithStage(await this.deps.secrets.describe(registration.secretArn), AWSCURRENT);
+    } catch (error) {
+      secretsManagerError = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+      currentId = versions
+        .filter((version) => version.currentSinceMs !== undefined && version.notAfterMs === undefined && version.revokedAtMs === undefined)
+        .sort((a, b) => (b.currentSinceMs ?? 0) - (a.currentSinceMs ?? 0))[0]?.versionId;
+    }
+    const wanted = versionId ?? currentId;
+    const version = versions.find((candidate) => candidate.versionId === wanted);
+    if (version === undefined) {
+      throw versionId === undefined ? new OperationRefusedError(`client "${clientId}" has no current key to end`) : new UnknownClientOrVersionError(`client "${clientId}" has no key version ${versionId}`);
+    }
+    return { clientId, secretArn: registration.secretArn, version, isCurrent: version.versionId === currentId, ...(secretsManagerError === undefined ? {} : { secretsManagerError }) };
+  }
+
+  /**
+   * An operator's revocation, failing closed: the key table's revocation and the authorizers' feed come first
+   * and are what must succeed; telling the client and operations comes after, and its failure is reported, not
+   * thrown, so that the caller still flushes the caches and rotates. A version revoked before keeps its first
+   * time and reason (`alreadyRevoked`), and its announcement is made again (a notification that failed is sent then).
+   */
+  async revokeFailClosed(target: RevocationTarget, request: { readonly reason: string; readonly actor: string }): Promise<FailClosedRevocation> {
+    let version = target.version;
+    const alreadyRevoked = version.revokedAtMs !== undefined;
+    if (!alreadyRevoked) {
+      const nowMs = this.deps.clock();
+      await this.deps.audit.recordAction({ clientId: target.clientId, action: 'key.revoke', versionId: version.versionId, actor: request.actor, reason: request.reason, atMs: nowMs });
+      version = await this.deps.keys.revoke(version.keyHash, nowMs, request.reason);
+    }
+    await this.deps.revocations.announce(version.keyHash, this.deps.clock());
+    try {
+      await this.announceRevocation(version);
+      return { version, alreadyRevoked, notified: true };
+    } catch (error) {
+      return { version, alreadyRevoked, notified: false, notificationError: error instanceof Error ? `${error.name}: ${error.message}` : String(error) };
+    }
   }
 
   /**
@@ -175,9 +233,10 @@ export class KeyOperations {
     return this.deps.keys.extendWindow(version.keyHash, request.untilMs);
   }
 
-  /** The secret of a registered client, to rotate it. */
+  /** The secret of a registered client, from its registration in the key table. */
   async secretArnOf(clientId: string): Promise<string> {
-    return (await this.secretOf(clientId)).arn;
+    const registration = await this.deps.registry.registrationOf(clientId);
+    return registration?.secretArn ?? (await this.secretOf(clientId)).arn;
   }
 
   /** Records a rotation an operator started (after it started: a refused one is not in the trail). */

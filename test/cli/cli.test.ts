@@ -114,7 +114,7 @@ describe('keyroll CLI (--local)', () => {
     expect(revoked).toEqual({
       code: EXIT.ok,
       stderr: '',
-      json: { clientId: 'acme', versionId: replaced.versionId, reason: 'leaked in a log', revokedAt: expect.any(String), wasCurrent: false, flush: { flushed: ['rest:local0api/prod'], failed: [], cachedUntil: null }, flushed: ['rest:local0api/prod'] },
+      json: { clientId: 'acme', versionId: replaced.versionId, reason: 'leaked in a log', revokedAt: expect.any(String), alreadyRevoked: false, wasCurrent: false, notified: { sent: true, error: null }, flush: { flushed: ['rest:local0api/prod'], failed: [], cachedUntil: null }, flushed: ['rest:local0api/prod'] },
     });
     expect((await versionsOf('acme')).find((v) => v.versionId === replaced.versionId)).toMatchObject({ state: 'revoked', revokedReason: 'leaked in a log' });
     const afterRevoke = await cli('extend', 'acme', '--version', replaced.versionId, '--by', '1h', '--reason', 'undo', '--force', '--yes');
@@ -132,6 +132,7 @@ describe('keyroll CLI (--local)', () => {
       versionId: expect.any(String),
       current: true,
       revoked: { versionId: before, revokedAt: expect.any(String), reason: 'emergency: key in a screenshot', before: false },
+      notified: { sent: true, error: null },
       flush: { flushed: ['rest:local0api/prod'], failed: [], cachedUntil: null },
       rotation: { state: 'current', versionId: json['versionId'] },
     });

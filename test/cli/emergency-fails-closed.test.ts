@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { GetSecretValueCommand, PutSecretValueCommand, SecretsManagerClient, UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager';
@@ -24,7 +24,7 @@ let rotationFails = false;
 beforeAll(async () => {
   keyroll = await startLocalKeyroll(
     {
-      clients: ['acme', 'globex', 'initech', 'hooli', 'umbrella', 'wayne', 'stark'].map((clientId) => ({ clientId })),
+      clients: ['acme', 'globex', 'initech', 'hooli', 'umbrella', 'wayne', 'stark', 'tyrell', 'cyberdyne', 'oscorp'].map((clientId) => ({ clientId })),
       gracePeriod: Duration.hours(1),
       authorizerResultsCacheTtl: Duration.seconds(30),
       authorizerCacheTtl: Duration.seconds(1),
@@ -157,6 +157,66 @@ describe('rotate --emergency ends the key first, whatever the rotation does', ()
   }, 30_000);
 });
 
+describe('an outage of SNS, Secrets Manager or the key table never leaves a revoked key working, nor the operator misinformed (trial findings)', () => {
+  /** The CLI's view of the install with one service's endpoint dead. */
+  const withDead = (service: 'snsSqs' | 'secretsManager' | 'dynamodb') => {
+    const state = JSON.parse(readFileSync(env.KEYROLL_LOCAL_STATE, 'utf8')) as { endpoints: Record<string, string> };
+    const file = path.join(work, `state-without-${service}.json`);
+    writeFileSync(file, JSON.stringify({ ...state, endpoints: { ...state.endpoints, [service]: 'http://127.0.0.1:1' } }));
+    return { ...env, KEYROLL_LOCAL_STATE: file };
+  };
+  const cliWith = async (environment: NodeJS.ProcessEnv, argv: string[]) => {
+    let stdout = '';
+    let stderr = '';
+    const code = await runCli(['--local', ...argv], { stdout: (text) => (stdout += text), stderr: (text) => (stderr += text), env: environment, pollMs: 100 });
+    return { code, stdout, stderr };
+  };
+
+  it('SNS down: the emergency still revokes, flushes and rotates, says the client was not told, exits 5; the same revoke later sends it', async () => {
+    const leaked = await currentKey('tyrell');
+    const before = await currentVersion('tyrell');
+    expect(await answerFor(leaked)).toBe(200);
+    const run = await cliWith(withDead('snsSqs'), ['--json', 'rotate', 'tyrell', '--emergency', '--yes', '--timeout', '10s', '--reason', 'key in a gist']);
+    expect(run.code).toBe(EXIT.partial);
+    expect(JSON.parse(run.stdout)).toMatchObject({ current: true, revoked: { versionId: before }, notified: { sent: false, error: expect.any(String) }, flush: { failed: [] } });
+    expect(await answerFor(leaked)).toBe(401);
+    expect(await answerFor(await currentKey('tyrell'))).toBe(200);
+    const revokedNotice = async () => ((await cli(['--json', 'events', 'tyrell'])).json as { events: { what: string; versionId: string | null; detail: string | null }[] }).events.find((event) => event.what === 'key.revoked' && event.versionId === before);
+    expect(await revokedNotice()).toMatchObject({ detail: 'not sent yet' });
+    const repaired = await cli(['--json', 'revoke', 'tyrell', '--version', before, '--reason', 'notify', '--yes']);
+    expect(repaired.code).toBe(EXIT.refused);
+    expect(repaired.json).toMatchObject({ alreadyRevoked: true, reason: 'emergency: key in a gist', notified: { sent: true } });
+    expect(await revokedNotice()).toMatchObject({ detail: null });
+  }, 30_000);
+
+  it('Secrets Manager down: revoke needs only the key table (exit 0); an emergency revokes from the table\'s view and says the rotation failed (exit 5)', async () => {
+    const dead = withDead('secretsManager');
+    const oldKey = await currentKey('cyberdyne');
+    const version = await currentVersion('cyberdyne');
+    const revoke = await cliWith(dead, ['revoke', 'cyberdyne', '--version', version, '--reason', 'leaked', '--yes']);
+    expect({ code: revoke.code, stdout: revoke.stdout }).toEqual({ code: EXIT.ok, stdout: expect.stringContaining(`version ${version} revoked at`) });
+    expect(await answerFor(oldKey)).toBe(401);
+
+    const leaked = await currentKey('oscorp');
+    const emergency = await cliWith(dead, ['--json', 'rotate', 'oscorp', '--emergency', '--yes', '--timeout', '2s', '--reason', 'leaked']);
+    expect(emergency.code).toBe(EXIT.partial);
+    expect(JSON.parse(emergency.stdout)).toMatchObject({ current: false, rotation: { state: 'failed' }, notified: { sent: true } });
+    expect(await answerFor(leaked)).toBe(401);
+  }, 30_000);
+
+  it('key table down: nothing can be revoked, and the command says so: NOT revoked, the key still works, exit 4', async () => {
+    const key = await currentKey('stark');
+    const version = await currentVersion('stark');
+    const run = await cliWith(withDead('dynamodb'), ['revoke', 'stark', '--version', version, '--reason', 'leaked', '--yes']);
+    expect(run.code).toBe(EXIT.failed);
+    expect(run.stderr).toContain('NOT revoked');
+    expect(run.stderr).toContain('The key is still accepted');
+    expect(await answerFor(key)).toBe(200);
+    const emergency = await cliWith(withDead('dynamodb'), ['rotate', 'stark', '--emergency', '--yes', '--reason', 'leaked']);
+    expect({ code: emergency.code, notRevoked: emergency.stderr.includes('NOT revoked') }).toEqual({ code: EXIT.failed, notRevoked: true });
+  }, 60_000);
+});
+
 describe('destructive commands confirm, or take --yes', () => {
   it('refuses rotate --emergency, revoke of the current version and extend --force without a terminal or --yes, changing nothing', async () => {
     const current = await currentVersion('hooli');
@@ -190,9 +250,9 @@ describe('destructive commands confirm, or take --yes', () => {
   it('refuses to revoke a revoked version again, keeping the first reason; and to remove a client twice', async () => {
     const current = await currentVersion('umbrella');
     expect((await cli(['revoke', 'umbrella', '--version', current, '--reason', 'first', '--yes'])).code).toBe(EXIT.ok);
-    const again = await cli(['--json', 'revoke', 'umbrella', '--version', current, '--reason', 'second', '--yes']);
+    const again = await cli(['revoke', 'umbrella', '--version', current, '--reason', 'second', '--yes']);
     expect(again.code).toBe(EXIT.refused);
-    expect((again.json['error'] as { message: string }).message).toMatch(/was already revoked at 20\S+ \(first\)/);
+    expect(again.stdout).toMatch(/was already revoked at 20\S+ \(first\)/);
     expect((await status('umbrella')).versions.find((v) => v.versionId === current)).toMatchObject({ revokedReason: 'first' });
 
     expect((await cli(['clients', 'remove', 'wayne', '--reason', 'contract ended', '--yes'])).code).toBe(EXIT.ok);
