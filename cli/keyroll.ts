@@ -15,7 +15,7 @@ const confirm = process.stdin.isTTY
     }
   : undefined;
 
-runCli(process.argv.slice(2), { stdout: (text) => process.stdout.write(text), stderr: (text) => process.stderr.write(text), ...(confirm === undefined ? {} : { confirm }) }).then(
+runCli(process.argv.slice(2), { stdout: (text) => process.stdout.write(text), stderr: (text) => process.stderr.write(text), progress: process.stderr.isTTY, ...(confirm === undefined ? {} : { confirm }) }).then(
   (code) => {
     process.exitCode = code;
   },

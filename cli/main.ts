@@ -21,6 +21,8 @@ export interface CliIo {
   readonly env?: NodeJS.ProcessEnv;
   /** Time between polls while waiting for a rotation. */
   readonly pollMs?: number;
+  /** Standard error is a terminal: a progress line that rewrites itself may be shown there. */
+  readonly progress?: boolean;
   /** Asks the operator a yes/no question; absent when there is no terminal to ask on. */
   readonly confirm?: (question: string) => Promise<boolean>;
 }
@@ -206,11 +208,11 @@ Examples:
         const secret = await install.secrets.describe(secretArn);
         if (versionWithStage(secret, AWSCURRENT) === versionId && versionWithStage(secret, AWSPENDING) !== versionId) return true;
         if (Date.now() - startedMs > timeoutMs) return false;
-        if (!json) io.stderr(`\rwaiting for ${clientId}'s new key… ${Math.round((Date.now() - startedMs) / 1000)} s`);
+        if (!json && io.progress === true) io.stderr(`\rwaiting for ${clientId}'s new key… ${Math.round((Date.now() - startedMs) / 1000)} s`);
         await new Promise((resolve) => setTimeout(resolve, io.pollMs ?? 500));
       }
     } finally {
-      if (!json) io.stderr('\n');
+      if (!json && io.progress === true) io.stderr('\n');
     }
   };
 

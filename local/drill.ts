@@ -3,12 +3,21 @@
  * measured end to end on the local machinery, per mode; prints one JSON line.
  */
 process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] = 'true';
-import { parseArgs } from 'node:util';
 import { Duration } from 'aws-cdk-lib';
 import { runEmergencyDrill, type DrillMode } from './emergency-drill';
+import { scriptArguments } from './script-arguments';
 
 const MODES: readonly DrillMode[] = ['normal', 'busy', 'failing-rotation', 'failing-flush'];
-const { values } = parseArgs({ options: { runs: { type: 'string', default: '50' }, then: { type: 'string', default: '' }, 'result-ttl': { type: 'string' } } });
+const USAGE = `npm run drill -- [--runs 50] [--then busy,failing-rotation,failing-flush] [--result-ttl S]
+
+Runs emergency rotations in a row on the local machinery under traffic and measures, per run, the time from the
+command's return to the last request the ended key got through (the bound), and the command's own time.
+  --runs N         ordinary emergencies first (default 50)
+  --then MODES     then one run per mode: busy (a rotation already stuck), failing-rotation (every step fails),
+                   failing-flush (API Gateway's control plane refuses every flush)
+  --result-ttl S   API Gateway's result cache TTL in seconds (default: the construct's, 60)
+Prints one JSON line.`;
+const values = scriptArguments(USAGE, { runs: { type: 'string', default: '50' }, then: { type: 'string', default: '' }, 'result-ttl': { type: 'string' } });
 const thenModes = values.then.split(',').filter((mode) => mode !== '');
 const unknown = thenModes.filter((mode) => !MODES.includes(mode as DrillMode));
 if (unknown.length > 0) {

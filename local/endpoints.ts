@@ -56,7 +56,11 @@ async function main(): Promise<void> {
     'Ctrl-C stops.',
   ];
   console.log(lines.join('\n'));
-  await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
+  // Ctrl-C, or a process manager's stop: the same orderly end, the state file removed.
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
+  });
   await keyroll.stop();
   rmSync(logDirectory, { recursive: true, force: true });
   console.log(`\nstopped after ${Math.round(process.uptime())} s; removed ${logDirectory} and this run's state file`);

@@ -51,7 +51,9 @@ function main(): Promise<number> {
     return value;
   };
   const abort = new AbortController();
+  // Ctrl-C, or a process manager's stop: the same orderly end, its summary, the state file removed.
   process.once('SIGINT', () => abort.abort());
+  process.once('SIGTERM', () => abort.abort());
   const json = values.json;
   const logDirectory = mkdtempSync(path.join(tmpdir(), 'keyroll-local-'));
   return runDemo(

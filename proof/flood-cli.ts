@@ -5,10 +5,16 @@
  * reserved concurrency allows, or GitHub's keys were fetched more often than the stated bound.
  */
 process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] = 'true';
-import { parseArgs } from 'node:util';
+import { scriptArguments } from '../local/script-arguments';
 import { floodFailures, runFlood } from './flood';
 
-const { values } = parseArgs({ options: { seconds: { type: 'string', default: '60' }, rate: { type: 'string', default: '1000' } } });
+const USAGE = `npm run flood -- [--seconds 60] [--rate 1000]
+
+Floods local keyroll's leak-report and key-delivery URLs with forged requests (half each, from 20 source
+addresses) while two clients call the API, are rotated, and a genuine report arrives; prints one JSON summary.
+Exit 1 when a client's call was refused, a forged request accepted, a URL beyond its reserved concurrency, or
+GitHub's keys fetched beyond the bound.`;
+const values = scriptArguments(USAGE, { seconds: { type: 'string', default: '60' }, rate: { type: 'string', default: '1000' } });
 const number = (name: string, text: string | undefined, min: number, max: number): number => {
   const value = Number(text);
   if (!Number.isInteger(value) || value < min || value > max) {

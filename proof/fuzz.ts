@@ -6,7 +6,7 @@
  */
 process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] = 'true';
 import * as path from 'node:path';
-import { parseArgs } from 'node:util';
+import { scriptArguments } from '../local/script-arguments';
 import fc from 'fast-check';
 import { DynamoKeyTable } from '../lambda/adapters/dynamodb-key-table';
 import { AUTHORIZER_VARIABLES } from '../lambda/config/authorizer-config';
@@ -40,7 +40,7 @@ async function seedTable(fuzz: FuzzKeys, table: DynamoKeyTable): Promise<void> {
 }
 
 async function main(): Promise<number> {
-  const { values } = parseArgs({ options: { events: { type: 'string', default: '1000000' }, seed: { type: 'string', default: '42' } } });
+  const values = scriptArguments('npm run fuzz -- [--events 1000000] [--seed 42]\n\nRandom authorizer events against the built authorizer bundle; prints one JSON summary, exit 1 on a wrong answer.', { events: { type: 'string', default: '1000000' }, seed: { type: 'string', default: '42' } });
   const events = Number(values.events);
   const seed = Number(values.seed);
   const dynalite = await startDynalite();

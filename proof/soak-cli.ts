@@ -4,17 +4,22 @@
  * ended early, or a key or key hash was found in the run's output.
  */
 process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] = 'true';
-import { parseArgs } from 'node:util';
+import { scriptArguments } from '../local/script-arguments';
 import { runSoak } from './soak';
 
-const { values } = parseArgs({
-  options: {
+const values = scriptArguments(
+  `npm run soak -- [--rotations 1000] [--clients 10] [--fault-rate 0.2] [--seed 1]
+
+Rotations of several clients on the local machinery under traffic, with faults injected between every function
+and every service; prints one JSON summary. Exit 1 when a key inside its window was refused, one outside it
+accepted, a window ended early, or a key found in the output.`,
+  {
     rotations: { type: 'string', default: '1000' },
     clients: { type: 'string', default: '10' },
     'fault-rate': { type: 'string', default: '0.2' },
     seed: { type: 'string', default: '1' },
   },
-});
+);
 const number = (name: string, text: string | undefined, min: number, max: number): number => {
   const value = Number(text);
   if (!Number.isFinite(value) || value < min || value > max) {

@@ -101,13 +101,19 @@ export class SecretsManagerVersionStore implements SecretVersionStore, RotationC
 /** The rotation settings DescribeSecret and each ListSecrets entry carry. */
 function withRotation(
   described: SecretDescription,
-  secret: { readonly NextRotationDate?: Date | undefined; readonly RotationLambdaARN?: string | undefined; readonly RotationRules?: { readonly ScheduleExpression?: string | undefined; readonly Duration?: string | undefined } | undefined },
+  secret: {
+    readonly NextRotationDate?: Date | undefined;
+    readonly RotationLambdaARN?: string | undefined;
+    readonly RotationRules?: { readonly ScheduleExpression?: string | undefined; readonly Duration?: string | undefined } | undefined;
+    readonly DeletedDate?: Date | undefined;
+  },
 ): SecretDescription {
   const rules = secret.RotationRules;
   return {
     ...described,
     ...(secret.NextRotationDate === undefined ? {} : { nextRotationMs: secret.NextRotationDate.getTime() }),
     ...(secret.RotationLambdaARN === undefined ? {} : { rotationLambdaArn: secret.RotationLambdaARN }),
+    ...(secret.DeletedDate === undefined ? {} : { deletedMs: secret.DeletedDate.getTime() }),
     ...(rules?.ScheduleExpression === undefined ? {} : { rotationRules: { scheduleExpression: rules.ScheduleExpression, ...(rules.Duration === undefined ? {} : { duration: rules.Duration }) } }),
   };
 }

@@ -109,6 +109,9 @@ export class ClientProvisioning {
     const name = `${this.deps.install.secretNamePrefix}${request.clientId}`;
     if (!(await this.exists(name))) throw new UnknownClientOrVersionError(`this install has no secret ${name} to adopt`);
     const secret = await this.deps.secrets.describe(name);
+    if (secret.deletedMs !== undefined) {
+      throw new OperationRefusedError(`secret ${secret.arn} is scheduled for deletion (since ${new Date(secret.deletedMs).toISOString()}): restore it first (aws secretsmanager restore-secret --secret-id ${secret.arn}), then adopt it`);
+    }
     const registered = await this.deps.registry.registrationOf(request.clientId);
     if (registered !== undefined) throw new OperationRefusedError(`client "${request.clientId}" is already registered, to secret ${registered.secretArn}`);
     if (secret.tags.get(CLIENT_TAG.clientId) !== request.clientId) throw new OperationRefusedError(`secret ${secret.arn} is not tagged ${CLIENT_TAG.clientId}=${request.clientId}`);

@@ -277,7 +277,9 @@ export class KeyOperations {
       throw new UnknownClientOrVersionError(
         unregistered === undefined
           ? `this install has no client "${clientId}"`
-          : `client "${clientId}" is not registered: its secret ${unregistered.arn} gets no key from keyroll; if the secret is yours (made before keyroll 0.2), register it with keyroll clients adopt ${clientId}`,
+          : unregistered.deletedMs !== undefined
+            ? `client "${clientId}" was removed: its secret ${unregistered.arn} is scheduled for deletion since ${new Date(unregistered.deletedMs).toISOString()} (restorable for its recovery window: aws secretsmanager restore-secret --secret-id ${unregistered.arn}, then keyroll clients adopt ${clientId})`
+            : `client "${clientId}" is not registered: its secret ${unregistered.arn} gets no key from keyroll; if the secret is yours (made before keyroll 0.2), register it with keyroll clients adopt ${clientId}`,
       );
     }
     try {

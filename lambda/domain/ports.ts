@@ -22,6 +22,8 @@ export interface SecretDescription {
   readonly rotationRules?: { readonly scheduleExpression: string; readonly duration?: string };
   /** The function that rotates it, as DescribeSecret gives it. */
   readonly rotationLambdaArn?: string;
+  /** When it was scheduled for deletion (DescribeSecret's DeletedDate): it is going, unless restored. */
+  readonly deletedMs?: number;
 }
 
 /** The key material store: Secrets Manager. */

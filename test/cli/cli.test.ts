@@ -221,6 +221,9 @@ describe('keyroll CLI (--local)', () => {
     // The audit trail outlives the client: its secret is only marked for deletion, for 7 days.
     const trail = (await cli('events', 'initech', '--since', '1h')).json['events'] as { what: string; reason: string | null }[];
     expect(trail.map((e) => e.what)).toEqual(['client.add', 'key.rotated', 'client.remove', 'key.revoke', 'key.revoked']);
+    // Its status says it was removed and how to restore it; adopting the secret while it is going is refused (trial finding).
+    expect((await cli('status', 'initech')).json['error']).toEqual({ code: 'not_found', message: expect.stringMatching(/was removed: its secret \S+ is scheduled for deletion since 20\S+ .*restore-secret/) });
+    expect((await cli('clients', 'adopt', 'initech', '--reason', 'by mistake')).json['error']).toEqual({ code: 'refused', message: expect.stringContaining('is scheduled for deletion') });
   }, 30_000);
 
   it.each<[string, string[], number, string]>([
@@ -234,6 +237,13 @@ describe('keyroll CLI (--local)', () => {
     expect(result).toMatchObject({ code, json: { error: { message: expect.stringContaining(message) } } });
     expect(await versionsOf('globex')).toEqual(before);
   });
+
+  it('writes no self-rewriting progress line when standard error is not a terminal (trial finding)', async () => {
+    const run = await text('rotate', 'globex', '--reason', 'progress off a terminal');
+    expect(run.code).toBe(EXIT.ok);
+    expect(run.stderr).not.toContain('\r');
+    expect(run.stdout).toMatch(/globex: version \S+ is current/);
+  }, 30_000);
 
   it('answers in text without --json, and exits 2 on a command line it cannot read', async () => {
     const status = await text('status', 'globex');
