@@ -1,5 +1,5 @@
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { keyFromSecretString, type CurrentKey, type KeySource } from './key-source';
+import { keyFromSecretString, KeySourceError, type CurrentKey, type KeySource } from './key-source';
 
 export interface SecretsManagerKeySourceOptions {
   /** The client's secret: its ARN (needed from another account) or its name. */
@@ -28,9 +28,19 @@ export class SecretsManagerKeySource implements KeySource {
 
   async currentKey(): Promise<CurrentKey> {
     // Loaded on first use (a CommonJS require: Jest and older bundlers handle it where a dynamic import fails).
-    const sdk = require('@aws-sdk/client-secrets-manager') as typeof import('@aws-sdk/client-secrets-manager');
+    const sdk = loadSecretsManagerSdk();
     this.client ??= new sdk.SecretsManagerClient({});
     const { SecretString, VersionId } = await this.client.send(new sdk.GetSecretValueCommand({ SecretId: this.options.secretId, VersionStage: 'AWSCURRENT' }));
     return keyFromSecretString(SecretString, VersionId, this.description);
+  }
+}
+
+/** The optional AWS SDK client, or an error that says which package to install. */
+function loadSecretsManagerSdk(): typeof import('@aws-sdk/client-secrets-manager') {
+  try {
+    return require('@aws-sdk/client-secrets-manager') as typeof import('@aws-sdk/client-secrets-manager');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw error;
+    throw new KeySourceError('SecretsManagerKeySource reads the key with the AWS SDK, which is not installed: npm install @aws-sdk/client-secrets-manager (or use DeliveryKeySource, which needs no AWS package)');
   }
 }

@@ -1,4 +1,4 @@
-import { DeliveryKeySource, KeyProvider, type DeliveryKeySourceOptions } from 'keyroll/client';
+import { DeliveryKeySource, KeyProvider, type DeliveryKeySourceOptions } from 'keyroll-client';
 
 /** The key pair's private half (from generateDeliveryKeyPair) and the first key, from the client's own secret store. */
 export function deliveredKeys(privateKey: DeliveryKeySourceOptions['privateKey'], firstKey: string): KeyProvider {

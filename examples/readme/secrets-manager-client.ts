@@ -1,4 +1,4 @@
-import { KeyProvider, SecretsManagerKeySource, notificationOfSqsBody } from 'keyroll/client';
+import { KeyProvider, SecretsManagerKeySource, notificationOfSqsBody } from 'keyroll-client';
 
 const keys = new KeyProvider({
   clientId: 'acme',

@@ -4,6 +4,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFile
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { FUNCTION_ENTRIES } from '../../lib/function-bundles';
+import { packClient } from '../../scripts/pack-client';
 
 /**
  * keyroll as a team gets it: `npm pack`, the tarball installed into a new CDK app in a temporary folder (offline:
@@ -53,7 +54,10 @@ describe('keyroll installed from its packed tarball into a new CDK app', () => {
     for (const file of ['app.ts', 'tsconfig.json']) copyFileSync(path.join(EXAMPLE, file), path.join(appDir, file));
     const tsc = spawnSync(process.execPath, [path.join(REPO, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', appDir], { encoding: 'utf8' });
     typeCheck = { status: tsc.status, output: tsc.stdout + tsc.stderr };
-    // The README's other snippets, each a whole module, with the app's compiler options.
+    // The README's other snippets, each a whole module, with the app's compiler options; the client ones import keyroll-client.
+    const clientInstalled = path.join(appDir, 'node_modules', 'keyroll-client');
+    mkdirSync(clientInstalled, { recursive: true });
+    execFileSync('tar', ['-xzf', packClient(workDir), '-C', clientInstalled, '--strip-components=1']);
     mkdirSync(path.join(appDir, 'readme'));
     for (const file of README_SNIPPETS) copyFileSync(path.join(SNIPPETS, file), path.join(appDir, 'readme', file));
     writeFileSync(path.join(appDir, 'tsconfig.readme.json'), JSON.stringify({ extends: './tsconfig.json', compilerOptions: { noEmit: true }, files: README_SNIPPETS.map((file) => `readme/${file}`) }));

@@ -1,7 +1,7 @@
 import { runSoak, type SoakSummary } from '../../proof/soak';
 
 /**
- * A short soak (`npm run soak` runs 1,000 rotations over 10 clients): 50 rotations of 2 clients on the local
+ * A short soak (`npm run soak` runs 1,000 rotations over 10 clients): 30 rotations of 2 clients on the local
  * machinery, one AWS call in five failing (before it took effect or with its answer lost), every drill at
  * least once, two client SDKs and a prober calling the gateway all along.
  */
@@ -9,7 +9,7 @@ describe('Soak (short)', () => {
   let summary: SoakSummary;
 
   beforeAll(async () => {
-    summary = await runSoak({ rotations: 50, clients: 2, faultRate: 0.2, seed: 7 });
+    summary = await runSoak({ rotations: 30, clients: 2, faultRate: 0.2, seed: 7 });
   }, 400_000);
 
   it('refuses no key inside its window and accepts none outside it, whatever fails', () => {

@@ -42,6 +42,8 @@ const PLANS: Readonly<Record<string, Plan>> = {
   'npm run exhaustive': PROOF('test/proof/exhaustive.test.ts'),
   'npm run flood': PROOF('test/local/public-endpoint-flood.test.ts'),
   'npx keyroll --help': { kind: 'run' },
+  'npm run pack:client': { kind: 'run' },
+  'npm install /path/to/keyroll-client-0.1.0.tgz @aws-sdk/client-secrets-manager': { kind: 'run' },
   'keyroll --stack Orders clients list': AWS('CloudFormation, DynamoDB, Secrets Manager'),
   'npx keyroll --local status acme': { kind: 'run' },
   'aws sns subscribe --topic-arn "$CLIENT_TOPIC_ARN" --protocol https --notification-endpoint https://hooks.acme.example/keyroll --attributes \'{"FilterPolicy": "{\\"clientId\\": [\\"acme\\"]}"}\'': AWS('SNS, through the AWS CLI, which is not installed here'),
@@ -216,8 +218,13 @@ describe('the README\'s commands, as written, on a fresh copy', () => {
     });
   });
 
-  it('npm run local:aws runs until Ctrl-C, its printed endpoints answer, and it says what it removed', async () => {
+  it('npm run local:aws runs until Ctrl-C, its printed endpoints answer, and it says what it removed; meanwhile npx cdk deploy KeyrollExample gets as far as its first AWS call', async () => {
     expect(plan('npm run local:aws').kind).toBe('until-sigint');
+    // The deploy alongside: local mode is idle once started, and the two share nothing.
+    const deploy = 'npx cdk deploy KeyrollExample';
+    const expected = plan(deploy);
+    if (expected.kind !== 'until-aws') throw new Error(`${deploy} is planned as ${expected.kind}`);
+    const deploying = run(deploy, clone, env);
     const finished = await untilSigint('npm run local:aws', async (output) => {
       const api = /API \(REST[^)]*\):\s+(http:\/\/\S+)/.exec(output)?.[1];
       expect((await fetch(api ?? 'http://127.0.0.1:1')).status).toBe(401);
@@ -228,6 +235,14 @@ describe('the README\'s commands, as written, on a fresh copy', () => {
     expect(finished.output).toMatch(/stopped after \d+ s; removed \S+ and this run's state file/);
     const removed = /removed (\S+) and/.exec(finished.output)?.[1] ?? '';
     expect(existsSync(removed)).toBe(false);
+
+    // The bundles are built on demand and the app synthesizes; only the AWS call fails.
+    const deployed = await deploying;
+    timings[deploy] = deployed.ms;
+    expect(deployed.output).toMatch(/Synthesis time/);
+    expect(deployed.output).toMatch(expected.failsWith);
+    expect(deployed.code).not.toBe(0);
+    expect(deployed.output.split('\n').filter((line) => /Cannot find|ENOENT|not exist/.test(line))).toEqual([]);
   }, 180_000);
 
   it('npx keyroll --help exits 0', async () => {
@@ -256,15 +271,20 @@ describe('the README\'s commands, as written, on a fresh copy', () => {
     expect(existsSync(path.join(app, 'cdk.out', 'OrdersApi.template.json'))).toBe(true);
   }, 300_000);
 
-  it('npx cdk deploy KeyrollExample gets as far as its first AWS call: the bundles are built and the app synthesizes', async () => {
-    const command = 'npx cdk deploy KeyrollExample';
-    const expected = plan(command);
-    if (expected.kind !== 'until-aws') throw new Error(`${command} is planned as ${expected.kind}`);
-    const finished = await run(command, clone, env);
-    timings[command] = finished.ms;
-    expect(finished.output).toMatch(/Synthesis time/);
-    expect(finished.output).toMatch(expected.failsWith);
-    expect(finished.code).not.toBe(0);
-    expect(finished.output.split('\n').filter((line) => /Cannot find|ENOENT|not exist/.test(line))).toEqual([]);
+  it('npm run pack:client, then the client\'s install line in an empty folder: the SDK loads', async () => {
+    const pack = await run('npm run pack:client', clone, env);
+    timings['npm run pack:client'] = pack.ms;
+    expect(pack.code).toBe(0);
+    const client = path.join(work, 'api-client');
+    mkdirSync(client);
+    writeFileSync(path.join(client, 'package.json'), JSON.stringify({ name: 'api-client', private: true }));
+    const command = 'npm install /path/to/keyroll-client-0.1.0.tgz @aws-sdk/client-secrets-manager';
+    expect(plan(command).kind).toBe('run');
+    const install = await run(command.replace('/path/to/', `${clone}/`), client, env);
+    timings[command] = install.ms;
+    expect(install.code).toBe(0);
+    const loaded = await run(`node -e "process.stdout.write(Object.keys(require('keyroll-client')).join(','))"`, client, env);
+    expect(loaded.output).toContain('KeyProvider');
   }, 180_000);
+
 });
