@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
+import { version as KEYROLL_VERSION } from '../package.json';
 import { containsKeyShapedText } from '../lambda/domain/api-key';
 import { KeyrollError, OperationRefusedError, UnknownClientOrVersionError } from '../lambda/domain/errors';
 import { AWSCURRENT, AWSPENDING } from '../lambda/domain/ports';
@@ -45,6 +46,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     .option('--profile <profile>', 'AWS profile to use')
     .option('--local', 'the install that npm start or npm run local:aws runs on this machine')
     .option('--json', 'answer with one JSON document on standard output')
+    // Each command's help shows these global options too.
+    .configureHelp({ showGlobalOptions: true })
     .exitOverride()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
     .showHelpAfterError()
@@ -54,6 +57,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
 Exit status: ${EXIT.ok} done; ${EXIT.refused} refused (unknown client or version, or not allowed as asked); ${EXIT.usage} the command line is wrong;
 ${EXIT.install} the install cannot be found or read; ${EXIT.failed} an AWS call failed; ${EXIT.partial} the key is revoked, but the new key
 or the flush of API Gateway's caches is not done (the output says which, and what to do).
+
+keyroll --version prints its version.
 
 Examples:
   keyroll --stack Orders clients list
@@ -444,6 +449,18 @@ Examples:
       }),
     );
 
+  // Help marks the options a command cannot run without.
+  const markRequired = (command: Command): void => {
+    for (const option of command.options) if (option.mandatory && !option.description.endsWith('(required)')) option.description = `${option.description} (required)`;
+    for (const sub of command.commands) markRequired(sub);
+  };
+  markRequired(program);
+
+  // `keyroll --version` alone: the subcommands' --version names a key version, so it is not a global option.
+  if (argv.length === 1 && argv[0] === '--version') {
+    io.stdout(`${KEYROLL_VERSION}\n`);
+    return EXIT.ok;
+  }
   try {
     const reasonAt = argv.findIndex((arg) => arg === '--reason' || arg.startsWith('--reason='));
     const reason = reasonAt < 0 ? undefined : argv[reasonAt]?.startsWith('--reason=') === true ? argv[reasonAt]?.slice('--reason='.length) : argv[reasonAt + 1];

@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { EXIT, runCli } from '../../cli/main';
 import { generateApiKey } from '../../lambda/domain/api-key';
@@ -10,6 +11,16 @@ describe('keyroll --help', () => {
     expect(help).toMatch(/Exit status: 0 done; 1 refused .* 2 the command line is wrong;\s+3 the install cannot be found/);
     const rotateHelp = execFileSync(process.execPath, [path.join(__dirname, '..', '..', 'bin', 'keyroll-cli.cjs'), 'rotate', '--help'], { encoding: 'utf8' });
     expect(rotateHelp).toContain('--no-wait');
+  });
+
+  it('prints its version, and each command\'s help shows the global options and marks the required ones (issue 21)', () => {
+    const bin = path.join(__dirname, '..', '..', 'bin', 'keyroll-cli.cjs');
+    const { version } = JSON.parse(readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string };
+    expect(execFileSync(process.execPath, [bin, '--version'], { encoding: 'utf8' })).toBe(`${version}\n`);
+    const revokeHelp = execFileSync(process.execPath, [bin, 'revoke', '--help'], { encoding: 'utf8' });
+    expect(revokeHelp).toMatch(/--version <versionId>\s+the key version to revoke \(required\)/);
+    expect(revokeHelp).toMatch(/Global Options:\s+--stack <name>/);
+    expect(revokeHelp).toContain('--local');
   });
 });
 
