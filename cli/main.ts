@@ -5,7 +5,7 @@ import { containsKeyShapedText } from '../lambda/domain/api-key';
 import { KeyrollError, OperationRefusedError, UnknownClientOrVersionError } from '../lambda/domain/errors';
 import { AWSCURRENT, AWSPENDING } from '../lambda/domain/ports';
 import { fleetEntryOf, sortFleet, type ClientStatus, type FailClosedRevocation, type FleetEntry } from '../lambda/domain/key-operations';
-import { CLIENT_TAG } from '../lambda/domain/client-settings';
+import { CLIENT_TAG, graceTooShort } from '../lambda/domain/client-settings';
 import { checkClients, clockSkewCheck, type CheckResult } from '../lambda/domain/install-checks';
 import { versionWithStage } from '../lambda/domain/secret-labels';
 import { revocationSeenAfterMs, type CacheFlushReport } from '../lambda/domain/authorizer-cache-flush';
@@ -135,7 +135,7 @@ Examples:
     .option('--scopes <list>', 'comma-separated scopes, e.g. orders:read,orders:write')
     .option('--grace <duration>', 'how long its replaced key stays accepted (default: the install\'s)')
     .option('--schedule <expression>', 'a Secrets Manager schedule, e.g. "rate(30 days)" (default: the install\'s)')
-    .option('--max-key-age <days>', 'a hard end for each key version, in whole days')
+    .option('--max-key-age <duration>', 'a hard end for each key version, in whole days (e.g. 90d)')
     .option('--public-key <file>', 'turn on key delivery: the client\'s X25519 public key (base64url, or a JWK with "x")')
     .option('--close-when-switched <duration>', 'end a replaced key early once the client has used only its new key this long (whole hours, up to 7d)')
     .option('--usage-plan <name>', 'put the client in one of the install\'s usage plans: its throttle and quota, kept across rotations')
@@ -145,22 +145,39 @@ Examples:
     .addOption(new Option('--timeout <duration>', 'how long to wait for the first key').default('2m'))
     .action(
       withInstall(async (install, _options, clientId: string, options: { scopes?: string; grace?: string; schedule?: string; maxKeyAge?: string; publicKey?: string; closeWhenSwitched?: string; rescueMissed?: string; usagePlan?: string; reason: string; wait: boolean; timeout: string }) => {
-        const maxKeyAgeDays = options.maxKeyAge === undefined ? undefined : Number(options.maxKeyAge);
-        if (maxKeyAgeDays !== undefined && !Number.isInteger(maxKeyAgeDays)) throw new UsageError(`--max-key-age must be whole days; got "${options.maxKeyAge}"`);
+        // Every option read, and the construct's rules applied, before anything is created: bad input loses nothing.
+        const wholeDays = (text: string, option: string) => {
+          const days = parseDuration(text, option) / 86_400_000;
+          if (!Number.isInteger(days)) throw new UsageError(`${option} must be whole days, e.g. 90d; got "${text}"`);
+          return days;
+        };
+        const maxKeyAgeDays = options.maxKeyAge === undefined ? undefined : wholeDays(options.maxKeyAge, '--max-key-age');
+        const gracePeriodSeconds = options.grace === undefined ? undefined : Math.round(parseDuration(options.grace, '--grace') / 1000);
+        const closeWhenSwitchedHours = options.closeWhenSwitched === undefined ? undefined : parseDuration(options.closeWhenSwitched, '--close-when-switched') / 3_600_000;
+        const rescueMissedHours = options.rescueMissed === undefined ? undefined : parseDuration(options.rescueMissed, '--rescue-missed') / 3_600_000;
+        const timeoutMs = parseDuration(options.timeout, '--timeout');
+        const deliveryPublicKey = options.publicKey === undefined ? undefined : readPublicKey(options.publicKey);
+        const { authorizerResultsCacheTtlSeconds, authorizerCacheTtlSeconds, keyDelivery } = install.description;
+        if (gracePeriodSeconds !== undefined && authorizerResultsCacheTtlSeconds !== undefined && authorizerCacheTtlSeconds !== undefined) {
+          const shortfall = graceTooShort(gracePeriodSeconds, { resultsCacheTtlSeconds: authorizerResultsCacheTtlSeconds, authorizerCacheTtlSeconds });
+          if (shortfall !== undefined) throw new UsageError(`--grace of ${options.grace ?? ''} ${shortfall}`);
+        }
+        if (deliveryPublicKey !== undefined && keyDelivery === false) {
+          throw new UsageError('--public-key: this install has no key delivery URL (no declared client has a deliveryPublicKey); give one client a deliveryPublicKey in the construct and deploy first');
+        }
         const added = await install.provisioning.add({
           clientId,
           reason: options.reason,
           actor: install.actor,
           ...(options.scopes === undefined ? {} : { scopes: options.scopes.split(',').map((scope) => scope.trim()).filter((scope) => scope !== '') }),
-          ...(options.grace === undefined ? {} : { gracePeriodSeconds: Math.round(parseDuration(options.grace, '--grace') / 1000) }),
+          ...(gracePeriodSeconds === undefined ? {} : { gracePeriodSeconds }),
           ...(options.schedule === undefined ? {} : { scheduleExpression: options.schedule }),
           ...(maxKeyAgeDays === undefined ? {} : { maxKeyAgeDays }),
-          ...(options.publicKey === undefined ? {} : { deliveryPublicKey: readPublicKey(options.publicKey) }),
-          ...(options.closeWhenSwitched === undefined ? {} : { closeWhenSwitchedHours: parseDuration(options.closeWhenSwitched, '--close-when-switched') / 3_600_000 }),
+          ...(deliveryPublicKey === undefined ? {} : { deliveryPublicKey }),
+          ...(closeWhenSwitchedHours === undefined ? {} : { closeWhenSwitchedHours }),
           ...(options.usagePlan === undefined ? {} : { usagePlan: options.usagePlan }),
-          ...(options.rescueMissed === undefined ? {} : { rescueMissedHours: parseDuration(options.rescueMissed, '--rescue-missed') / 3_600_000 }),
+          ...(rescueMissedHours === undefined ? {} : { rescueMissedHours }),
         });
-        const timeoutMs = parseDuration(options.timeout, '--timeout');
         if (options.wait && !(await waitUntilCurrent(install, added.secretArn, added.firstVersionId, timeoutMs, clientId))) {
           throw new OperationRefusedError(`${clientId} was added, but its first key was not current within ${Math.round(timeoutMs / 1000)} s; see keyroll status ${clientId} and keyroll events ${clientId}`);
         }

@@ -376,6 +376,8 @@ export class RotatingApiKeys extends Construct {
       rotationScheduleExpression: settings.rotationSchedule.expression,
       rotationWindow: settings.rotationSchedule.window ?? '',
       authorizerResultsCacheTtlSeconds: settings.resultsCacheTtl.toSeconds(),
+      authorizerCacheTtlSeconds: settings.cacheTtl.toSeconds(),
+      keyDelivery: this.deliveryFunction !== undefined,
       ...(replicaAuthorizers.length === 0 ? {} : { replicaRegions: replicaAuthorizers.map(({ region, encryptionKeyArn, authorizerFunctionArn }) => ({ region, kmsKeyArn: encryptionKeyArn, authorizerFunctionArn })) }),
       ...(this.usagePlans.size === 0 ? {} : { usagePlanIds: Object.fromEntries([...this.usagePlans].map(([name, plan]) => [name, plan.usagePlanId])) }),
       ...deploymentAdministrators(stack),

@@ -2,7 +2,7 @@ import { Duration, Token } from 'aws-cdk-lib';
 import { isValidKeyPrefix } from '../lambda/domain/api-key';
 import { QUOTA_PERIODS, USAGE_PLAN_NAME_PATTERN } from '../lambda/contracts/usage-plans';
 import { PUBLIC_ENDPOINT_LIMITS } from '../lambda/contracts/public-endpoints';
-import { CLIENT_ID_PATTERN, isDeliveryPublicKey, MAX_RESCUE_MISSED_HOURS, SCOPE_PATTERN } from '../lambda/domain/client-settings';
+import { CLIENT_ID_PATTERN, graceTooShort, isDeliveryPublicKey, MAX_RESCUE_MISSED_HOURS, SCOPE_PATTERN } from '../lambda/domain/client-settings';
 import { RouteScopes } from '../lambda/domain/route-scopes';
 import { SECRET_NAME_PREFIX_PATTERN } from '../lambda/config/monitor-config';
 import { InvalidKeyrollPropsError } from '../lambda/domain/errors';
@@ -159,15 +159,9 @@ export function validateProps(props: RotatingApiKeysProps, install: InstallConte
       fail(`routeScopes: ${error instanceof Error ? error.message : String(error)}`);
     }
   }
-  // A replaced key must stay accepted while any cache in front of the table may still hold the new key's
-  // absence or the old key's open window.
-  const cachesSeconds = settings.resultsCacheTtl.toSeconds() + settings.cacheTtl.toSeconds();
   const checkGrace = (gracePeriod: Duration, whose: string) => {
-    if (gracePeriod.toSeconds() < cachesSeconds) {
-      fail(
-        `${whose} of ${gracePeriod.toHumanString()} is shorter than the caches it must outlast: authorizerResultsCacheTtl (${settings.resultsCacheTtl.toHumanString()}) + authorizerCacheTtl (${settings.cacheTtl.toHumanString()}) = ${cachesSeconds} seconds`,
-      );
-    }
+    const shortfall = graceTooShort(gracePeriod.toSeconds(), { resultsCacheTtlSeconds: settings.resultsCacheTtl.toSeconds(), authorizerCacheTtlSeconds: settings.cacheTtl.toSeconds() });
+    if (shortfall !== undefined) fail(`${whose} of ${gracePeriod.toHumanString()} ${shortfall}`);
   };
   checkGrace(settings.gracePeriod, 'gracePeriod');
   const seen = new Set<string>();

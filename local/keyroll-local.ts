@@ -263,6 +263,8 @@ export async function startLocalKeyroll(
           gracePeriodSeconds: rotation.gracePeriodSeconds,
           revocationPollMs: authorizer.revocationPollMs,
           authorizerResultsCacheTtlSeconds: install.authorizer.resultsCacheTtlSeconds,
+          authorizerCacheTtlSeconds: Math.round(authorizer.cache.positiveTtlMs / 1000),
+          keyDelivery: install.environments.delivery !== undefined,
           rotationRoleArn: `arn:aws:iam::${LOCAL_ACCOUNT}:role/keyroll-local-rotation`,
           kmsKeyArn: `arn:aws:kms:${LOCAL_REGION}:${LOCAL_ACCOUNT}:key/local`,
           rotationScheduleExpression: install.rotationSchedules[0]?.scheduleExpression ?? 'rate(30 days)',

@@ -19,6 +19,10 @@ export interface InstallDescription {
   readonly revocationPollMs: number;
   /** How long API Gateway caches an authorizer answer: how long a stage whose flush failed may still answer from it. */
   readonly authorizerResultsCacheTtlSeconds?: number;
+  /** How long an authorizer container keeps a key version it read: with the above, the least grace a client may have. */
+  readonly authorizerCacheTtlSeconds?: number;
+  /** The install has a key delivery URL: `keyroll clients add --public-key` needs one. */
+  readonly keyDelivery?: boolean;
   /** What `keyroll clients add` gives a client created at run time, as the construct gives the declared ones. */
   readonly rotationRoleArn: string;
   readonly kmsKeyArn: string;
@@ -63,8 +67,11 @@ export function parseInstallDescription(text: string, where: string): InstallDes
   for (const name of ['gracePeriodSeconds', 'revocationPollMs']) {
     if (typeof fields[name] !== 'number') throw new TypeError(`${where}: the install description has no "${name}"`);
   }
-  const ttl = fields['authorizerResultsCacheTtlSeconds'];
-  if (ttl !== undefined && (typeof ttl !== 'number' || !Number.isInteger(ttl) || ttl < 0 || ttl > 3600)) throw new TypeError(`${where}: the install description's "authorizerResultsCacheTtlSeconds" is not a number of seconds (0 to 3600)`);
+  for (const name of ['authorizerResultsCacheTtlSeconds', 'authorizerCacheTtlSeconds']) {
+    const ttl = fields[name];
+    if (ttl !== undefined && (typeof ttl !== 'number' || !Number.isInteger(ttl) || ttl < 0 || ttl > 3600)) throw new TypeError(`${where}: the install description's "${name}" is not a number of seconds (0 to 3600)`);
+  }
+  if (fields['keyDelivery'] !== undefined && typeof fields['keyDelivery'] !== 'boolean') throw new TypeError(`${where}: the install description's "keyDelivery" is not true or false`);
   const replicas = fields['replicaRegions'];
   const replicaValid = (replica: unknown) => {
     const entry = (typeof replica === 'object' && replica !== null ? replica : {}) as Record<string, unknown>;

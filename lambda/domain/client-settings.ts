@@ -85,6 +85,17 @@ export const SCOPE_PATTERN = /^[A-Za-z0-9][A-Za-z0-9:._/-]{0,63}$/;
 const MAX_GRACE_PERIOD_SECONDS = 366 * 24 * 3600;
 const MAX_KEY_AGE_DAYS = 3650;
 export const DEFAULT_MAX_GRACE_HOURS = 168;
+
+/**
+ * A replaced key must stay accepted while any cache in front of the table may still hold the new key's absence
+ * or the old key's open window: the grace period outlasts API Gateway's result cache and the authorizer's own.
+ * The construct applies it at synth, `keyroll clients add` at run time. Returns why a grace is too short, or undefined.
+ */
+export function graceTooShort(graceSeconds: number, caches: { readonly resultsCacheTtlSeconds: number; readonly authorizerCacheTtlSeconds: number }): string | undefined {
+  const cachesSeconds = caches.resultsCacheTtlSeconds + caches.authorizerCacheTtlSeconds;
+  if (graceSeconds >= cachesSeconds) return undefined;
+  return `is shorter than the caches it must outlast: authorizerResultsCacheTtl (${caches.resultsCacheTtlSeconds} s) + authorizerCacheTtl (${caches.authorizerCacheTtlSeconds} s) = ${cachesSeconds} seconds`;
+}
 const HOUR_MS = 3600 * 1000;
 
 export interface ClientSettings {

@@ -393,7 +393,7 @@ describe('RotatingApiKeys props', () => {
     new RotatingApiKeys(new Stack(appLikeTheCli(), 'Test', { env }), 'Keys', { clients: [{ clientId: 'acme' }], ...props });
 
   it.each<[string, Partial<RotatingApiKeysProps>, string]>([
-    ['a grace period shorter than the caches', { gracePeriod: Duration.seconds(60) }, 'gracePeriod of 1 minute is shorter than the caches it must outlast: authorizerResultsCacheTtl (1 minute) + authorizerCacheTtl (30 seconds) = 90 seconds'],
+    ['a grace period shorter than the caches', { gracePeriod: Duration.seconds(60) }, 'gracePeriod of 1 minute is shorter than the caches it must outlast: authorizerResultsCacheTtl (60 s) + authorizerCacheTtl (30 s) = 90 seconds'],
     ['a client grace period shorter than the caches', { clients: [{ clientId: 'acme', gracePeriod: Duration.seconds(0) }] }, 'gracePeriod of client "acme" of 0 seconds is shorter'],
     ['a duplicated client', { clients: [{ clientId: 'acme' }, { clientId: 'acme' }] }, 'clientId "acme" is used twice'],
     ['a client id with a space', { clients: [{ clientId: 'acme corp' }] }, 'clientId must be 1 to 64 letters, digits, ".", "_" or "-"; got "acme corp"'],

@@ -39,6 +39,8 @@ beforeAll(async () => {
       clients: [
         { clientId: 'acme', scopes: ['read'] },
         { clientId: 'globex', scopes: ['read', 'write'] },
+        // A client on key delivery: the install then has a delivery URL, which `clients add --public-key` needs.
+        { clientId: 'wayne', scopes: ['read'], deliveryPublicKey: (await generateDeliveryKeyPair()).publicKey },
       ],
       gracePeriod: Duration.hours(1),
       authorizerResultsCacheTtl: Duration.seconds(1),
@@ -90,7 +92,7 @@ describe('keyroll CLI (--local)', () => {
     const { code, json } = await cli('status');
     expect(code).toBe(EXIT.ok);
     const clients = json['clients'] as { clientId: string; current: { versionId: string; since: string } | null; inGrace: { endsAt: string; lastUsed: string | null }[]; nextRotation: string | null; attention: string[] }[];
-    expect(clients.map((c) => c.clientId).sort()).toEqual(['acme', 'globex']);
+    expect(clients.map((c) => c.clientId).sort()).toEqual(['acme', 'globex', 'wayne']);
     const acme = clients.find((c) => c.clientId === 'acme');
     expect(acme).toMatchObject({ current: { versionId: expect.any(String), since: expect.any(String) }, nextRotation: expect.any(String), attention: [] });
     // acme was rotated above: its previous key is in grace, with its end.
@@ -159,7 +161,7 @@ describe('keyroll CLI (--local)', () => {
     writeFileSync(publicKeyFile, `${pair.publicKey}\n`);
     const added = await cli('clients', 'add', 'initech', '--scopes', 'read,reports', '--grace', '2h', '--public-key', publicKeyFile, '--close-when-switched', '6h', '--rescue-missed', '4h', '--reason', 'signed the contract');
     expect(added).toMatchObject({ code: EXIT.ok, json: { clientId: 'initech', secretArn: expect.stringContaining(':secret:keyroll/KeyrollLocal/ApiKeys/initech-'), versionId: expect.any(String), current: true } });
-    expect(((await cli('clients', 'list')).json['clients'] as { clientId: string }[]).map((c) => c.clientId).sort()).toEqual(['acme', 'globex', 'initech']);
+    expect(((await cli('clients', 'list')).json['clients'] as { clientId: string }[]).map((c) => c.clientId).sort()).toEqual(['acme', 'globex', 'initech', 'wayne']);
 
     const secrets = new SecretsManagerClient({ endpoint: keyroll.endpoints.secretsManager, region: 'us-east-1', credentials: { accessKeyId: 'l', secretAccessKey: 'l' } });
     const secretArn = String(added.json['secretArn']);
@@ -200,7 +202,20 @@ describe('keyroll CLI (--local)', () => {
     expect(longGrace).toMatchObject({ code: EXIT.refused, json: { error: { message: expect.stringContaining('must be a whole number from 0 to 31622400') } } });
     const bad = await cli('clients', 'add', 'bad client', '--reason', 'x');
     expect(bad).toMatchObject({ code: EXIT.refused, json: { error: { message: expect.stringContaining('the client id must be') } } });
-    expect(((await cli('clients', 'list')).json['clients'] as unknown[]).length).toBe(3);
+    expect(((await cli('clients', 'list')).json['clients'] as unknown[]).length).toBe(4);
+  }, 30_000);
+
+  it('refuses at run time what the construct refuses at synth, before creating anything (issue 21)', async () => {
+    for (const [argv, message] of [
+      [['--grace', '1s'], 'is shorter than the caches it must outlast'],
+      [['--max-key-age', '30'], '--max-key-age must be a duration like'],
+      [['--max-key-age', '36h'], '--max-key-age must be whole days'],
+      [['--timeout', 'soon'], '--timeout must be a duration like'],
+    ] as const) {
+      const run = await cli('clients', 'add', 'newco', ...argv);
+      expect({ argv, code: run.code, message: (run.json['error'] as { message: string }).message }).toEqual({ argv, code: EXIT.usage, message: expect.stringContaining(message) });
+    }
+    expect(((await cli('clients', 'list')).json['clients'] as { clientId: string }[]).map((c) => c.clientId)).not.toContain('newco');
   }, 30_000);
 
   it('removes a client only when told to: every key revoked, the API refusing it, the secret gone from the install', async () => {
@@ -217,7 +232,7 @@ describe('keyroll CLI (--local)', () => {
     expect(removed).toMatchObject({ code: EXIT.ok, json: { clientId: 'initech', revokedVersionIds: [expect.any(String)], recoveryWindowDays: 7, flush: { flushed: ['rest:local0api/prod'], failed: [] } } });
     // Refused at once: the command returns after the authorizers read the revocation and API Gateway's cache is flushed.
     expect((await fetch(`${keyroll.api.url}/hello`, { headers: { 'x-api-key': key } })).status).toBe(401);
-    expect(((await cli('clients', 'list')).json['clients'] as { clientId: string }[]).map((c) => c.clientId).sort()).toEqual(['acme', 'globex']);
+    expect(((await cli('clients', 'list')).json['clients'] as { clientId: string }[]).map((c) => c.clientId).sort()).toEqual(['acme', 'globex', 'wayne']);
     // The audit trail outlives the client: its secret is only marked for deletion, for 7 days.
     const trail = (await cli('events', 'initech', '--since', '1h')).json['events'] as { what: string; reason: string | null }[];
     expect(trail.map((e) => e.what)).toEqual(['client.add', 'key.rotated', 'client.remove', 'key.revoke', 'key.revoked']);

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { GetSecretValueCommand, PutSecretValueCommand, SecretsManagerClient, UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager';
 import { Duration } from 'aws-cdk-lib';
+import { generateDeliveryKeyPair } from '../../client/delivery-key-source';
 import { EXIT, runCli } from '../../cli/main';
 import { startLocalKeyroll, type LocalKeyroll } from '../../local/keyroll-local';
 
@@ -215,6 +216,16 @@ describe('an outage of SNS, Secrets Manager or the key table never leaves a revo
     const emergency = await cliWith(withDead('dynamodb'), ['rotate', 'stark', '--emergency', '--yes', '--reason', 'leaked']);
     expect({ code: emergency.code, notRevoked: emergency.stderr.includes('NOT revoked') }).toEqual({ code: EXIT.failed, notRevoked: true });
   }, 60_000);
+});
+
+describe('clients add on an install without key delivery', () => {
+  it('refuses --public-key (exit 2) and creates nothing: no delivery URL would serve the client (issue 21)', async () => {
+    const publicKey = path.join(work, 'newco.pub');
+    writeFileSync(publicKey, (await generateDeliveryKeyPair()).publicKey);
+    const run = await cli(['--json', 'clients', 'add', 'newco', '--public-key', publicKey]);
+    expect({ code: run.code, message: (run.json['error'] as { message: string }).message }).toEqual({ code: EXIT.usage, message: expect.stringContaining('this install has no key delivery URL') });
+    expect(((await cli(['--json', 'clients', 'list'])).json['clients'] as { clientId: string }[]).map((c) => c.clientId)).not.toContain('newco');
+  });
 });
 
 describe('destructive commands confirm, or take --yes', () => {
