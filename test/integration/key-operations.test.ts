@@ -13,6 +13,17 @@ const secretsManager = mockClient(SecretsManagerClient);
 const sns = mockClient(SNSClient);
 const dynamo = useDynalite();
 
+/** keyroll's operations on the harness's table, with its clock. */
+const operationsOn = (tableName: string, h: RotationHarness) =>
+  keyOperationsOnAws({
+    dynamodb: localDynamoDbClient(dynamo.endpoint()),
+    keyTableName: tableName,
+    secretsManager: new SecretsManagerClient({}),
+    sns: new SNSClient({}),
+    install: { clientTopicArn: CLIENT_TOPIC_ARN, operationsTopicArn: OPERATIONS_TOPIC_ARN, secretNamePrefix: 'keyroll/clients/', defaultGracePeriodSeconds: 12 * 3600 },
+    clock: h.clock.now,
+  });
+
 describe('Key operations: status', () => {
   it('does not call a replaced key "still in use" for requests made before its replacement (trial finding)', async () => {
     const tableName = await dynamo.newTable();
@@ -23,14 +34,7 @@ describe('Key operations: status', () => {
     await h.traffic([{ atMs: h.clock.nowMs - 60_000, clientId: 'acme', keyVersion: 'v1' }]);
     await h.rotate(arn, { token: 'v2' });
     h.clock.advance(10 * 60_000);
-    const operations = keyOperationsOnAws({
-      dynamodb: localDynamoDbClient(dynamo.endpoint()),
-      keyTableName: tableName,
-      secretsManager: new SecretsManagerClient({}),
-      sns: new SNSClient({}),
-      install: { clientTopicArn: CLIENT_TOPIC_ARN, operationsTopicArn: OPERATIONS_TOPIC_ARN, secretNamePrefix: 'keyroll/clients/', defaultGracePeriodSeconds: 12 * 3600 },
-      clock: h.clock.now,
-    });
+    const operations = operationsOn(tableName, h);
     const v1 = (await operations.status('acme')).versions.find((v) => v.version.versionId === 'v1');
     expect(v1).toMatchObject({ state: 'in-grace', usage: { lastUsedMs: expect.any(Number) } });
     expect(v1?.stillUsedBeforeItsEnd).toBeUndefined();
@@ -48,14 +52,7 @@ describe('Key operations: status', () => {
       { atMs: h.clock.nowMs - 10 * 60_000, clientId: 'acme', keyVersion: 'v1' },
       { atMs: h.clock.nowMs - 5 * 60_000, clientId: 'acme', keyVersion: 'v2' },
     ]);
-    const operations = keyOperationsOnAws({
-      dynamodb: localDynamoDbClient(dynamo.endpoint()),
-      keyTableName: tableName,
-      secretsManager: new SecretsManagerClient({}),
-      sns: new SNSClient({}),
-      install: { clientTopicArn: CLIENT_TOPIC_ARN, operationsTopicArn: OPERATIONS_TOPIC_ARN, secretNamePrefix: 'keyroll/clients/', defaultGracePeriodSeconds: 12 * 3600 },
-      clock: h.clock.now,
-    });
+    const operations = operationsOn(tableName, h);
     const status = await operations.status('acme');
     const byVersion = Object.fromEntries(status.versions.map((v) => [v.version.versionId, v]));
     expect(byVersion['v1']).toMatchObject({ state: 'in-grace', stillUsedBeforeItsEnd: true, usage: { lastUsedMs: h.clock.nowMs - 10 * 60_000 } });
