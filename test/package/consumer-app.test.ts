@@ -70,10 +70,15 @@ describe('keyroll installed from its packed tarball into a new CDK app', () => {
   });
 
   it('ships JavaScript with type declarations and the functions\' bundles: no TypeScript source, tests or examples', () => {
-    expect(packedFiles).toEqual(expect.arrayContaining(['package.json', 'README.md', 'dist/lib/index.js', 'dist/lib/index.d.ts']));
+    expect(packedFiles).toEqual(expect.arrayContaining(['package.json', 'README.md', 'LICENSE', 'dist/lib/index.js', 'dist/lib/index.d.ts', 'schemas/notification-v1.schema.json']));
     for (const entry of FUNCTION_ENTRIES) expect(packedFiles).toContain(`dist/bundles/${entry}/index.js`);
     expect(packedFiles.filter((file) => file.endsWith('.ts') && !file.endsWith('.d.ts'))).toEqual([]);
     expect(packedFiles.filter((file) => /^(test|bench|local|examples|scripts)\//.test(file))).toEqual([]);
+    // What subscribers validate notifications against, and the types of the construct's public members.
+    const schema = execFileSync(process.execPath, ['-e', "process.stdout.write(require.resolve('keyroll/schemas/notification-v1.schema.json'))"], { cwd: appDir, encoding: 'utf8' });
+    expect(schema).toContain(path.join('node_modules', 'keyroll', 'schemas'));
+    const exported = readFileSync(path.join(appDir, 'node_modules', 'keyroll', 'dist', 'lib', 'index.d.ts'), 'utf8');
+    for (const name of ['KeyrollFunction', 'QuotaPeriod']) expect(exported).toContain(name);
     const manifest = JSON.parse(readFileSync(path.join(appDir, 'node_modules', 'keyroll', 'package.json'), 'utf8')) as Record<string, unknown>;
     expect(manifest['dependencies']).toEqual({ jose: expect.any(String) });
     expect(manifest['peerDependencies']).toEqual({ 'aws-cdk-lib': expect.any(String), constructs: expect.any(String), '@aws-sdk/client-secrets-manager': expect.any(String) });
