@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
-import { Command, CommanderError, Option } from 'commander';
+import { Argument, Command, CommanderError, Option } from 'commander';
 import { version as KEYROLL_VERSION } from '../package.json';
 import { containsKeyShapedText } from '../lambda/domain/api-key';
-import { KeyrollError, OperationRefusedError, UnknownClientOrVersionError } from '../lambda/domain/errors';
+import { KeyrollError, NewClientSettingsRefusedError, OperationRefusedError, UnknownClientOrVersionError } from '../lambda/domain/errors';
 import { AWSCURRENT, AWSPENDING } from '../lambda/domain/ports';
 import { fleetEntryOf, sortFleet, type ClientStatus, type FailClosedRevocation, type FleetEntry } from '../lambda/domain/key-operations';
-import { CLIENT_TAG, graceTooShort } from '../lambda/domain/client-settings';
+import { CLIENT_ID_PATTERN, CLIENT_TAG, graceTooShort } from '../lambda/domain/client-settings';
 import { checkClients, clockSkewCheck, type CheckResult } from '../lambda/domain/install-checks';
 import { versionWithStage } from '../lambda/domain/secret-labels';
 import { revocationSeenAfterMs, type CacheFlushReport } from '../lambda/domain/authorizer-cache-flush';
@@ -131,7 +131,7 @@ Examples:
   clients
     .command('add')
     .description('add a client at run time, no deploy: its secret, tags, resource policy and rotation, then its first key')
-    .argument('<clientId>')
+    .addArgument(clientIdArgument('<clientId>'))
     .option('--scopes <list>', 'comma-separated scopes, e.g. orders:read,orders:write')
     .option('--grace <duration>', 'how long its replaced key stays accepted (default: the install\'s)')
     .option('--schedule <expression>', 'a Secrets Manager schedule, e.g. "rate(30 days)" (default: the install\'s)')
@@ -189,7 +189,7 @@ Examples:
   clients
     .command('adopt')
     .description('register a client secret made before keyroll kept registrations (0.1): its settings from its keyroll:* tags, and the current write guard')
-    .argument('<clientId>')
+    .addArgument(clientIdArgument('<clientId>'))
     .requiredOption('--reason <text>', 'why, for the audit trail')
     .action(
       withInstall(async (install, _options, clientId: string, options: { reason: string }) => {
@@ -202,7 +202,7 @@ Examples:
   clients
     .command('remove')
     .description('revoke every key of a client, then delete its secret (restorable for 7 days); asks first unless --yes')
-    .argument('<clientId>')
+    .addArgument(clientIdArgument('<clientId>'))
     .requiredOption('--reason <text>', 'why, for the audit trail and the client')
     .option('--yes', 'do not ask')
     .action(
@@ -213,12 +213,16 @@ Examples:
           if (!(await io.confirm(question))) throw new OperationRefusedError(`${clientId} was not removed`);
         }
         const removed = await install.provisioning.remove({ clientId, reason: options.reason, actor: install.actor });
-        say(`${clientId}: removed; revoked ${removed.revokedVersionIds.length} key version(s); its secret can be restored for 7 days`);
+        const deletesAt = new Date(removed.deletionDateMs).toISOString();
+        say(`${clientId}: removed; revoked ${removed.revokedVersionIds.length} key version(s)`);
+        say(`  its secret is deleted at ${deletesAt}; until then it can be restored:`);
+        say(`    aws secretsmanager restore-secret --secret-id ${removed.secretId}`);
+        say(`    keyroll clients adopt ${clientId} --reason "…"   then   keyroll rotate ${clientId} --reason "…"   (its old keys stay revoked)`);
         // The revoked keys' cached answers go too, as after a revoke.
         const revoked = (await install.keys.listClientVersions(clientId)).filter((version) => removed.revokedVersionIds.includes(version.versionId));
         const flush = revoked.length === 0 ? undefined : await flushAfter(install, ...revoked);
         if (flush !== undefined && !flush.ok) exitCode = EXIT.partial;
-        return { clientId, revokedVersionIds: removed.revokedVersionIds, recoveryWindowDays: 7, flush: flush?.json ?? null };
+        return { clientId, revokedVersionIds: removed.revokedVersionIds, secretId: removed.secretId, deletesAt, recoveryWindowDays: 7, flush: flush?.json ?? null };
       }),
     );
 
@@ -256,7 +260,7 @@ Examples:
   program
     .command('status')
     .description('without a client id, every client: current key and age, keys in grace, rotations, and who needs attention first; with one, its key versions in detail')
-    .argument('[clientId]')
+    .addArgument(clientIdArgument('[clientId]'))
     .action(
       withInstall(async (install, _options, clientId: string | undefined) => {
         if (clientId !== undefined) {
@@ -278,7 +282,7 @@ Examples:
   program
     .command('rotate')
     .description('rotate a client\'s key now; waits until the new key is current. --emergency ends the current key first')
-    .argument('<clientId>')
+    .addArgument(clientIdArgument('<clientId>'))
     .option('--reason <text>', 'why, for the audit trail (required with --emergency)')
     .option('--emergency', 'revoke the current key at once (before rotating), tell the client (key.revoked), flush API Gateway\'s authorizer caches, then rotate; asks first unless --yes')
     .option('--yes', 'do not ask (with --emergency)')
@@ -357,7 +361,7 @@ Examples:
   program
     .command('revoke')
     .description('refuse one key version from now on, and tell the client (key.revoked); the current version only after asking, or with --yes')
-    .argument('<clientId>')
+    .addArgument(clientIdArgument('<clientId>'))
     .requiredOption('--version <versionId>', 'the key version to revoke')
     .requiredOption('--reason <text>', 'why, for the audit trail and the client')
     .option('--yes', 'do not ask (revoking the current version locks the client out until it gets a new key)')
@@ -400,7 +404,7 @@ Examples:
   program
     .command('extend')
     .description('give a replaced key version more time (a client that missed its switch)')
-    .argument('<clientId>')
+    .addArgument(clientIdArgument('<clientId>'))
     .requiredOption('--version <versionId>', 'the key version to extend')
     .option('--until <time>', 'the new end, ISO-8601')
     .option('--by <duration>', 'the new end, from now (e.g. 12h)')
@@ -424,9 +428,10 @@ Examples:
 
   program
     .command('events')
+    .alias('audit')
     .description('a client\'s audit trail: notifications, deliveries and operator actions, with who and why')
-    .argument('<clientId>')
-    .option('--since <when>', 'a duration ago (e.g. 24h) or an ISO-8601 time', '30d')
+    .addArgument(clientIdArgument('<clientId>'))
+    .option('--since <when>', 'a duration ago (e.g. 24h), an ISO-8601 time, today or yesterday (UTC)', '30d')
     .action(
       withInstall(async (install, _options, clientId: string, options: { since: string }) => {
         const sinceMs = parseInstant(options.since, '--since', Date.now(), 'past');
@@ -442,7 +447,8 @@ Examples:
           reason: entry.reason ?? null,
           detail: entry.detail ?? null,
         }));
-        for (const e of events) say(`${e.at}  ${e.kind.padEnd(12)} ${e.what.padEnd(14)} ${e.versionId ?? ''}${e.actor === null ? '' : `  by ${e.actor}`}${e.reason === null ? '' : `: ${e.reason}`}${e.detail === null ? '' : ` (${e.detail})`}`);
+        if (events.length === 0) say(`no events for ${clientId} since ${new Date(sinceMs).toISOString()}`);
+        else say(table(['AT (UTC)', 'KIND', 'WHAT', 'VERSION', 'BY', 'WHY'], events.map((e) => [e.at, e.kind, e.what, e.versionId ?? '-', e.actor ?? '-', [e.reason, e.detail === null ? null : `(${e.detail})`].filter((part) => part !== null).join(' ') || '-'])));
         return { clientId, events };
       }),
     );
@@ -533,7 +539,8 @@ function report(error: unknown, json: boolean, io: CliIo): number {
     return EXIT.usage;
   }
   const [code, status] =
-    error instanceof UsageError
+    // A new client's settings the construct's rules refuse are a command line to correct, like a malformed one.
+    error instanceof UsageError || error instanceof NewClientSettingsRefusedError
       ? ['usage', EXIT.usage]
       : error instanceof InstallNotFoundError
         ? ['install_not_found', EXIT.install]
@@ -582,11 +589,28 @@ function renderFleet(fleet: readonly FleetEntry[], nowMs: number): string {
     entry.rotationInProgress === undefined ? '-' : `in progress (${entry.rotationInProgress.slice(0, 8)})`,
     entry.nextRotationMs === undefined ? '-' : new Date(entry.nextRotationMs).toISOString().slice(0, 16).replace('T', ' '),
   ]);
-  const header = ['CLIENT', 'CURRENT KEY', 'IN GRACE', 'ROTATION', 'NEXT ROTATION (UTC)'];
+  const attention = fleet.flatMap((entry) => entry.attention.map((reason) => `! ${entry.clientId}: ${reason}`));
+  return [table(['CLIENT', 'CURRENT KEY', 'IN GRACE', 'ROTATION', 'NEXT ROTATION (UTC)'], rows), ...(attention.length === 0 ? [] : ['', ...attention])].join('\n');
+}
+
+/** Rows under a header, each column as wide as its widest cell. */
+function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
   const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)));
   const line = (cells: readonly string[]) => cells.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join('  ').trimEnd();
-  const attention = fleet.flatMap((entry) => entry.attention.map((reason) => `! ${entry.clientId}: ${reason}`));
-  return [line(header), ...rows.map(line), ...(attention.length === 0 ? [] : ['', ...attention])].join('\n');
+  return [header, ...rows].map(line).join('\n');
+}
+
+/** "1 time", "3 times". */
+function times(count: number): string {
+  return `${count} ${count === 1 ? 'time' : 'times'}`;
+}
+
+/** A client id argument: a malformed one is a wrong command line (exit 2), not an unknown client. */
+function clientIdArgument(name: '<clientId>' | '[clientId]'): Argument {
+  return new Argument(name).argParser((value: string) => {
+    if (!CLIENT_ID_PATTERN.test(value)) throw new UsageError(`a client id is 1 to 64 letters, digits, ".", "_" or "-", starting with a letter or digit; got "${value}"`);
+    return value;
+  });
 }
 
 function statusJson(status: ClientStatus) {
@@ -654,7 +678,7 @@ function sparkline(values: readonly number[]): string {
 function renderStatus(status: ClientStatus, nowMs: number): string {
   const lines = [`${status.clientId}  (${status.secretArn})`];
   for (const { version, state, endsAtMs, usage, stillUsedBeforeItsEnd, refusedSinceItsEnd } of status.versions) {
-    const ends = endsAtMs === undefined ? 'no end' : endsAtMs > nowMs ? `ends in ${Math.round((endsAtMs - nowMs) / 60_000)} min (${new Date(endsAtMs).toISOString()})` : `ended ${new Date(endsAtMs).toISOString()}`;
+    const ends = endsAtMs === undefined ? 'no end' : endsAtMs > nowMs ? `ends in ${span(endsAtMs - nowMs)} (${new Date(endsAtMs).toISOString()})` : `ended ${new Date(endsAtMs).toISOString()}`;
     lines.push(`  ${version.versionId.padEnd(38)} ${state.padEnd(13)} ${version.keyDisplay.padEnd(10)} ${ends}${version.revokedReason === undefined ? '' : `, revoked: ${version.revokedReason}`}`);
     if (usage !== undefined) {
       const total = usage.perHour.reduce((sum, hour) => sum + hour.requests, 0);
@@ -664,7 +688,7 @@ function renderStatus(status: ClientStatus, nowMs: number): string {
     if (stillUsedBeforeItsEnd === true) lines.push('    ! still in use, and its window ends within a day: the client has not switched (keyroll extend gives it time)');
     if (refusedSinceItsEnd !== undefined) {
       lines.push(
-        `    ! refused ${refusedSinceItsEnd.refused} times since it ended (first ${new Date(refusedSinceItsEnd.firstRefusedMs).toISOString()}, latest report ${new Date(refusedSinceItsEnd.lastRefusedMs).toISOString()}): the client missed its switch (keyroll extend gives it time)`,
+        `    ! refused ${times(refusedSinceItsEnd.refused)} since it ended (first ${new Date(refusedSinceItsEnd.firstRefusedMs).toISOString()}, latest report ${new Date(refusedSinceItsEnd.lastRefusedMs).toISOString()}): the client missed its switch (keyroll extend gives it time)`,
       );
     }
   }

@@ -7,6 +7,8 @@ import {
   type CreateSecretRequest,
   type DeleteSecretRequest,
   type DeleteSecretResponse,
+  type RestoreSecretRequest,
+  type RestoreSecretResponse,
   type GetResourcePolicyRequest,
   type GetResourcePolicyResponse,
   type PutResourcePolicyRequest,
@@ -244,8 +246,19 @@ export class SecretsManagerModel {
   deleteSecret(input: DeleteSecretRequest): DeleteSecretResponse {
     const secret = this.find(input.SecretId);
     if (input.ForceDeleteWithoutRecovery === true) this.secrets.delete(secret.arn);
-    else secret.deletedAtMs ??= this.now();
-    return { ARN: secret.arn, Name: secret.name, DeletionDate: new Date(this.now() + 1000 * 86_400 * (input.RecoveryWindowInDays ?? 30)) };
+    else if (secret.deletedAtMs === undefined) {
+      secret.deletedAtMs = this.now();
+      secret.deletionDateMs = this.now() + 1000 * 86_400 * (input.RecoveryWindowInDays ?? 30);
+    }
+    return { ARN: secret.arn, Name: secret.name, DeletionDate: new Date(secret.deletionDateMs ?? this.now()) };
+  }
+
+  /** Cancels a scheduled deletion (https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_RestoreSecret.html). */
+  restoreSecret(input: RestoreSecretRequest): RestoreSecretResponse {
+    const secret = this.find(input.SecretId);
+    delete secret.deletedAtMs;
+    delete secret.deletionDateMs;
+    return { ARN: secret.arn, Name: secret.name };
   }
 
   rotateSecret(input: RotateSecretRequest): RotateSecretResponse {
@@ -366,6 +379,7 @@ interface ModelSecret {
   resourcePolicy?: string;
   /** Set by DeleteSecret with a recovery window: the secret stays, but cannot be read or rotated. */
   deletedAtMs?: number;
+  deletionDateMs?: number;
   rotationEnabled: boolean;
   rotationLambdaArn?: string;
   rotationRules?: RotationRulesType;

@@ -24,6 +24,7 @@ const OPERATIONS = {
   PutResourcePolicy: (model, input) => model.putResourcePolicy(input),
   GetResourcePolicy: (model, input) => model.getResourcePolicy(input),
   DeleteSecret: (model, input) => model.deleteSecret(input),
+  RestoreSecret: (model, input) => model.restoreSecret(input),
 } satisfies Record<string, (model: SecretsManagerModel, input: never) => unknown>;
 
 /**

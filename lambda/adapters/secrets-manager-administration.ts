@@ -36,7 +36,8 @@ export class SecretsManagerAdministration implements SecretAdministration {
     return VersionId;
   }
 
-  async deleteSecret(secretId: string, recoveryWindowDays: number): Promise<void> {
-    await this.client.send(new DeleteSecretCommand({ SecretId: secretId, RecoveryWindowInDays: recoveryWindowDays }));
+  async deleteSecret(secretId: string, recoveryWindowDays: number): Promise<{ readonly deletionDateMs: number | undefined }> {
+    const deleted = await this.client.send(new DeleteSecretCommand({ SecretId: secretId, RecoveryWindowInDays: recoveryWindowDays }));
+    return { deletionDateMs: deleted.DeletionDate?.getTime() };
   }
 }

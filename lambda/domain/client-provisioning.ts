@@ -1,6 +1,6 @@
 import { writeGuardStatements } from '../contracts/write-guard';
 import { clientSettingsOf, CLIENT_ID_PATTERN, CLIENT_SETTING, CLIENT_TAG, isDeliveryPublicKey, MAX_RESCUE_MISSED_HOURS, SCOPE_PATTERN, settingValuesFromTags, type ClientSettingValues } from './client-settings';
-import { ClientAlreadyRegisteredError, OperationRefusedError, UnknownClientOrVersionError } from './errors';
+import { ClientAlreadyRegisteredError, NewClientSettingsRefusedError, OperationRefusedError, UnknownClientOrVersionError } from './errors';
 import type { KeyOperations } from './key-operations';
 import { checkScheduleExpression, ScheduleError } from './rotation-schedule';
 import type { AuditTrail, ClientRegistry, KeyTable, SecretAdministration, SecretVersionStore, UsagePlanEnrolment } from './ports';
@@ -26,6 +26,13 @@ export interface NewClient {
   readonly scheduleExpression?: string;
   readonly reason: string;
   readonly actor: string;
+}
+
+/** What `remove` did: the versions it revoked, and the secret scheduled for deletion (restorable until then). */
+export interface RemovedClient {
+  readonly revokedVersionIds: readonly string[];
+  readonly secretId: string;
+  readonly deletionDateMs: number;
 }
 
 export interface ClientProvisioningDependencies {
@@ -126,7 +133,7 @@ export class ClientProvisioning {
   }
 
   /** Revokes every key version of the client that is not revoked yet, removes its registration, then deletes its secret (restorable for 7 days). */
-  async remove(request: { readonly clientId: string; readonly reason: string; readonly actor: string }): Promise<{ readonly revokedVersionIds: readonly string[] }> {
+  async remove(request: { readonly clientId: string; readonly reason: string; readonly actor: string }): Promise<RemovedClient> {
     const name = `${this.deps.install.secretNamePrefix}${request.clientId}`;
     const registration = await this.deps.registry.registrationOf(request.clientId);
     if (registration === undefined) {
@@ -140,8 +147,9 @@ export class ClientProvisioning {
     for (const version of open) await this.deps.operations.revoke({ clientId: request.clientId, versionId: version.versionId, reason: `client removed: ${request.reason}`, actor: request.actor });
     if (registration !== undefined) await this.deps.registry.deregisterClient(request.clientId, registration.secretArn);
     if (this.deps.install.usagePlanIds !== undefined) await this.deps.usagePlans.withdraw(this.usagePlanKey(request.clientId));
-    await this.deps.administration.deleteSecret(registration?.secretArn ?? name, REMOVED_SECRET_RECOVERY_DAYS);
-    return { revokedVersionIds: open.map((version) => version.versionId) };
+    const secretId = registration?.secretArn ?? name;
+    const deleted = await this.deps.administration.deleteSecret(secretId, REMOVED_SECRET_RECOVERY_DAYS);
+    return { revokedVersionIds: open.map((version) => version.versionId), secretId, deletionDateMs: deleted.deletionDateMs ?? this.deps.clock() + REMOVED_SECRET_RECOVERY_DAYS * DAY_MS };
   }
 
   private async guard(secretArn: string): Promise<void> {
@@ -210,5 +218,5 @@ function checkNewClient(client: NewClient, rotationWindow: string): void {
       problems.push(error instanceof Error ? error.message : String(error));
     }
   }
-  if (problems.length > 0) throw new OperationRefusedError(problems.join('; '));
+  if (problems.length > 0) throw new NewClientSettingsRefusedError(problems.join('; '));
 }

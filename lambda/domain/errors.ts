@@ -92,6 +92,11 @@ export class OperationRefusedError extends KeyrollError {
   override readonly name: string = 'OperationRefusedError';
 }
 
+/** A new client's settings, as given, break a rule of the construct: nothing was created. */
+export class NewClientSettingsRefusedError extends OperationRefusedError {
+  override readonly name: string = 'NewClientSettingsRefusedError';
+}
+
 /** The version was revoked before: a revocation is final, and the first one's time and reason stand. */
 export class AlreadyRevokedError extends OperationRefusedError {
   override readonly name: string = 'AlreadyRevokedError';

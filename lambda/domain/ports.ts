@@ -291,6 +291,6 @@ export interface SecretAdministration {
   putResourcePolicy(secretId: string, policy: string): Promise<void>;
   /** RotateSecret with the rotation function and schedule: turns rotation on and starts the first rotation. */
   enableRotation(secretId: string, rotation: { readonly rotationLambdaArn: string; readonly scheduleExpression: string; readonly duration?: string }): Promise<string>;
-  /** DeleteSecret with a recovery window, during which an administrator can restore it. */
-  deleteSecret(secretId: string, recoveryWindowDays: number): Promise<void>;
+  /** DeleteSecret with a recovery window, during which an administrator can restore it; answers when the secret will be deleted. */
+  deleteSecret(secretId: string, recoveryWindowDays: number): Promise<{ readonly deletionDateMs: number | undefined }>;
 }

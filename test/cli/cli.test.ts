@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { DescribeSecretCommand, GetResourcePolicyCommand, GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { DescribeSecretCommand, GetResourcePolicyCommand, GetSecretValueCommand, RestoreSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { Duration } from 'aws-cdk-lib';
 import { generateDeliveryKeyPair } from '../../client/delivery-key-source';
 import { EXIT, runCli } from '../../cli/main';
@@ -153,6 +153,18 @@ describe('keyroll CLI (--local)', () => {
     ]);
     expect(events.filter((e) => e.kind === 'operator').every((e) => e.actor?.startsWith('local:'))).toBe(true);
     expect(events.map((e) => e.what)).toEqual(expect.arrayContaining(['key.rotated', 'key.revoked']));
+
+    // In text, `audit` is the same command; the trail is a table whose columns line up, from the start of yesterday (UTC).
+    const table = await text('audit', 'acme', '--since', 'yesterday');
+    expect(table.code).toBe(EXIT.ok);
+    const [header, ...rows] = table.stdout.trimEnd().split('\n');
+    expect(header).toMatch(/^AT \(UTC\) +KIND +WHAT +VERSION +BY +WHY$/);
+    expect(rows).toHaveLength(events.length);
+    for (const column of ['KIND', 'WHAT', 'VERSION']) {
+      const at = header?.indexOf(column) ?? -1;
+      expect(rows.every((row) => row[at - 1] === ' ' && row[at] !== ' ')).toBe(true);
+    }
+    expect((await text('events', 'acme', '--since', '2999-01-01T00:00:00Z')).stdout).toBe('no events for acme since 2999-01-01T00:00:00.000Z\n');
   });
 
   it('adds a client at run time, no deploy: its key works at the API like a declared client\'s, with the same policy and tags', async () => {
@@ -190,18 +202,18 @@ describe('keyroll CLI (--local)', () => {
     const again = await cli('clients', 'add', 'initech', '--reason', 'twice');
     expect(again).toMatchObject({ code: EXIT.refused, json: { error: { message: expect.stringContaining('client "initech" already exists') } } });
     const badSchedule = await cli('clients', 'add', 'hooli', '--schedule', 'cron(30 4 ? * MON *)', '--reason', 'x');
-    expect(badSchedule).toMatchObject({ code: EXIT.refused, json: { error: { message: expect.stringContaining('0 in the minutes field') } } });
+    expect(badSchedule).toMatchObject({ code: EXIT.usage, json: { error: { message: expect.stringContaining('0 in the minutes field') } } });
     const halfHour = await cli('clients', 'add', 'hooli', '--close-when-switched', '90m', '--reason', 'x');
-    expect(halfHour).toMatchObject({ code: EXIT.refused, json: { error: { message: expect.stringContaining('must be whole hours, from 1 to 168') } } });
+    expect(halfHour).toMatchObject({ code: EXIT.usage, json: { error: { message: expect.stringContaining('must be whole hours, from 1 to 168') } } });
     const longRescue = await cli('clients', 'add', 'hooli', '--rescue-missed', '2d', '--reason', 'x');
-    expect(longRescue).toMatchObject({ code: EXIT.refused, json: { error: { message: expect.stringContaining('rescue of a missed switch must be whole hours, from 1 to 24') } } });
+    expect(longRescue).toMatchObject({ code: EXIT.usage, json: { error: { message: expect.stringContaining('rescue of a missed switch must be whole hours, from 1 to 24') } } });
     const noPlan = await cli('clients', 'add', 'hooli', '--usage-plan', 'gold', '--reason', 'x');
     expect(noPlan).toMatchObject({ code: EXIT.refused, json: { error: { message: expect.stringContaining('this install has no usage plan "gold" (it has: none)') } } });
     // A setting the rotation would refuse is refused before any secret exists (it used to leave a half-made client).
     const longGrace = await cli('clients', 'add', 'hooli', '--grace', '400d', '--reason', 'x', '--no-wait');
-    expect(longGrace).toMatchObject({ code: EXIT.refused, json: { error: { message: expect.stringContaining('must be a whole number from 0 to 31622400') } } });
+    expect(longGrace).toMatchObject({ code: EXIT.usage, json: { error: { message: expect.stringContaining('must be a whole number from 0 to 31622400') } } });
     const bad = await cli('clients', 'add', 'bad client', '--reason', 'x');
-    expect(bad).toMatchObject({ code: EXIT.refused, json: { error: { message: expect.stringContaining('the client id must be') } } });
+    expect(bad).toMatchObject({ code: EXIT.usage, json: { error: { message: expect.stringContaining('a client id is 1 to 64 letters') } } });
     expect(((await cli('clients', 'list')).json['clients'] as unknown[]).length).toBe(4);
   }, 30_000);
 
@@ -241,11 +253,37 @@ describe('keyroll CLI (--local)', () => {
     expect((await cli('clients', 'adopt', 'initech', '--reason', 'by mistake')).json['error']).toEqual({ code: 'refused', message: expect.stringContaining('is scheduled for deletion') });
   }, 30_000);
 
+  it('clients remove says when the secret is deleted and how to restore it, and the steps it gives bring the client back', async () => {
+    expect((await cli('clients', 'add', 'lazarus', '--reason', 'a client to remove and bring back')).code).toBe(EXIT.ok);
+    const removed = await text('clients', 'remove', 'lazarus', '--reason', 'removed by mistake', '--yes');
+    expect(removed.code).toBe(EXIT.ok);
+    const deletesAt = /its secret is deleted at (\S+); until then it can be restored:/.exec(removed.stdout)?.[1];
+    expect(Math.abs(Date.parse(deletesAt ?? '') - (Date.now() + 7 * 86_400_000))).toBeLessThan(60_000);
+    const restore = /aws secretsmanager restore-secret --secret-id (\S+)/.exec(removed.stdout)?.[1];
+    expect(restore).toMatch(/^arn:aws:secretsmanager:.*:secret:keyroll\/KeyrollLocal\/ApiKeys\/lazarus-/);
+    expect(removed.stdout).toContain('keyroll clients adopt lazarus');
+
+    // The steps as printed: restore the secret (the SDK's RestoreSecret, as the AWS CLI line calls), adopt it, rotate.
+    const secrets = new SecretsManagerClient({ endpoint: keyroll.endpoints.secretsManager, region: 'us-east-1', credentials: { accessKeyId: 'l', secretAccessKey: 'l' } });
+    await secrets.send(new RestoreSecretCommand({ SecretId: restore }));
+    expect((await cli('clients', 'adopt', 'lazarus', '--reason', 'restored')).code).toBe(EXIT.ok);
+    expect((await cli('rotate', 'lazarus', '--reason', 'restored: a new key')).code).toBe(EXIT.ok);
+    const { SecretString } = await secrets.send(new GetSecretValueCommand({ SecretId: restore }));
+    secrets.destroy();
+    const key = (JSON.parse(SecretString ?? '{}') as { apiKey: string }).apiKey;
+    expect((await fetch(`${keyroll.api.url}/hello`, { headers: { 'x-api-key': key } })).status).toBe(200);
+    expect((await versionsOf('lazarus')).filter((v) => v.state === 'revoked').length).toBeGreaterThan(0);
+  }, 60_000);
+
   it.each<[string, string[], number, string]>([
     ['an unknown client', ['status', 'nobody'], EXIT.refused, 'this install has no client "nobody"'],
     ['an unknown version', ['revoke', 'globex', '--version', 'nope', '--reason', 'x'], EXIT.refused, 'client "globex" has no key version nope'],
     ['a malformed duration', ['extend', 'globex', '--version', 'v', '--by', 'soon', '--reason', 'x'], EXIT.usage, '--by must be a duration like 90s'],
     ['both --until and --by', ['extend', 'globex', '--version', 'v', '--by', '1h', '--until', '2030-01-01T00:00:00Z', '--reason', 'x'], EXIT.usage, 'exactly one of --until'],
+    ['an --until that is no time', ['extend', 'globex', '--version', 'v', '--until', 'soon', '--reason', 'x'], EXIT.usage, '--until must be an ISO-8601 time (2026-12-31T09:00:00Z), a duration like 90s'],
+    ['a malformed client id', ['status', 'glob ex'], EXIT.usage, 'a client id is 1 to 64 letters'],
+    ['a malformed client id to rotate', ['rotate', 'globex/../acme', '--reason', 'x'], EXIT.usage, 'a client id is 1 to 64 letters'],
+    ['a --since that is no time', ['events', 'globex', '--since', 'last week'], EXIT.usage, '--since must be an ISO-8601 time (2026-12-31T09:00:00Z), a duration like 90s, 30m, 12h or 7d, today or yesterday'],
   ])('refuses %s with a clear error and changes nothing', async (_name, argv, code, message) => {
     const before = await versionsOf('globex');
     const result = await cli(...argv);
@@ -266,6 +304,9 @@ describe('keyroll CLI (--local)', () => {
     expect(status.stdout).toMatch(/^globex {2}\(arn:aws:secretsmanager:/);
     expect(status.stdout).toMatch(/current/);
     expect((await text('revoke', 'globex')).code).toBe(EXIT.usage);
+    // A replaced version's end in seconds, minutes, hours or days as fits; never "ends in 0 min".
+    expect(status.stdout).toMatch(/in-grace .* ends in \d+ (s|min|h|d) \(20/);
+    expect(status.stdout).not.toContain('ends in 0 min');
     expect((await text('status', 'globex')).stdout).not.toMatch(/krlocal_[0-9A-Za-z]{10}/);
   });
 
