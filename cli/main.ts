@@ -677,9 +677,10 @@ function sparkline(values: readonly number[]): string {
 /** The versions as a timeline, oldest first. */
 function renderStatus(status: ClientStatus, nowMs: number): string {
   const lines = [`${status.clientId}  (${status.secretArn})`];
+  const keyWidth = Math.max(10, ...status.versions.map(({ version }) => version.keyDisplay.length));
   for (const { version, state, endsAtMs, usage, stillUsedBeforeItsEnd, refusedSinceItsEnd } of status.versions) {
     const ends = endsAtMs === undefined ? 'no end' : endsAtMs > nowMs ? `ends in ${span(endsAtMs - nowMs)} (${new Date(endsAtMs).toISOString()})` : `ended ${new Date(endsAtMs).toISOString()}`;
-    lines.push(`  ${version.versionId.padEnd(38)} ${state.padEnd(13)} ${version.keyDisplay.padEnd(10)} ${ends}${version.revokedReason === undefined ? '' : `, revoked: ${version.revokedReason}`}`);
+    lines.push(`  ${version.versionId.padEnd(38)} ${state.padEnd(13)} ${version.keyDisplay.padEnd(keyWidth)} ${ends}${version.revokedReason === undefined ? '' : `, revoked: ${version.revokedReason}`}`);
     if (usage !== undefined) {
       const total = usage.perHour.reduce((sum, hour) => sum + hour.requests, 0);
       const last = usage.lastUsedMs === undefined ? 'not used in 24 h' : `last used ${new Date(usage.lastUsedMs).toISOString()}`;

@@ -19,7 +19,10 @@ export interface RotatingApiKeysReplicaProps {
    * @default - the primary's `keyTableName` (for an install created without one: its stack output's `keyTableName`)
    */
   readonly keyTableName?: string;
-  /** @default RetentionDays.ONE_MONTH */
+  /**
+   * Retention of the replica authorizer's logs.
+   * @default RetentionDays.ONE_MONTH
+   */
   readonly logRetention?: RetentionDays;
 }
 
@@ -29,6 +32,7 @@ export interface RotatingApiKeysReplicaProps {
  * the keys the primary region accepts. Rotation, notifications and the monitor stay in the primary region.
  */
 export class RotatingApiKeysReplica extends Construct {
+  /** The authorizer of this region, with the primary's settings, reading the key table's replica here. */
   readonly authorizerFunction: KeyrollFunction;
   /** The key table's replica in this region. */
   readonly keyTable: ITableV2;

@@ -42,13 +42,17 @@ import { validateProps, type ValidSettings } from './validation';
  * client and operations notifications, alarms and a dashboard.
  */
 export class RotatingApiKeys extends Construct {
+  /** Encrypts the secrets, the key table and the topics: the `encryptionKey` prop, or the key made for the install. */
   readonly encryptionKey: IKey;
+  /** Key versions by hash, registrations, usage and the audit trail (a global table; retained). */
   readonly keyTable: TableV2;
   /** `key.rotated`, `key.expiring`, `key.expired`; subscribe with a filter policy on `clientId`. */
   readonly clientTopic: Topic;
   /** `rotation.failed`, `rotation.stuck`, EventBridge rotation failures and alarms. */
   readonly operationsTopic: Topic;
+  /** Secrets Manager's rotation function for every client secret: createSecret, setSecret, testSecret, finishSecret. */
   readonly rotationFunction: KeyrollFunction;
+  /** The Lambda REQUEST authorizer behind {@link authorizer} and {@link httpAuthorizer}. */
   readonly authorizerFunction: KeyrollFunction;
   /** Counts requests per key version and hour from the API's access logs; see {@link countUsageFrom}. */
   readonly usageFunction: KeyrollFunction;
@@ -62,6 +66,7 @@ export class RotatingApiKeys extends Construct {
   readonly leakReportFunction?: KeyrollFunction;
   /** With `leakedKeyReports`: the function that ends reported keys, the only one the report endpoint may invoke. */
   readonly emergencyFunction?: KeyrollFunction;
+  /** With `leakedKeyReports`: the URL to register with GitHub secret scanning (POST, signed by GitHub). */
   readonly leakReportUrl?: string;
   /** Each client's secret, by client id. */
   readonly clientSecrets: ReadonlyMap<string, Secret>;
@@ -69,17 +74,23 @@ export class RotatingApiKeys extends Construct {
   readonly usagePlans: ReadonlyMap<string, UsagePlan>;
   /** The prefix of every client secret's name: what makes a secret this install's. */
   readonly secretNamePrefix: string;
+  /** The rotation function's errors (a step threw), to the operations topic. */
   readonly rotationErrorsAlarm: Alarm;
   /** A rotation was refused a key: a secret that is not the one keyroll registered for its client (`RotationRefused`). */
   readonly rotationRefusedAlarm: Alarm;
+  /** The authorizer's errors: API Gateway answered 500 to clients. */
   readonly authorizerErrorsAlarm: Alarm;
+  /** Expired, revoked and unknown-key refusals above `refusalAlarmThreshold` in 5 minutes. */
   readonly refusalSpikeAlarm: Alarm;
   /** With `refusalAnomalyAlarm`: refusals of ended keys above their learned band. */
   readonly refusalAnomalyAlarm?: Alarm;
   /** With `refusalAnomalyAlarm` and `usagePlans`: the same alarm per usage plan (client tier), by plan name. */
   readonly refusalAnomalyAlarmsByPlan: ReadonlyMap<string, Alarm>;
+  /** The monitor's errors: reminders, expiry and reconciliation may not have run. */
   readonly monitorErrorsAlarm: Alarm;
+  /** The usage function's errors: usage counts may be missing. */
   readonly usageErrorsAlarm: Alarm;
+  /** Authorizer decisions, refusals by reason and per client, the authorizer's cache, usage counting, the monitor and the rotation function. */
   readonly dashboard: Dashboard;
 
   private readonly settings: ValidSettings;

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { ACCESS_LOG_FIELDS } from '../lambda/contracts/access-log';
 import { REQUEST_ID_VARIABLE } from '../lambda/contracts/client-errors';
 import { logDeliveryEvent } from './access-logs';
-import type { LocalGatewayResponse } from './install';
+import type { LocalGatewayResponse, LocalRoute } from './install';
 import { LocalUsagePlans, type LocalUsagePlan, type UsagePlanVerdict } from './usage-plans';
 import { TokenBucket } from '../lambda/domain/token-bucket';
 import { AuthorizerResultCache, identityValues, type IdentitySource } from './authorizer-cache';
@@ -34,6 +34,8 @@ export interface LocalApiGatewayOptions {
   readonly gatewayResponses?: Readonly<Record<string, LocalGatewayResponse>>;
   /** The stage's usage plans (key source `AUTHORIZER`), by API key value; none when the stage has no plans. */
   readonly usagePlans?: ReadonlyMap<string, LocalUsagePlan>;
+  /** The API's methods; a request for any other is refused as API Gateway refuses it. Absent: every route is served. */
+  readonly routes?: readonly LocalRoute[];
   readonly controlPlane?: LocalControlPlaneOptions;
 }
 
@@ -112,9 +114,16 @@ export async function startLocalApiGateway(options: LocalApiGatewayOptions): Pro
     };
     request.resume();
 
+    // API Gateway answers a method or resource the API does not have with 403 Missing Authentication Token, before any authorizer
+    // (https://docs.aws.amazon.com/apigateway/latest/developerguide/supported-gateway-response-types.html: MISSING_AUTHENTICATION_TOKEN).
+    const route = options.routes === undefined ? { method: 'ANY', resourcePath: path } : matchRoute(options.routes, method, path);
+    if (route === undefined) {
+      log(403);
+      return refuse(response, 'MISSING_AUTHENTICATION_TOKEN', 403, { message: 'Missing Authentication Token' }, requestId);
+    }
     const headers: [string, string][] = [];
     for (let i = 0; i + 1 < request.rawHeaders.length; i += 2) headers.push([request.rawHeaders[i] ?? '', request.rawHeaders[i + 1] ?? '']);
-    const identity = identityValues(options.identitySources, { headers, context: { httpMethod: method, path: `/${STAGE_NAME}${path}`, resourcePath: path, stage: STAGE_NAME } });
+    const identity = identityValues(options.identitySources, { headers, context: { httpMethod: method, path: `/${STAGE_NAME}${path}`, resourcePath: route.resourcePath, stage: STAGE_NAME } });
     if (identity === undefined) {
       log(401);
       return refuse(response, 'UNAUTHORIZED', 401, { message: 'Unauthorized' }, requestId);
@@ -123,7 +132,7 @@ export async function startLocalApiGateway(options: LocalApiGatewayOptions): Pro
     let answer = cache.get(identity);
     if (answer === undefined) {
       try {
-        answer = (await options.authorize(authorizerEvent(request, method, path, methodArn, requestId))) as PolicyAnswer;
+        answer = (await options.authorize(authorizerEvent(request, method, path, route.resourcePath, methodArn, requestId))) as PolicyAnswer;
         cache.set(identity, answer);
       } catch (error) {
         const unauthorized = error instanceof Error && (error.message === 'Unauthorized' || error.name === 'Unauthorized');
@@ -159,7 +168,10 @@ export async function startLocalApiGateway(options: LocalApiGatewayOptions): Pro
   function refuse(response: ServerResponse, type: string, defaultStatus: number, defaultBody: unknown, requestId: string): void {
     const declared = options.gatewayResponses?.[type];
     if (declared === undefined) return send(response, defaultStatus, defaultBody);
-    response.writeHead(declared.statusCode, { 'content-type': 'application/json', ...declared.headers, 'x-amzn-requestid': requestId });
+    // Header names are case-insensitive: a declared Content-Type replaces the default rather than adding a second one.
+    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    for (const [name, value] of Object.entries(declared.headers)) headers[name.toLowerCase()] = value;
+    response.writeHead(declared.statusCode, { ...headers, 'x-amzn-requestid': requestId });
     response.end(declared.template.split(REQUEST_ID_VARIABLE).join(requestId));
   }
 
@@ -234,7 +246,7 @@ export async function startLocalApiGateway(options: LocalApiGatewayOptions): Pro
   };
 }
 
-function authorizerEvent(request: IncomingMessage, method: string, path: string, methodArn: string, requestId: string) {
+function authorizerEvent(request: IncomingMessage, method: string, path: string, resourcePath: string, methodArn: string, requestId: string) {
   const headers: Record<string, string> = {};
   const multiValueHeaders: Record<string, string[]> = {};
   for (let i = 0; i < request.rawHeaders.length; i += 2) {
@@ -246,7 +258,7 @@ function authorizerEvent(request: IncomingMessage, method: string, path: string,
   return {
     type: 'REQUEST',
     methodArn,
-    resource: path,
+    resource: resourcePath,
     path,
     httpMethod: method,
     headers,
@@ -255,8 +267,26 @@ function authorizerEvent(request: IncomingMessage, method: string, path: string,
     multiValueQueryStringParameters: null,
     pathParameters: {},
     stageVariables: {},
-    requestContext: { path: `/prod${path}`, accountId: '000000000000', stage: 'prod', requestId, identity: { sourceIp: request.socket.remoteAddress ?? '127.0.0.1' }, resourcePath: path, httpMethod: method, apiId: 'local0api' },
+    requestContext: { path: `/prod${path}`, accountId: '000000000000', stage: 'prod', requestId, identity: { sourceIp: request.socket.remoteAddress ?? '127.0.0.1' }, resourcePath, httpMethod: method, apiId: 'local0api' },
   };
+}
+
+/** The API's method for a request: its HTTP method or ANY, on a resource whose `{name}` matches one segment and `{name+}` the rest. */
+function matchRoute(routes: readonly LocalRoute[], method: string, path: string): LocalRoute | undefined {
+  const segments = path.split('/').filter((segment) => segment !== '');
+  const matches = (resourcePath: string) => {
+    const parts = resourcePath.split('/').filter((part) => part !== '');
+    for (const [i, part] of parts.entries()) {
+      if (/^\{.+\+\}$/.test(part)) return segments.length > i;
+      if (segments[i] === undefined || (!/^\{.+\}$/.test(part) && part !== segments[i])) return false;
+    }
+    return parts.length === segments.length;
+  };
+  // The most specific resource first: literal segments before {name}, a greedy {name+} last.
+  const literals = (resourcePath: string) => resourcePath.split('/').filter((part) => part !== '' && !part.startsWith('{')).length;
+  const greedy = (resourcePath: string) => (resourcePath.includes('+}') ? 1 : 0);
+  const candidates = routes.filter((route) => matches(route.resourcePath)).sort((a, b) => greedy(a.resourcePath) - greedy(b.resourcePath) || literals(b.resourcePath) - literals(a.resourcePath));
+  return candidates.find((route) => route.method === method) ?? candidates.find((route) => route.method === 'ANY');
 }
 
 /** An explicit Deny on the method wins; otherwise an Allow must match it. `*` in a resource matches any characters. */

@@ -34,10 +34,18 @@ export interface LocalInstall {
   readonly logSubscriptions: readonly { readonly from: FunctionEntry; readonly to: FunctionEntry; readonly filterPattern: string }[];
   /** The stage's usage plans by API key value, as the template's UsagePlan, ApiKey and UsagePlanKey resources say. */
   readonly usagePlans: ReadonlyMap<string, LocalUsagePlan>;
+  /** The API's methods, from its Resource and Method resources: the only routes the local gateway serves. */
+  readonly routes: readonly LocalRoute[];
   readonly stackName: string;
 }
 
 const STACK_NAME = 'KeyrollLocal';
+
+/** A method of the API: `ANY` or an HTTP method, on a resource path such as `/orders/{id}` or `/{proxy+}`. */
+export interface LocalRoute {
+  readonly method: string;
+  readonly resourcePath: string;
+}
 
 /** A gateway response as the template declares it: status, headers (static values), and its JSON template. */
 export interface LocalGatewayResponse {
@@ -70,7 +78,11 @@ export function synthesizeLocalInstall(props: RotatingApiKeysProps, names: Local
   const withPlans = Object.keys(props.usagePlans ?? {}).length > 0;
   // With usage plans the API needs a stage to attach them to, the authorizer as its key source, and methods that require a key.
   const api = new RestApi(stack, 'Api', withPlans ? { apiKeySourceType: ApiKeySourceType.AUTHORIZER } : { deploy: false });
-  api.root.addMethod('ANY', new MockIntegration(), { authorizer: keys.authorizer, apiKeyRequired: withPlans });
+  // The demo's routes, as the example stack has them (GET /hello, POST /orders), and the root for the flood proof.
+  const method = { authorizer: keys.authorizer, apiKeyRequired: withPlans };
+  api.root.addMethod('ANY', new MockIntegration(), method);
+  api.root.addResource('hello').addMethod('GET', new MockIntegration(), method);
+  api.root.addResource('orders').addMethod('POST', new MockIntegration(), method);
   keys.addErrorResponses(api);
   if (withPlans) keys.applyUsagePlans(api);
   const resources = (app.synth().getStackByName(STACK_NAME).template as { Resources: Record<string, TemplateResource> }).Resources;
@@ -163,6 +175,14 @@ export function synthesizeLocalInstall(props: RotatingApiKeysProps, names: Local
       return plan === undefined || typeof value !== 'string' ? [] : [[value, plan] as const];
     }),
   );
+  // A resource's path is its parent's and its PathPart; the root is the RestApi's RootResourceId.
+  const pathOf = (resourceId: unknown): string => {
+    const ref = (resourceId as { Ref?: string }).Ref;
+    const resource = ref === undefined ? undefined : resources[ref];
+    if (resource === undefined) return '';
+    return `${pathOf(resource.Properties?.['ParentId'])}/${String(resource.Properties?.['PathPart'])}`;
+  };
+  const routes = ofType('AWS::ApiGateway::Method').map(([, { Properties = {} }]) => ({ method: String(Properties['HttpMethod']), resourcePath: pathOf(Properties['ResourceId']) || '/' }));
   const [, authorizer] = ofType('AWS::ApiGateway::Authorizer')[0] ?? [];
   const identitySource = String(authorizer?.Properties?.['IdentitySource'] ?? '');
   return {
@@ -174,6 +194,7 @@ export function synthesizeLocalInstall(props: RotatingApiKeysProps, names: Local
     gatewayResponses,
     logSubscriptions,
     usagePlans,
+    routes,
     authorizer: {
       resultsCacheTtlSeconds: Number(authorizer?.Properties?.['AuthorizerResultTtlInSeconds'] ?? 300),
       identitySources: parseIdentitySources(identitySource),

@@ -157,6 +157,7 @@ export async function startLocalKeyroll(
       authorizerFunctionArn: localFunctionArn('authorizer'),
       gatewayResponses: install.gatewayResponses,
       usagePlans: install.usagePlans,
+      routes: install.routes,
       ...(options.controlPlane === undefined ? {} : { controlPlane: options.controlPlane }),
     });
     stops.push(() => api.close());

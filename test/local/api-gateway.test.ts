@@ -92,7 +92,7 @@ describe('Local API Gateway with the construct\'s error responses', () => {
   const clock = new TestClock(Date.now());
   const reader = keyVersion({ clientId: 'acme', scopes: ['read'] });
   const authorizer = buildAuthorizer({ clock, versions: [reader.version], routeScopes: '{"POST /orders": "write"}' });
-  const { gatewayResponses } = synthesizeLocalInstall({ clients: [{ clientId: 'acme' }], routeScopes: { 'POST /orders': 'write' } }, { keyTableName: 't', clientTopicArn: 'arn:aws:sns:us-east-1:000000000000:c', operationsTopicArn: 'arn:aws:sns:us-east-1:000000000000:o' });
+  const { gatewayResponses, routes } = synthesizeLocalInstall({ clients: [{ clientId: 'acme' }], routeScopes: { 'POST /orders': 'write' } }, { keyTableName: 't', clientTopicArn: 'arn:aws:sns:us-east-1:000000000000:c', operationsTopicArn: 'arn:aws:sns:us-east-1:000000000000:o' });
   let gateway: LocalApiGateway;
   let failing = false;
 
@@ -107,9 +107,28 @@ describe('Local API Gateway with the construct\'s error responses', () => {
       deliverAccessLogs: async () => undefined,
       authorizerFunctionArn: 'arn:aws:lambda:us-east-1:000000000000:function:keyroll-local-authorizer',
       gatewayResponses,
+      routes,
     });
   });
   afterAll(() => gateway.close());
+
+  it('serves only the methods the template declares: any other route is 403 Missing Authentication Token, before the authorizer, with one content type', async () => {
+    expect(routes).toEqual(expect.arrayContaining([{ method: 'ANY', resourcePath: '/' }, { method: 'GET', resourcePath: '/hello' }, { method: 'POST', resourcePath: '/orders' }]));
+    failing = true;
+    try {
+      for (const [method, path] of [['GET', '/nope'], ['DELETE', '/hello'], ['GET', '/orders'], ['GET', '/hello/extra']] as const) {
+        const response = await fetch(`${gateway.url}${path}`, { method, headers: { 'x-api-key': reader.key } });
+        expect({ method, path, status: response.status, body: await response.json() }).toEqual({ method, path, status: 403, body: { message: 'Missing Authentication Token' } });
+      }
+    } finally {
+      failing = false;
+    }
+    const refused = await fetch(`${gateway.url}/hello`, { headers: { 'x-api-key': 'kr_not-a-key' } });
+    expect(refused.status).toBe(401);
+    // fetch joins repeated headers with ", ": one value means one header.
+    expect(refused.headers.get('content-type')).toBe('application/json');
+    expect((await fetch(`${gateway.url}/`, { headers: { 'x-api-key': reader.key } })).status).toBe(200);
+  });
 
   const errorOf = async (path: string, key?: string, method = 'GET') => {
     const response = await fetch(`${gateway.url}${path}`, { method, headers: key === undefined ? {} : { 'x-api-key': key } });
@@ -202,7 +221,8 @@ describe('Flushing a region with many APIs, within the control plane\'s quota (r
     } finally {
       await close();
     }
-  });
+    // The SDK's retries back off: seconds on a busy machine.
+  }, 20_000);
 
   it('reports each stage it may not flush with the command that does it by hand, and flushes the others', async () => {
     const { flush, close } = await regionWith(
