@@ -39,6 +39,8 @@ export interface RotationRequest {
 /** What a step did, for the log line. Identifiers only. */
 export type StepOutcome =
   | { readonly step: RotationStep; readonly result: 'already-current' }
+  /** A retried step of a rotation whose version became current and has been replaced since: nothing is left to do. */
+  | { readonly step: RotationStep; readonly result: 'superseded' }
   | {
       readonly step: 'createSecret';
       readonly result: 'created' | 'already-created';
@@ -109,6 +111,11 @@ export class KeyRotation {
     if (!secret.rotationEnabled) throw new RotationRefusedError(`secret ${secret.arn} does not have rotation enabled`);
     const client = await this.registeredClient(secret, request.token);
     const stages = secret.versionStages.get(request.token);
+    if (stages === undefined || (!stages.includes(AWSCURRENT) && !stages.includes(AWSPENDING))) {
+      // finishSecret moved AWSCURRENT and was cut off, a later rotation replaced the version, then Secrets Manager
+      // retried the first one: its work is done (the later createSecret completed its finish), not failed.
+      if (await this.wasCurrent(client.clientId, request.token)) return { step: request.step, result: 'superseded' };
+    }
     if (stages === undefined) {
       throw new RotationRefusedError(`version ${request.token} has no staging label on secret ${secret.arn}`);
     }
@@ -138,6 +145,12 @@ export class KeyRotation {
       if (!(error instanceof UnissuedKeyError)) await this.reportFailure(client, request.token);
       throw error;
     }
+  }
+
+  /** Whether the key table has this version of the client as having been current once; not known when the table cannot be read, so the refusal stands. */
+  private async wasCurrent(clientId: string, versionId: string): Promise<boolean> {
+    const versions = await this.deps.keys.listClientVersions(clientId).catch(() => []);
+    return versions.some((version) => version.versionId === versionId && version.currentSinceMs !== undefined);
   }
 
   /**

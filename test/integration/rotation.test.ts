@@ -289,4 +289,30 @@ describe('Rotations that Secrets Manager gave up on after AWSCURRENT moved (foun
     h.clock.advance(2 * HOUR_MS);
     expect(await h.verify(wasCurrent)).toMatchObject({ status: 'expired' });
   });
+
+  it('answers a retried step of such a rotation, replaced since, as superseded: no failure, no change (found by the README\'s npm start test)', async () => {
+    const h = await newHarness({ gracePeriodSeconds: 3600 });
+    const arn = await h.newClient('acme');
+    await h.rotate(arn, { token: 't0' });
+    // t1's finishSecret moved AWSCURRENT and was cut off, AWSPENDING still on it; RotateSecret may start t2 then.
+    h.model.rotateSecret({ SecretId: arn, ClientRequestToken: 't1' });
+    for (const step of ['createSecret', 'setSecret', 'testSecret'] as const) await h.invoke(step, arn, 't1');
+    h.model.updateSecretVersionStage({ SecretId: arn, VersionStage: 'AWSCURRENT', MoveToVersionId: 't1', RemoveFromVersionId: 't0' });
+    await expect(h.rotate(arn, { token: 't2' })).resolves.toMatchObject({ outcome: 'succeeded', errors: [] });
+    const before = { versions: await h.versionsOf('acme'), stages: stagesOf(h.model, arn), published: h.published.length };
+    expect(before.stages['t1']).toEqual(['AWSPREVIOUS']);
+
+    // Secrets Manager's retry of t1, from createSecret: every step succeeds doing nothing, and operations hear nothing.
+    const operationsBefore = h.operations.length;
+    for (const step of STEPS) await expect(h.invoke(step, arn, 't1')).resolves.toBeUndefined();
+    expect({ versions: await h.versionsOf('acme'), stages: stagesOf(h.model, arn), published: h.published.length }).toEqual(before);
+    expect(h.operations.slice(operationsBefore)).toEqual([]);
+
+    // Once a third rotation leaves t1 with no label at all, the same.
+    await h.rotate(arn, { token: 't3' });
+    expect(stagesOf(h.model, arn)).not.toHaveProperty('t1');
+    for (const step of STEPS) await expect(h.invoke(step, arn, 't1')).resolves.toBeUndefined();
+    // A version that was never current is still refused.
+    await expect(h.invoke('createSecret', arn, 'never-made')).rejects.toThrow('has no staging label');
+  });
 });
