@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Token } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Token, Validations } from 'aws-cdk-lib';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, Code, Function as LambdaFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
@@ -10,6 +10,13 @@ import { KEY_TABLE_NAME } from '../lambda/config/shared-settings';
 import type { ValuesOf, VariableSet } from '../lambda/config/variables';
 import { ConfigurationError, InvalidKeyrollPropsError } from '../lambda/domain/errors';
 import { bundleDirectory, type FunctionEntry } from './function-bundles';
+
+/**
+ * Why a function stays on the Node.js runtime it was written for when the installed aws-cdk-lib knows a newer one
+ * (cdk-nag's AwsSolutions-L1 flags every older runtime): Lambda does not guarantee compatibility between major
+ * versions, so moving is the owner's change (https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtimes.html).
+ */
+export const PINNED_RUNTIME_REASON = 'Pinned to the Node.js runtime this code is built (esbuild target node24) and tested for; Lambda does not guarantee compatibility between major runtime versions, so a newer one comes with a keyroll release';
 
 export interface KeyrollFunctionProps {
   /** Which of keyroll's functions (`lambda/functions/<entry>.ts`, prebuilt into `dist/bundles/<entry>`). */
@@ -62,6 +69,7 @@ export class KeyrollFunction extends LambdaFunction {
     });
     this.executionRole = role;
     logGroup.grantWrite(role);
+    Validations.of(this).acknowledge({ id: 'AwsSolutions-L1', reason: PINNED_RUNTIME_REASON });
   }
 
   /** Writes the given settings as the declared variables, checking each literal value with its reader. */

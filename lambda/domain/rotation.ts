@@ -312,8 +312,14 @@ export class KeyRotation {
     const currentId = versionWithStage(secret, AWSCURRENT);
     if (currentId === undefined) return;
     const current = await this.registeredVersionOf(secret.arn, currentId);
-    if (current === undefined || current.currentSinceMs !== undefined) return;
-    await this.completeFinish(secret, client, currentId, versionWithStage(secret, AWSPREVIOUS), 'completed');
+    if (current === undefined) return;
+    const previousId = versionWithStage(secret, AWSPREVIOUS);
+    // Cut off after marking the new key current but before closing the old one's window (found by the soak):
+    // a window never closed. One that was closed, and maybe extended by an operator since, stays as it is.
+    const previous = previousId === undefined ? undefined : await this.registeredVersionOf(secret.arn, previousId);
+    const previousLeftOpen = previous !== undefined && previous.notAfterMs === undefined && previous.revokedAtMs === undefined;
+    if (current.currentSinceMs !== undefined && !previousLeftOpen) return;
+    await this.completeFinish(secret, client, currentId, previousId, 'completed');
   }
 
   /** The key version a secret version holds; undefined for a version without a key keyroll registered (a new client's placeholder). */

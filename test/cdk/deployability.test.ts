@@ -4,6 +4,7 @@ import { HttpUrlIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AccountPrincipal } from 'aws-cdk-lib/aws-iam';
+import { Runtime, RuntimeFamily } from 'aws-cdk-lib/aws-lambda';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { ExampleApiStack } from '../../lib/example-api-stack';
 import { InvalidKeyrollPropsError } from '../../lambda/domain/errors';
@@ -88,6 +89,30 @@ describe('The example stack, as a fresh account needs it', () => {
 
   it('passes the AWS Solutions checks, both APIs included', () => {
     expect(new AwsSolutionsChecks(app).validateScope(app).violations).toEqual([]);
+  });
+});
+
+describe('A newer aws-cdk-lib that knows a newer Node.js runtime', () => {
+  // aws-cdk-lib 2.278 added nodejs26.x and the README's consumer app stopped synthesizing: cdk-nag's AwsSolutions-L1
+  // flags any runtime older than the newest one the installed library knows (found by the README commands test in CI).
+  let newer: Runtime;
+  beforeAll(() => {
+    newer = new Runtime('nodejs99.x', RuntimeFamily.NODEJS);
+  });
+  afterAll(() => {
+    Runtime.ALL.splice(Runtime.ALL.indexOf(newer), 1);
+  });
+
+  it('leaves keyroll\'s functions on the runtime they are built and tested for, acknowledged, and the example still passes the AWS Solutions checks', () => {
+    const app = appLikeTheCli();
+    const stack = new ExampleApiStack(app, 'Example', { env });
+    const checks = new AwsSolutionsChecks(app);
+    expect(checks.validateScope(app).violations).toEqual([]);
+    const keyrollRuntimes = Object.values(Template.fromStack(stack).findResources('AWS::Lambda::Function', { Properties: { Description: Match.stringLikeRegexp('^keyroll: ') } })).map(
+      (f) => (f as { Properties: { Runtime: string } }).Properties.Runtime,
+    );
+    expect(keyrollRuntimes.length).toBeGreaterThan(4);
+    expect(new Set(keyrollRuntimes)).toEqual(new Set([Runtime.NODEJS_24_X.name]));
   });
 });
 

@@ -290,6 +290,30 @@ describe('Rotations that Secrets Manager gave up on after AWSCURRENT moved (foun
     expect(await h.verify(wasCurrent)).toMatchObject({ status: 'expired' });
   });
 
+  it('completes a finishSecret cut off after it marked the new key current: the next rotation closes the old key\'s window and sends the missed key.rotated (found by the soak in CI)', async () => {
+    const h = await newHarness({ gracePeriodSeconds: 3600 });
+    const arn = await h.newClient('acme');
+    await h.rotate(arn, { token: 't0' });
+    const t0Key = h.currentKey(arn);
+    // t1's finishSecret moved AWSCURRENT and marked t1 current, then was cut off before closing t0 and publishing.
+    h.model.rotateSecret({ SecretId: arn, ClientRequestToken: 't1' });
+    for (const step of ['createSecret', 'setSecret', 'testSecret'] as const) await h.invoke(step, arn, 't1');
+    h.model.updateSecretVersionStage({ SecretId: arn, VersionStage: 'AWSCURRENT', MoveToVersionId: 't1', RemoveFromVersionId: 't0' });
+    const cutOffAtMs = h.clock.nowMs;
+    await h.table.markCurrent(hashApiKey(h.keyOf(arn, 't1')), cutOffAtMs);
+    h.clock.advance(60_000);
+
+    await expect(h.rotate(arn, { token: 't2' })).resolves.toMatchObject({ outcome: 'succeeded', errors: [] });
+    const t0 = (await h.verify(t0Key)).version;
+    expect(t0?.notAfterMs).toBeLessThanOrEqual(cutOffAtMs + 60_000 + HOUR_MS);
+    expect(h.published.filter((n) => n.type === 'key.rotated').map((n) => n.versionId)).toEqual(['t0', 't1', 't2']);
+    // A completed finish is not redone: t2's window for t1 and t1's for t0 stand as they were.
+    const before = await h.versionsOf('acme');
+    await h.rotate(arn, { token: 't3' });
+    const after = await h.versionsOf('acme');
+    expect({ t0: after['t0']?.notAfterMs, t1: after['t1']?.currentSinceMs }).toEqual({ t0: before['t0']?.notAfterMs, t1: before['t1']?.currentSinceMs });
+  });
+
   it('answers a retried step of such a rotation, replaced since, as superseded: no failure, no change (found by the README\'s npm start test)', async () => {
     const h = await newHarness({ gracePeriodSeconds: 3600 });
     const arn = await h.newClient('acme');
