@@ -50,7 +50,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     .configureHelp({ showGlobalOptions: true })
     .exitOverride()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
-    .showHelpAfterError()
+    // Under --json the error is the JSON answer; the help after it would be noise on standard error.
+    .showHelpAfterError(!argv.includes('--json'))
     .addHelpText(
       'after',
       `
@@ -406,7 +407,7 @@ Examples:
     .description('give a replaced key version more time (a client that missed its switch)')
     .addArgument(clientIdArgument('<clientId>'))
     .requiredOption('--version <versionId>', 'the key version to extend')
-    .option('--until <time>', 'the new end, ISO-8601')
+    .option('--until <time>', 'the new end: an ISO-8601 time, or a duration from now (12h)')
     .option('--by <duration>', 'the new end, from now (e.g. 12h)')
     .requiredOption('--reason <text>', 'why, for the audit trail')
     .option('--force', 'go past the client\'s maximum grace; asks first unless --yes')
@@ -535,7 +536,9 @@ function report(error: unknown, json: boolean, io: CliIo): number {
   if (error instanceof CommanderError) {
     if (error.exitCode === 0) return EXIT.ok;
     // commander has written its message to standard error; with --json the answer is JSON on standard output too.
-    if (json) io.stdout(`${JSON.stringify({ error: { code: 'usage', message: error.message.replace(/^error: /, '') } })}\n`);
+    // A command group without its subcommand shows its help, and commander's message is only "(outputHelp)".
+    const message = error.code === 'commander.help' ? 'a subcommand is missing: the help on standard error lists them' : error.message.replace(/^error: /, '');
+    if (json) io.stdout(`${JSON.stringify({ error: { code: 'usage', message } })}\n`);
     return EXIT.usage;
   }
   const [code, status] =

@@ -1,4 +1,4 @@
-import { compactDecrypt, exportJWK, generateKeyPair, importJWK, type JWK } from 'jose';
+import { compactDecrypt, exportJWK, generateKeyPair, importJWK } from 'jose';
 import { isSecureUrlText, SECURE_URL_EXPECTATION } from '../lambda/contracts/secure-urls';
 import { KeySourceError, type CurrentKey, type KeySource } from './key-source';
 
@@ -6,12 +6,28 @@ import { KeySourceError, type CurrentKey, type KeySource } from './key-source';
 const ALGORITHM = 'ECDH-ES';
 const CONTENT_ENCRYPTION = 'A256GCM';
 
+/**
+ * A JSON Web Key (RFC 7517), as `generateDeliveryKeyPair` makes the private half: `{ kty: 'OKP', crv: 'X25519',
+ * x, d }`. Declared here rather than taken from jose, which the package bundles and does not install.
+ */
+export interface DeliveryPrivateKey {
+  readonly kty: string;
+  readonly crv?: string;
+  readonly x?: string;
+  readonly d?: string;
+  readonly alg?: string;
+  readonly kid?: string;
+  readonly use?: string;
+  readonly ext?: boolean;
+  readonly key_ops?: string[];
+}
+
 export interface DeliveryKeySourceOptions {
   /** The install's key delivery URL (the construct's `deliveryUrl` output). */
   readonly url: string;
   readonly clientId: string;
   /** The private half of the key pair whose public half the operator registered for this client. */
-  readonly privateKey: JWK;
+  readonly privateKey: DeliveryPrivateKey;
   /** A key of this client still inside its window: the first key, handed over by the operator. */
   readonly initialKey: string;
   /** The key header of the install. Default `x-api-key`. */
@@ -81,7 +97,7 @@ export class DeliveryKeySource implements KeySource {
  * Makes a client's delivery key pair: `publicKey` (base64url, 43 characters) goes to the operator, who registers
  * it for the client; `privateKey` (a JWK) stays with the client, as secret as its API keys.
  */
-export async function generateDeliveryKeyPair(): Promise<{ readonly publicKey: string; readonly privateKey: JWK }> {
+export async function generateDeliveryKeyPair(): Promise<{ readonly publicKey: string; readonly privateKey: DeliveryPrivateKey }> {
   const pair = await generateKeyPair(ALGORITHM, { crv: 'X25519', extractable: true });
   const [publicJwk, privateJwk] = await Promise.all([exportJWK(pair.publicKey), exportJWK(pair.privateKey)]);
   if (publicJwk.x === undefined) throw new Error('the generated public key has no x');

@@ -5,7 +5,7 @@
  */
 export { KeyProvider, type KeyProviderEvent, type KeyProviderOptions, type RefreshReason } from './key-provider';
 export { KeySourceError, type CurrentKey, type KeySource } from './key-source';
-export { DeliveryKeySource, generateDeliveryKeyPair, type DeliveryKeySourceOptions } from './delivery-key-source';
+export { DeliveryKeySource, generateDeliveryKeyPair, type DeliveryKeySourceOptions, type DeliveryPrivateKey } from './delivery-key-source';
 export { SecretsManagerKeySource, type SecretsManagerKeySourceOptions } from './secrets-manager-key-source';
 export { notificationOfSnsMessage, notificationOfSqsBody, SnsMessageRejectedError, verifySnsMessage, type SnsHttpMessage, type SnsVerificationOptions } from './notifications';
 export type { Notification, NotificationType } from '../lambda/domain/notifications';

@@ -53,11 +53,17 @@ describe('keyroll global options', () => {
     ['a missing option', ['revoke', 'acme', '--reason', 'x']],
     ['an unknown command', ['frobnicate']],
     ['a missing argument', ['events']],
-  ])('answers %s with a JSON error on standard output under --json, exit 2', async (_label, argv) => {
+    ['a missing subcommand', ['clients']],
+  ])('answers %s with a JSON error on standard output under --json, exit 2, and no help text (a trial saw "(outputHelp)" and 49 lines of help)', async (_label, argv) => {
     let stdout = '';
-    const code = await runCli(['--local', '--json', ...argv], { stdout: (text) => (stdout += text), stderr: () => undefined, env: { KEYROLL_LOCAL_STATE: '/nonexistent/keyroll.json' } });
+    let stderr = '';
+    const code = await runCli(['--local', '--json', ...argv], { stdout: (text) => (stdout += text), stderr: (text) => (stderr += text), env: { KEYROLL_LOCAL_STATE: '/nonexistent/keyroll.json' } });
     expect(code).toBe(EXIT.usage);
-    expect(JSON.parse(stdout)).toEqual({ error: { code: 'usage', message: expect.any(String) } });
+    const { error } = JSON.parse(stdout) as { error: { code: string; message: string } };
+    expect(error.code).toBe('usage');
+    expect(error.message).toMatch(/^[a-z].{10,}/);
+    expect(error.message).not.toContain('outputHelp');
+    if (argv[0] !== 'clients') expect(stderr).not.toContain('Usage:');
   });
 
   it('refuses --local and --stack together (exit 2), before reaching any install', async () => {

@@ -1,5 +1,5 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -30,6 +30,18 @@ describe('keyroll-client installed into an empty folder', () => {
     process.stdout.write(`keyroll-client installed: ${installedBytes} bytes (${installed.join(', ')})\n`);
     expect(installed).toEqual(['keyroll-client']);
     expect(installedBytes).toBeLessThan(300_000);
+  });
+
+  it('declares only modules it ships or depends on: its types compile without skipLibCheck (a trial found `jose` imported by its declarations)', () => {
+    const root = path.join(app, 'node_modules', 'keyroll-client');
+    const manifest = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as Record<string, Record<string, string> | undefined>;
+    const declared = new Set([...Object.keys(manifest['dependencies'] ?? {}), ...Object.keys(manifest['peerDependencies'] ?? {})]);
+    const imported = new Set<string>();
+    for (const file of readdirSync(root, { recursive: true, encoding: 'utf8' }).filter((name) => name.endsWith('.d.ts'))) {
+      for (const [, specifier] of readFileSync(path.join(root, file), 'utf8').matchAll(/(?:from|import\()\s*'([^'.][^']*)'/g)) imported.add(specifier ?? '');
+    }
+    const undeclared = [...imported].filter((specifier) => !specifier.startsWith('node:') && !declared.has(specifier.startsWith('@') ? specifier.split('/').slice(0, 2).join('/') : (specifier.split('/')[0] ?? '')));
+    expect(undeclared).toEqual([]);
   });
 
   it('follows a rotation: on a 401 it reads its source again and retries once, with the new key', async () => {
