@@ -16,7 +16,7 @@ import { bundleDirectory, type FunctionEntry } from './function-bundles';
  * (cdk-nag's AwsSolutions-L1 flags every older runtime): Lambda does not guarantee compatibility between major
  * versions, so moving is the owner's change (https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtimes.html).
  */
-export const PINNED_RUNTIME_REASON = 'Pinned to the Node.js runtime this code is built (esbuild target node24) and tested for; Lambda does not guarantee compatibility between major runtime versions, so a newer one comes with a keyroll release';
+const PINNED_RUNTIME_REASON = 'Pinned to the Node.js runtime this code is built (esbuild target node24) and tested for; Lambda does not guarantee compatibility between major runtime versions, so a newer one comes with a keyroll release';
 
 export interface KeyrollFunctionProps {
   /** Which of keyroll's functions (`lambda/functions/<entry>.ts`, prebuilt into `dist/bundles/<entry>`). */
