@@ -24,11 +24,24 @@ export async function retireReplacedVersion(
   deps: ReplacedVersionDependencies,
 ): Promise<{ readonly closed?: KeyVersion; readonly notification: PublishResult }> {
   const closed = replaced === undefined ? undefined : await deps.keys.closeWindow(replaced.keyHash, closingNotAfterMs(replaced, deps.nowMs, client.gracePeriodMs));
-  const expiresAtMs = closed === undefined ? undefined : windowEndMs(closed);
+  const published = await announceCurrentVersion(client, currentVersionId, closed, deps);
+  return closed === undefined ? { notification: published } : { closed, notification: published };
+}
+
+/**
+ * `key.rotated` for a version that became current, naming the replaced version and when its window ends; sent
+ * once under its eventId, so a retry after a cut-off step sends it if it was lost and never twice.
+ */
+export async function announceCurrentVersion(
+  client: ClientSettings,
+  currentVersionId: string,
+  replaced: KeyVersion | undefined,
+  deps: Omit<ReplacedVersionDependencies, 'keys'>,
+): Promise<PublishResult> {
+  const expiresAtMs = replaced === undefined ? undefined : windowEndMs(replaced);
   const notification = buildNotification('key.rotated', { clientId: client.clientId, versionId: currentVersionId }, deps.nowMs, {
-    ...(closed === undefined ? {} : { previousVersionId: closed.versionId }),
+    ...(replaced === undefined ? {} : { previousVersionId: replaced.versionId }),
     ...(expiresAtMs === undefined ? {} : { expiresAtMs }),
   });
-  const published = await publishOnce(notification, deps);
-  return closed === undefined ? { notification: published } : { closed, notification: published };
+  return publishOnce(notification, deps);
 }

@@ -4,7 +4,7 @@ import { claimedClientId, clientSettingsOf, type ClientSettings } from './client
 import { KeyVerificationError, MalformedSecretError, RotationRefusedError, UnissuedKeyError, UnregisteredSecretError } from './errors';
 import { isAbandonedPending, windowEndMs, type KeyVersion } from './key-version';
 import { buildNotification, publishOnce } from './notifications';
-import { retireReplacedVersion } from './replaced-version';
+import { announceCurrentVersion, retireReplacedVersion } from './replaced-version';
 import { labelledVersionIds, versionWithStage } from './secret-labels';
 import { parseSecretPayload, serializeSecretPayload, type SecretPayload } from './secret-payload';
 import { acceptKey, directLookup } from './accept-key';
@@ -318,8 +318,17 @@ export class KeyRotation {
     // a window never closed. One that was closed, and maybe extended by an operator since, stays as it is.
     const previous = previousId === undefined ? undefined : await this.registeredVersionOf(secret.arn, previousId);
     const previousLeftOpen = previous !== undefined && previous.notAfterMs === undefined && previous.revokedAtMs === undefined;
-    if (current.currentSinceMs !== undefined && !previousLeftOpen) return;
-    await this.completeFinish(secret, client, currentId, previousId, 'completed');
+    if (current.currentSinceMs === undefined || previousLeftOpen) {
+      await this.completeFinish(secret, client, currentId, previousId, 'completed');
+      return;
+    }
+    // Cut off after closing the old window and before publishing (found by the soak): the client was never told.
+    // Only while that window is open: past it, the notice would name a key the client can no longer use.
+    const previousEndMs = previous === undefined ? undefined : windowEndMs(previous);
+    const nowMs = this.deps.clock();
+    if (previous !== undefined && previous.revokedAtMs === undefined && previousEndMs !== undefined && previousEndMs > nowMs) {
+      await announceCurrentVersion(client, currentId, previous, { events: this.deps.events, notifier: this.deps.notifier, nowMs });
+    }
   }
 
   /** The key version a secret version holds; undefined for a version without a key keyroll registered (a new client's placeholder). */

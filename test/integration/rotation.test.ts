@@ -314,6 +314,30 @@ describe('Rotations that Secrets Manager gave up on after AWSCURRENT moved (foun
     expect({ t0: after['t0']?.notAfterMs, t1: after['t1']?.currentSinceMs }).toEqual({ t0: before['t0']?.notAfterMs, t1: before['t1']?.currentSinceMs });
   });
 
+  it('sends the missed key.rotated of a finishSecret cut off after it closed the old key\'s window and before it published (found by the soak in CI)', async () => {
+    const h = await newHarness({ gracePeriodSeconds: 3600 });
+    const arn = await h.newClient('acme');
+    await h.rotate(arn, { token: 't0' });
+    const t0Key = h.currentKey(arn);
+    h.model.rotateSecret({ SecretId: arn, ClientRequestToken: 't1' });
+    for (const step of ['createSecret', 'setSecret', 'testSecret'] as const) await h.invoke(step, arn, 't1');
+    h.model.updateSecretVersionStage({ SecretId: arn, VersionStage: 'AWSCURRENT', MoveToVersionId: 't1', RemoveFromVersionId: 't0' });
+    const cutOffAtMs = h.clock.nowMs;
+    await h.table.markCurrent(hashApiKey(h.keyOf(arn, 't1')), cutOffAtMs);
+    await h.table.closeWindow(hashApiKey(t0Key), cutOffAtMs + HOUR_MS);
+    h.clock.advance(60_000);
+
+    await expect(h.rotate(arn, { token: 't2' })).resolves.toMatchObject({ outcome: 'succeeded', errors: [] });
+    const rotated = h.published.filter((n) => n.type === 'key.rotated');
+    expect(rotated.map((n) => n.versionId)).toEqual(['t0', 't1', 't2']);
+    // It tells the client the window the cut-off step set, which this rotation left as it was.
+    expect(rotated[1]).toMatchObject({ previousVersionId: 't0', expiresAt: new Date(cutOffAtMs + HOUR_MS).toISOString() });
+    expect((await h.verify(t0Key)).version?.notAfterMs).toBe(cutOffAtMs + HOUR_MS);
+    // Sent once: later rotations do not send it again.
+    await h.rotate(arn, { token: 't3' });
+    expect(h.published.filter((n) => n.type === 'key.rotated' && n.versionId === 't1')).toHaveLength(1);
+  });
+
   it('answers a retried step of such a rotation, replaced since, as superseded: no failure, no change (found by the README\'s npm start test)', async () => {
     const h = await newHarness({ gracePeriodSeconds: 3600 });
     const arn = await h.newClient('acme');
