@@ -16,7 +16,13 @@ import type { ValidSettings } from './validation';
  * The authorizer and its API Gateway wiring, in one place for the install's region (`RotatingApiKeys`) and
  * each replica region (`RotatingApiKeysReplica`): the same function, settings, caches and error bodies.
  */
-export function newAuthorizerFunction(scope: Construct, table: ITableV2, settings: ValidSettings, logRetention: RetentionDays | undefined, functionName?: string): KeyrollFunction {
+export function newAuthorizerFunction(
+  scope: Construct,
+  table: ITableV2,
+  settings: ValidSettings,
+  options: { readonly logRetention: RetentionDays | undefined; readonly functionName?: string; readonly usagePlans: boolean },
+): KeyrollFunction {
+  const { logRetention, functionName } = options;
   return (
     new KeyrollFunction(scope, 'AuthorizerFunction', {
       entry: 'authorizer',
@@ -42,7 +48,7 @@ export function newAuthorizerFunction(scope: Construct, table: ITableV2, setting
         httpApiSimpleResponses: true,
         ...(settings.routeScopes.decidesPerRoute ? { routeScopes: settings.routeScopes } : {}),
         endedKeyReportSeconds: settings.endedKeyReportInterval.toSeconds(),
-        ...(Object.keys(settings.usagePlans).length === 0 ? {} : { usagePlanKeyNamespace: settings.secretNamePrefix }),
+        ...(!options.usagePlans || Object.keys(settings.usagePlans).length === 0 ? {} : { usagePlanKeyNamespace: settings.secretNamePrefix }),
       })
   );
 }

@@ -6,7 +6,7 @@ import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, Code, Function as LambdaFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { ACCESS_LOG_FIELDS } from '../lambda/contracts/access-log';
+import { HTTP_API_ACCESS_LOG_FIELDS, REST_API_ACCESS_LOG_FIELDS } from '../lambda/contracts/access-log';
 import { RotatingApiKeys } from './rotating-api-keys';
 
 /**
@@ -41,7 +41,7 @@ export class ExampleApiStack extends Stack {
       deployOptions: {
         stageName: 'prod',
         accessLogDestination: new LogGroupLogDestination(accessLogs),
-        accessLogFormat: AccessLogFormat.custom(JSON.stringify(ACCESS_LOG_FIELDS)),
+        accessLogFormat: AccessLogFormat.custom(JSON.stringify(REST_API_ACCESS_LOG_FIELDS)),
         loggingLevel: MethodLoggingLevel.ERROR,
         throttlingRateLimit: 100,
         throttlingBurstLimit: 200,
@@ -65,7 +65,7 @@ export class ExampleApiStack extends Stack {
     const httpAccessLogs = new LogGroup(this, 'HttpAccessLogs', { retention: RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY });
     this.httpApi.addStage('DefaultStage', {
       autoDeploy: true,
-      accessLogSettings: { destination: new HttpLogGroupLogDestination(httpAccessLogs), format: AccessLogFormat.custom(JSON.stringify(ACCESS_LOG_FIELDS)) },
+      accessLogSettings: { destination: new HttpLogGroupLogDestination(httpAccessLogs), format: AccessLogFormat.custom(JSON.stringify(HTTP_API_ACCESS_LOG_FIELDS)) },
       throttle: { rateLimit: 100, burstLimit: 200 },
     });
     this.keys.countUsageFrom(httpAccessLogs);

@@ -1,8 +1,11 @@
-import { RemovalPolicy } from 'aws-cdk-lib';
-import { AttributeType, Billing, TableEncryptionV2, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { Annotations, RemovalPolicy } from 'aws-cdk-lib';
+import { AttributeType, Billing, StreamViewType, TableEncryptionV2, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import { KEY_TABLE_SCHEMA } from '../lambda/adapters/key-table-schema';
+
+/** The id of the warning that a key table has more than one replica region, for `Annotations.acknowledgeWarning`. */
+export const REPLICA_REGIONS_WARNING = 'keyroll:replicaRegionsOnePerDeploy';
 
 export interface KeyTableProps {
   /** Encrypts the table. @default - an AWS-owned key */
@@ -23,6 +26,14 @@ export class KeyTable extends Construct {
   constructor(scope: Construct, id: string, props: KeyTableProps = {}) {
     super(scope, id);
     const { partitionKey, sortKey, byClientIndex, timeToLiveAttribute } = KEY_TABLE_SCHEMA;
+    if ((props.replicas ?? []).length > 1) {
+      // One replica added or removed per update of an existing global table
+      // (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-dynamodb-globaltable.html, Replicas).
+      Annotations.of(this).addWarningV2(
+        REPLICA_REGIONS_WARNING,
+        `the key table has ${(props.replicas ?? []).length} replica regions: an existing table takes one region added or removed per deploy, in a deploy that changes nothing else (a new table may start with all); acknowledge this warning once they are deployed`,
+      );
+    }
     this.table = new TableV2(this, 'Table', {
       partitionKey: { name: partitionKey, type: AttributeType.STRING },
       sortKey: { name: sortKey, type: AttributeType.STRING },
@@ -36,6 +47,10 @@ export class KeyTable extends Construct {
       // A global table: adding a replica is an update without interruption, not a replacement
       // (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-dynamodb-globaltable.html, Replicas).
       replicas: (props.replicas ?? []).map(({ region }) => ({ region })),
+      // On from the start: a global table's stream settings may change only while it has one replica, and one
+      // with more than one must have them, so the first replica cannot bring the stream in the same update
+      // (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-dynamodb-globaltable-streamspecification.html).
+      dynamoStream: StreamViewType.NEW_AND_OLD_IMAGES,
       ...(props.tableName === undefined ? {} : { tableName: props.tableName }),
       removalPolicy: RemovalPolicy.RETAIN,
       globalSecondaryIndexes: [

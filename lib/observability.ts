@@ -144,7 +144,9 @@ export function createAlarms(
 function refusalAnomalyAlarm(scope: Construct, id: string, what: string, operationsTopic: Topic, refusedExpired: Metric): Alarm {
   const alarm = new AnomalyDetectionAlarm(scope, id, {
     alarmDescription: `keyroll: ${what} are above their usual band (clients that missed their switch after a rotation)`,
-    metric: refusedExpired,
+    // The authorizer emits the metric only above zero: without the zeros the model would learn from bursts alone.
+    // https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/using-metric-math.html (FILL)
+    metric: new MathExpression({ expression: 'FILL(refused, 0)', usingMetrics: { refused: refusedExpired }, period: refusedExpired.period, label: what }),
     stdDevs: 3,
     evaluationPeriods: 5,
     datapointsToAlarm: 3,

@@ -54,9 +54,17 @@ export class RotatingApiKeysReplica extends Construct {
     if (tableName === undefined || Token.isUnresolved(tableName)) {
       throw new InvalidKeyrollPropsError(`${where}: keyTableName is needed: set keyTableName on ${props.primary.node.path}, or pass its deployed table's name here`);
     }
+    // Its authorizer reads the table the primary stack creates, and is flushed by functions named there.
+    if (Stack.of(this) !== Stack.of(props.primary)) Stack.of(this).addStackDependency(Stack.of(props.primary), 'the replica region reads the key table of the primary stack');
     this.keyTable = TableV2.fromTableName(this, 'KeyTable', tableName);
     // Named by the install, which flushes the caches of this region's APIs after a revocation (README, Multi-region).
-    this.authorizerFunction = newAuthorizerFunction(this, this.keyTable, this.settings, props.logRetention, replicaAuthorizerFunctionName(Stack.of(props.primary).stackName, props.primary.node.path));
+    // No usage identifier key: API keys and usage plans are regional, and the install's exist in its own region only
+    // (https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-api-key-source.html).
+    this.authorizerFunction = newAuthorizerFunction(this, this.keyTable, this.settings, {
+      logRetention: props.logRetention,
+      functionName: replicaAuthorizerFunctionName(Stack.of(props.primary).stackName, props.primary.node.path),
+      usagePlans: false,
+    });
     // The replica is encrypted with this region's key.
     this.authorizerFunction.addToRolePolicy(new PolicyStatement({ actions: ['kms:Decrypt'], resources: [replica.encryptionKeyArn] }));
   }

@@ -14,6 +14,7 @@ import type { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { Provider } from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
+import { usageLogGroupProblems } from './access-log-rules';
 import { addClientErrorResponses, newAuthorizerFunction, newHttpAuthorizer, newRestAuthorizer, replicaAuthorizerFunctionName } from './authorizer-wiring';
 import { ENDED_KEY_REPORT_MESSAGE } from '../lambda/contracts/ended-key-report';
 import { FIRST_KEY_FUNCTION_TIMEOUT_SECONDS, FIRST_KEY_VARIABLES } from '../lambda/config/first-key-config';
@@ -139,7 +140,10 @@ export class RotatingApiKeys extends Construct {
       this.rotationFunction.addToRolePolicy(
         new PolicyStatement({ actions: ['dynamodb:GetItem'], resources: [stack.formatArn({ service: 'dynamodb', region: replica.region, resource: 'table', resourceName: this.keyTable.tableName })] }),
       );
-      this.rotationFunction.addToRolePolicy(new PolicyStatement({ actions: ['kms:Decrypt'], resources: [replica.encryptionKeyArn] }));
+      // Secrets Manager encrypts each new version's replica with that region's key, which AWS documents as the
+      // caller's right for cross-account replicas; granted for any (harmless where it is not needed).
+      // https://docs.aws.amazon.com/secretsmanager/latest/userguide/security-encryption.html
+      this.rotationFunction.addToRolePolicy(new PolicyStatement({ actions: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey'], resources: [replica.encryptionKeyArn] }));
     }
     this.allowKey(this.rotationFunction, ['kms:Decrypt', 'kms:GenerateDataKey']);
     this.rotationFunction.addToRolePolicy(new PolicyStatement({ actions: ['sns:Publish'], resources: [this.clientTopic.topicArn, this.operationsTopic.topicArn] }));
@@ -151,7 +155,7 @@ export class RotatingApiKeys extends Construct {
       }),
     );
 
-    this.authorizerFunction = newAuthorizerFunction(this, this.keyTable, settings, props.logRetention);
+    this.authorizerFunction = newAuthorizerFunction(this, this.keyTable, settings, { logRetention: props.logRetention, usagePlans: true });
     this.allowKey(this.authorizerFunction, ['kms:Decrypt']);
 
     this.usageFunction = new KeyrollFunction(this, 'UsageFunction', {
@@ -415,10 +419,13 @@ export class RotatingApiKeys extends Construct {
   /**
    * Counts the requests in this API access log group per client, key version and hour, for `keyroll
    * status` and the monitor's usage-aware reminders. The log format must be JSON with at least the fields
-   * of `USAGE_LOG_FIELDS`; lines of refused requests (no key version, or a 403 for scope) are filtered out
-   * before the function is invoked.
+   * of `USAGE_LOG_FIELDS` (`REST_API_ACCESS_LOG_FIELDS` or `HTTP_API_ACCESS_LOG_FIELDS` have them); lines of
+   * refused requests (no key version, or a 403 for scope) are filtered out before the function is invoked.
+   * Synthesis fails when a stage of the app logs to this group in a format its API type cannot have or without
+   * the usage fields, or when the app gives the group more subscription filters than CloudWatch Logs allows.
    */
   countUsageFrom(logGroup: ILogGroup): SubscriptionFilter {
+    this.node.addValidation({ validate: () => usageLogGroupProblems(this, logGroup) });
     return new SubscriptionFilter(this, `UsageSubscription${this.usageSubscriptions++}`, {
       logGroup,
       destination: new LambdaDestination(this.usageFunction),

@@ -1,6 +1,6 @@
 import { gzipSync } from 'node:zlib';
 import type { CloudWatchLogsDecodedData, CloudWatchLogsEvent } from 'aws-lambda';
-import type { ACCESS_LOG_FIELDS } from '../lambda/contracts/access-log';
+import type { REST_API_ACCESS_LOG_FIELDS } from '../lambda/contracts/access-log';
 
 /** One API request as the API's JSON access log line records it (the fields the usage counter reads). */
 export interface LoggedRequest {
@@ -15,7 +15,7 @@ export interface LoggedRequest {
 
 /** The access log line API Gateway writes for a request, in the format the construct declares (every field of it). */
 export function accessLogLine(request: LoggedRequest, requestId: string): string {
-  const line: Record<keyof typeof ACCESS_LOG_FIELDS, string> = {
+  const line: Record<keyof typeof REST_API_ACCESS_LOG_FIELDS, string> = {
     requestId,
     ip: '127.0.0.1',
     method: request.method ?? 'GET',

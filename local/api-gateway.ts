@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { ACCESS_LOG_FIELDS } from '../lambda/contracts/access-log';
+import type { REST_API_ACCESS_LOG_FIELDS } from '../lambda/contracts/access-log';
 import { REQUEST_ID_VARIABLE } from '../lambda/contracts/client-errors';
 import { logDeliveryEvent } from './access-logs';
 import type { LocalGatewayResponse, LocalRoute } from './install';
@@ -9,7 +9,7 @@ import { LocalUsagePlans, type LocalUsagePlan, type UsagePlanVerdict } from './u
 import { TokenBucket } from '../lambda/domain/token-bucket';
 import { AuthorizerResultCache, identityValues, type IdentitySource } from './authorizer-cache';
 
-type AccessLogLine = Record<keyof typeof ACCESS_LOG_FIELDS, string>;
+type AccessLogLine = Record<keyof typeof REST_API_ACCESS_LOG_FIELDS, string>;
 
 interface PolicyAnswer {
   readonly principalId: string;

@@ -6,7 +6,7 @@ import { Architecture, Code, Function as LambdaFunction, Runtime } from 'aws-cdk
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { Construct } from 'constructs';
-import { ACCESS_LOG_FIELDS, KeyRotationSchedule, RotatingApiKeys } from 'keyroll';
+import { HTTP_API_ACCESS_LOG_FIELDS, KeyRotationSchedule, REST_API_ACCESS_LOG_FIELDS, RotatingApiKeys } from 'keyroll';
 
 /** Your API, with keyroll protecting a REST API and an HTTP API with the same keys. */
 class OrdersApiStack extends Stack {
@@ -36,7 +36,7 @@ class OrdersApiStack extends Stack {
       cloudWatchRole: true, // the account's API Gateway logging role; skip it if your account has one
       deployOptions: {
         accessLogDestination: new LogGroupLogDestination(restAccessLogs),
-        accessLogFormat: AccessLogFormat.custom(JSON.stringify(ACCESS_LOG_FIELDS)),
+        accessLogFormat: AccessLogFormat.custom(JSON.stringify(REST_API_ACCESS_LOG_FIELDS)),
         loggingLevel: MethodLoggingLevel.ERROR,
       },
       defaultMethodOptions: { authorizer: keys.authorizer },
@@ -52,7 +52,7 @@ class OrdersApiStack extends Stack {
     const httpApi = new HttpApi(this, 'HttpApi', { createDefaultStage: false });
     httpApi.addStage('DefaultStage', {
       autoDeploy: true,
-      accessLogSettings: { destination: new HttpLogGroupLogDestination(httpAccessLogs), format: AccessLogFormat.custom(JSON.stringify(ACCESS_LOG_FIELDS)) },
+      accessLogSettings: { destination: new HttpLogGroupLogDestination(httpAccessLogs), format: AccessLogFormat.custom(JSON.stringify(HTTP_API_ACCESS_LOG_FIELDS)) },
     });
     httpApi.addRoutes({ path: '/orders', methods: [HttpMethod.GET], integration: new HttpLambdaIntegration('OrdersIntegration', orders), authorizer: keys.httpAuthorizer });
     keys.countUsageFrom(httpAccessLogs);

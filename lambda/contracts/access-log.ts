@@ -11,12 +11,30 @@ export const USAGE_LOG_FIELDS = {
   keyVersion: '$context.authorizer.keyVersion',
 } as const;
 
-/** The fields of each access log line of an API protected by keyroll; `$context.authorizer.*` is "-" on refusals. */
-export const ACCESS_LOG_FIELDS = {
+/**
+ * The access log line of a REST API protected by keyroll; `$context.authorizer.*` is "-" on refusals.
+ * https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-variables-for-access-logging.html
+ */
+export const REST_API_ACCESS_LOG_FIELDS = {
   requestId: '$context.requestId',
   ip: '$context.identity.sourceIp',
   method: '$context.httpMethod',
   resourcePath: '$context.resourcePath',
+  latencyMs: '$context.responseLatency',
+  ...USAGE_LOG_FIELDS,
+} as const;
+
+/**
+ * The access log line of an HTTP API protected by keyroll: HTTP APIs have no `$context.resourcePath` (API
+ * Gateway refuses a stage whose format names it), they have the request path and the route key.
+ * https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-logging-variables.html
+ */
+export const HTTP_API_ACCESS_LOG_FIELDS = {
+  requestId: '$context.requestId',
+  ip: '$context.identity.sourceIp',
+  method: '$context.httpMethod',
+  path: '$context.path',
+  routeKey: '$context.routeKey',
   latencyMs: '$context.responseLatency',
   ...USAGE_LOG_FIELDS,
 } as const;

@@ -7,7 +7,7 @@
  */
 export interface ClientError {
   /** API Gateway's gateway response type. */
-  readonly responseType: 'UNAUTHORIZED' | 'ACCESS_DENIED' | 'INVALID_API_KEY' | 'THROTTLED' | 'QUOTA_EXCEEDED' | 'AUTHORIZER_FAILURE';
+  readonly responseType: 'UNAUTHORIZED' | 'ACCESS_DENIED' | 'INVALID_API_KEY' | 'THROTTLED' | 'QUOTA_EXCEEDED' | 'AUTHORIZER_FAILURE' | 'AUTHORIZER_CONFIGURATION_ERROR';
   readonly statusCode: number;
   /** Stable: clients may branch on it. */
   readonly code: string;
@@ -57,6 +57,14 @@ export const CLIENT_ERRORS: readonly ClientError[] = [
   },
   {
     responseType: 'AUTHORIZER_FAILURE',
+    statusCode: 500,
+    code: 'authorizer_unavailable',
+    message: () => 'The API could not check your key this time; your key was not rejected. Retry with backoff.',
+    anchor: 'errors',
+  },
+  {
+    // API Gateway could not reach the authorizer (its invoke permission, a throttled or missing function).
+    responseType: 'AUTHORIZER_CONFIGURATION_ERROR',
     statusCode: 500,
     code: 'authorizer_unavailable',
     message: () => 'The API could not check your key this time; your key was not rejected. Retry with backoff.',

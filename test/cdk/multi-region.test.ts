@@ -73,6 +73,23 @@ describe('A multi-region install (replicaRegions, RotatingApiKeysReplica)', () =
     replica.resourceCountIs('AWS::DynamoDB::GlobalTable', 0);
   });
 
+  it('returns no usage identifier key in a replica region, where the install\'s API keys and usage plans do not exist (they are regional)', () => {
+    const other = appLikeTheCli();
+    const primaryStack = new Stack(other, 'P', { env: { account: ACCOUNT, region: 'eu-west-1' } });
+    const keys = new RotatingApiKeys(primaryStack, 'ApiKeys', {
+      clients: [{ clientId: 'acme', usagePlan: 'gold' }],
+      keyTableName: 'orders-api-keys',
+      usagePlans: { gold: { rateLimit: 10, burstLimit: 20 } },
+      replicaRegions: [{ region: 'us-east-1', encryptionKeyArn: REPLICA_KEY }],
+    });
+    new RotatingApiKeysReplica(new Stack(other, 'R', { env: { account: ACCOUNT, region: 'us-east-1' } }), 'ApiKeys', { primary: keys });
+    const namespaceOf = (stack: string) =>
+      Object.values(Template.fromStack(other.node.findChild(stack) as Stack).findResources('AWS::Lambda::Function', { Properties: { Description: Match.stringLikeRegexp('authorizer') } })).map(
+        (fn) => (fn as { Properties: { Environment: { Variables: Record<string, unknown> } } }).Properties.Environment.Variables['USAGE_PLAN_KEY_NAMESPACE'],
+      );
+    expect({ primary: namespaceOf('P'), replica: namespaceOf('R') }).toEqual({ primary: [expect.stringContaining('keyroll/')], replica: [undefined] });
+  });
+
   it('passes the AWS Solutions checks in both stacks', () => {
     const violations = new AwsSolutionsChecks(app).validateScope(app).violations;
     // The test's own APIs are bare on purpose (no request validation, logging or WAF): every finding must be theirs.

@@ -499,8 +499,8 @@ describe('Error bodies clients can act on (addErrorResponses)', () => {
   };
 
   it('answers 401, 403, both 429s and an authorizer failure with a stable code, what to do and the request id', () => {
-    expect([...byType.keys()].sort()).toEqual(['ACCESS_DENIED', 'AUTHORIZER_FAILURE', 'INVALID_API_KEY', 'QUOTA_EXCEEDED', 'THROTTLED', 'UNAUTHORIZED']);
-    expect(Object.fromEntries([...byType].map(([type, p]) => [type, p['StatusCode']]))).toEqual({ UNAUTHORIZED: '401', ACCESS_DENIED: '403', INVALID_API_KEY: '403', THROTTLED: '429', QUOTA_EXCEEDED: '429', AUTHORIZER_FAILURE: '500' });
+    expect([...byType.keys()].sort()).toEqual(['ACCESS_DENIED', 'AUTHORIZER_CONFIGURATION_ERROR', 'AUTHORIZER_FAILURE', 'INVALID_API_KEY', 'QUOTA_EXCEEDED', 'THROTTLED', 'UNAUTHORIZED']);
+    expect(Object.fromEntries([...byType].map(([type, p]) => [type, p['StatusCode']]))).toEqual({ UNAUTHORIZED: '401', ACCESS_DENIED: '403', INVALID_API_KEY: '403', THROTTLED: '429', QUOTA_EXCEEDED: '429', AUTHORIZER_FAILURE: '500', AUTHORIZER_CONFIGURATION_ERROR: '500' });
     for (const type of byType.keys()) expect(body(type).error).toMatchObject({ code: expect.stringMatching(/^[a-z_]+$/), message: expect.any(String), requestId: 'req-1' });
   });
 

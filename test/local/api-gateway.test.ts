@@ -1,6 +1,6 @@
 import { gunzipSync } from 'node:zlib';
 import type { CloudWatchLogsEvent } from 'aws-lambda';
-import { ACCESS_LOG_FIELDS } from '../../lambda/contracts/access-log';
+import { REST_API_ACCESS_LOG_FIELDS } from '../../lambda/contracts/access-log';
 import { ApiGatewayRegion, apiGatewayClients, ControlPlaneBudget } from '../../lambda/adapters/api-gateway-authorizer-caches';
 import { flushAfterRevocation } from '../../lambda/domain/authorizer-cache-flush';
 import { startLocalApiGateway, type LocalApiGateway, type LocalControlPlaneOptions } from '../../local/api-gateway';
@@ -83,7 +83,7 @@ describe('Local API Gateway', () => {
     await new Promise((resolve) => setTimeout(resolve, 150));
     const lines = deliveries.flatMap((delivery) => (JSON.parse(gunzipSync(Buffer.from(delivery.awslogs.data, 'base64')).toString()) as { logEvents: { message: string }[] }).logEvents.map((e) => JSON.parse(e.message) as Record<string, string>));
     expect(lines.length).toBeGreaterThanOrEqual(1);
-    expect(Object.keys(lines[0] ?? {}).sort()).toEqual(Object.keys(ACCESS_LOG_FIELDS).sort());
+    expect(Object.keys(lines[0] ?? {}).sort()).toEqual(Object.keys(REST_API_ACCESS_LOG_FIELDS).sort());
     expect(lines.at(-1)).toMatchObject({ status: '200', clientId: 'acme', keyVersion: 'v1', method: 'GET', resourcePath: '/hello' });
   });
 });

@@ -5,6 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { FUNCTION_ENTRIES } from '../../lib/function-bundles';
 import { packClient } from '../../scripts/pack-client';
+import { AWS_RULES, type SynthesizedTemplate } from '../support/aws-rules';
 
 /**
  * keyroll as a team gets it: `npm pack`, the tarball installed into a new CDK app in a temporary folder (offline:
@@ -31,6 +32,8 @@ describe('keyroll installed from its packed tarball into a new CDK app', () => {
   let typeCheck: { status: number | null; output: string };
   /** tsc over the README's other TypeScript snippets (examples/readme), against the same packed declarations. */
   let snippetCheck: { status: number | null; output: string };
+  /** The app's template, as the CDK CLI synthesized it. */
+  let synthesizedTemplate: SynthesizedTemplate | undefined;
 
   beforeAll(() => {
     if (!existsSync(path.join(REPO, 'dist', 'lib', 'index.js'))) throw new Error('dist/ is not built: run "npm run build" first (npm test does)');
@@ -113,6 +116,7 @@ describe('keyroll installed from its packed tarball into a new CDK app', () => {
 
     const cdkOut = path.join(appDir, 'cdk.out');
     const template = JSON.parse(readFileSync(path.join(cdkOut, 'OrdersApi.template.json'), 'utf8')) as Template;
+    synthesizedTemplate = template;
     const ofType = (type: string) => Object.values(template.Resources).filter((resource) => resource.Type === type);
     expect(ofType('AWS::ApiGateway::Authorizer')).toEqual([expect.objectContaining({ Properties: expect.objectContaining({ Type: 'REQUEST', IdentitySource: 'method.request.header.x-api-key,context.httpMethod,context.path' }) })]);
     expect(ofType('AWS::ApiGatewayV2::Authorizer')).toEqual([
@@ -139,6 +143,19 @@ describe('keyroll installed from its packed tarball into a new CDK app', () => {
       ApiKeysFirstKeyFunction: shipped('first-key'),
     });
   }, 120_000);
+
+  // The AWS rules of test/cdk/aws-rules.test.ts, on this app; it has one region and no anomaly alarm.
+  const notApplicable = [
+    'CloudWatch: an anomaly detection alarm on a metric emitted only above zero fills missing points with 0',
+    'Secrets Manager: the rotation role may encrypt new versions with each replica region\'s KMS key',
+    'CloudFormation: a replica region\'s stack deploys after the primary stack it reads',
+  ];
+  it.each(AWS_RULES.map((rule) => [rule.name, rule] as const))('keeps the AWS rule: %s', (_name, rule) => {
+    if (synthesizedTemplate === undefined) throw new Error('the app did not synthesize (see the test above)');
+    const app = { templates: { OrdersApi: synthesizedTemplate }, dependencies: {} };
+    expect({ rule: rule.name, applies: rule.appliesTo(app) }).toEqual({ rule: rule.name, applies: !notApplicable.includes(rule.name) });
+    expect(rule.violations(app)).toEqual([]);
+  });
 
   it('is the app the README shows under "Use it in your own CDK app"', () => {
     const readme = readFileSync(path.join(REPO, 'README.md'), 'utf8');
