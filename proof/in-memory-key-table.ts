@@ -38,9 +38,9 @@ export class InMemoryKeyTable implements KeyTable, EventLog, UsageStore, ClientR
     return [...this.registrations.values()];
   }
 
-  async registerClient(registration: ClientRegistration, replacing?: string): Promise<void> {
+  async registerClient(registration: ClientRegistration): Promise<void> {
     const existing = this.registrations.get(registration.clientId);
-    if (existing !== undefined && existing.secretArn !== registration.secretArn && existing.secretArn !== replacing) {
+    if (existing !== undefined && existing.secretArn !== registration.secretArn) {
       throw new ClientAlreadyRegisteredError(`client "${registration.clientId}" is registered to another secret than ${registration.secretArn}`);
     }
     this.registrations.set(registration.clientId, { ...registration, settings: { ...registration.settings } });

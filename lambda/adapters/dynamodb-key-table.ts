@@ -304,7 +304,7 @@ export class DynamoKeyTable implements KeyTable, EventLog, DeliveryLedger, Audit
     return registrations;
   }
 
-  async registerClient(registration: ClientRegistration, replacing?: string): Promise<void> {
+  async registerClient(registration: ClientRegistration): Promise<void> {
     try {
       await this.client.send(
         new PutItemCommand({
@@ -318,9 +318,9 @@ export class DynamoKeyTable implements KeyTable, EventLog, DeliveryLedger, Audit
             registeredAtMs: number(registration.registeredAtMs),
             registeredBy: { S: registration.registeredBy },
           },
-          // One secret per client: a new registration, or the one that names this secret (or the one it replaces).
-          ConditionExpression: 'attribute_not_exists(pk) OR secretArn = :arn OR secretArn = :replacing',
-          ExpressionAttributeValues: { ':arn': { S: registration.secretArn }, ':replacing': { S: replacing ?? registration.secretArn } },
+          // One secret per client: a new registration, or the one that names this secret.
+          ConditionExpression: 'attribute_not_exists(pk) OR secretArn = :arn',
+          ExpressionAttributeValues: { ':arn': { S: registration.secretArn } },
         }),
       );
     } catch (error) {

@@ -82,6 +82,11 @@ export class ClientAlreadyRegisteredError extends KeyrollError {
   override readonly name: string = 'ClientAlreadyRegisteredError';
 }
 
+/** A deploy would give a registered client a new secret under another name: a new key its readers never see. */
+export class SecretRenameRefusedError extends KeyrollError {
+  override readonly name: string = 'SecretRenameRefusedError';
+}
+
 /** An operator's request names a client or a key version this install does not have. */
 export class UnknownClientOrVersionError extends KeyrollError {
   override readonly name: string = 'UnknownClientOrVersionError';

@@ -98,7 +98,7 @@ export interface ClientRegistry {
    * `replacing`, a secret it takes the place of). A client registered to any other secret is refused
    * (ClientAlreadyRegisteredError).
    */
-  registerClient(registration: ClientRegistration, replacing?: string): Promise<void>;
+  registerClient(registration: ClientRegistration): Promise<void>;
   /** Removes the registration if it names this secret; false when there was none to remove. */
   deregisterClient(clientId: string, secretArn: string): Promise<boolean>;
 }

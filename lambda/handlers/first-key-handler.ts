@@ -1,6 +1,6 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { CLIENT_ID_PATTERN, type ClientSettingValues } from '../domain/client-settings';
-import { InvalidFirstKeyEventError } from '../domain/errors';
+import { InvalidFirstKeyEventError, SecretRenameRefusedError } from '../domain/errors';
 import type { ClientRegistry } from '../domain/ports';
 
 /** The custom resource types this function serves, declared once for it and the construct. */
@@ -96,10 +96,8 @@ export function createFirstKeyHandler(deps: {
         deps.logger.info('client removed: registration deleted, keys revoked', { clientId: request.clientId, secretArn: request.secretArn, revokedVersionIds });
         return { PhysicalResourceId: physicalResourceId };
       }
-      await deps.registry.registerClient(
-        { clientId: request.clientId, secretArn: request.secretArn, settings: request.settings, registeredAtMs: deps.clock(), registeredBy: DEPLOYMENT_REGISTRANT },
-        request.oldSecretArn,
-      );
+      if (request.oldSecretArn !== undefined && request.oldSecretArn !== request.secretArn) throw secretRenameRefused(request.clientId, request.oldSecretArn, request.secretArn);
+      await deps.registry.registerClient({ clientId: request.clientId, secretArn: request.secretArn, settings: request.settings, registeredAtMs: deps.clock(), registeredBy: DEPLOYMENT_REGISTRANT });
       deps.logger.info('client registered', { requestType: request.requestType, clientId: request.clientId, secretArn: request.secretArn });
       return { PhysicalResourceId: physicalResourceId };
     }
@@ -112,4 +110,20 @@ export function createFirstKeyHandler(deps: {
     deps.logger.info('first key issued', { requestType: request.requestType, secretId: request.secretId, versionId });
     return { PhysicalResourceId: request.secretId, Data: { VersionId: versionId } };
   };
+}
+
+/**
+ * A changed secret name replaces the secret: CloudFormation creates the new one, the client gets a new key there,
+ * and whatever reads the old name keeps a key that ends. Refused before anything changes, so the deploy rolls
+ * back (an upgrade from the old default prefix `keyroll/clients/`, a changed construct id or prefix).
+ */
+function secretRenameRefused(clientId: string, oldArn: string, newArn: string): SecretRenameRefusedError {
+  const nameOf = (arn: string) => arn.slice(arn.indexOf(':secret:') + ':secret:'.length).replace(/-[A-Za-z0-9]{6}$/, '');
+  const oldName = nameOf(oldArn);
+  const oldPrefix = oldName.endsWith(clientId) ? oldName.slice(0, -clientId.length) : undefined;
+  return new SecretRenameRefusedError(
+    `client "${clientId}" has the secret ${oldName}; this deploy would replace it with ${nameOf(newArn)}, a new secret with a new key that nothing reading the old name sees` +
+      (oldPrefix === undefined ? '' : `: deploy with secretNamePrefix: '${oldPrefix}' to keep it`) +
+      ', or remove the client and add it again to move it',
+  );
 }

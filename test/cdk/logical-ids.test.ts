@@ -1,4 +1,6 @@
 import { Template } from 'aws-cdk-lib/assertions';
+import { Stack } from 'aws-cdk-lib';
+import { RotatingApiKeys } from '../../lib/rotating-api-keys';
 import { ExampleApiStack } from '../../lib/example-api-stack';
 import { appLikeTheCli } from '../support/cdk-app';
 
@@ -35,5 +37,17 @@ describe('Logical ids of the resources that hold state', () => {
     ]],
   ])('keeps the ids of every %s', (type, ids) => {
     expect(idsOf(type)).toEqual(ids);
+  });
+});
+
+describe('An install from before install-scoped secret names (the old default prefix keyroll/clients/)', () => {
+  it('keeps its secrets, names and logical ids, when it pins that prefix', () => {
+    const stack = new Stack(appLikeTheCli(), 'Example', { env: { account: '111122223333', region: 'eu-west-1' } });
+    new RotatingApiKeys(stack, 'ApiKeys', { clients: [{ clientId: 'acme' }, { clientId: 'globex' }], secretNamePrefix: 'keyroll/clients/' });
+    const secrets = Template.fromStack(stack).findResources('AWS::SecretsManager::Secret') as Record<string, { Properties: { Name: string } }>;
+    expect(Object.fromEntries(Object.entries(secrets).map(([id, secret]) => [id, secret.Properties.Name]))).toEqual({
+      ApiKeysClientacmeSecret81AF1605: 'keyroll/clients/acme',
+      ApiKeysClientglobexSecretA1C00A41: 'keyroll/clients/globex',
+    });
   });
 });

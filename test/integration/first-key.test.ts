@@ -132,12 +132,17 @@ describe('First key custom resource', () => {
     expect(issued).toEqual([]);
   });
 
-  it('moves a registration to the secret that replaced the old one, and refuses to give a registered client another secret', async () => {
-    const { handler, registry } = handlerWith();
-    const replacement = `${secretArn}-2`;
-    await handler(registrationEvent('Create', { ClientId: 'acme', SecretArn: secretArn }));
-    await handler(registrationEvent('Update', { ClientId: 'acme', SecretArn: replacement }, { ClientId: 'acme', SecretArn: secretArn }));
-    expect((await registry.registrationOf('acme'))?.secretArn).toBe(replacement);
+  it('refuses a deploy that renames a registered client\'s secret (an upgrade from the old default prefix, a changed construct id): the deploy rolls back, the client keeps its secret and key', async () => {
+    const { handler, registry, issued } = handlerWith();
+    const legacy = 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:keyroll/clients/acme-AbCdEf';
+    const renamed = 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:keyroll/Orders/ApiKeys/acme-GhIjKl';
+    await handler(registrationEvent('Create', { ClientId: 'acme', SecretArn: legacy }));
+    await expect(handler(registrationEvent('Update', { ClientId: 'acme', SecretArn: renamed }, { ClientId: 'acme', SecretArn: legacy }))).rejects.toThrow(
+      /client "acme" has the secret keyroll\/clients\/acme.*would replace it with keyroll\/Orders\/ApiKeys\/acme.*secretNamePrefix: 'keyroll\/clients\/'/s,
+    );
+    expect((await registry.registrationOf('acme'))?.secretArn).toBe(legacy);
+    expect(issued).toEqual([]);
+    // Nor can a second secret claim the client.
     await expect(handler(registrationEvent('Create', { ClientId: 'acme', SecretArn: `${secretArn}-rogue` }))).rejects.toThrow(ClientAlreadyRegisteredError);
   });
 
@@ -182,9 +187,10 @@ describe('A client removed from the construct\'s clients (the registration\'s De
     expect((await h.table.revokedSince(0)).length).toBe(2);
   });
 
-  it('leaves the keys alone when the client was declared again with another secret (a replacement, not a removal)', async () => {
+  it('leaves the keys alone when the client is registered to another secret by then (removed and added again), not the one being deleted', async () => {
     const { h, arn, current, handler, deleteEvent } = await installedClient();
-    await h.table.registerClient({ clientId: 'acme', secretArn: `${arn}-2`, settings: {}, registeredAtMs: h.clock.nowMs, registeredBy: 'cloudformation' }, arn);
+    await h.table.deregisterClient('acme', arn);
+    await h.table.registerClient({ clientId: 'acme', secretArn: `${arn}-2`, settings: {}, registeredAtMs: h.clock.nowMs, registeredBy: 'cloudformation' });
     await handler(deleteEvent(arn));
     expect((await h.table.registrationOf('acme'))?.secretArn).toBe(`${arn}-2`);
     expect(await h.verify(current)).toMatchObject({ status: 'valid' });
