@@ -1,12 +1,13 @@
-import { CustomResource, DefaultStackSynthesizer, Fn, SecretValue, Stack, Tags } from 'aws-cdk-lib';
-import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
-import { Key, type IKey } from 'aws-cdk-lib/aws-kms';
+import { Annotations, ArnFormat, CustomResource, DefaultStackSynthesizer, Fn, SecretValue, Stack, Tags } from 'aws-cdk-lib';
+import { Grant, PolicyStatement, type IGrantable } from 'aws-cdk-lib/aws-iam';
+import { Key, ViaServicePrincipal, type IKey } from 'aws-cdk-lib/aws-kms';
 import type { CfnPermission } from 'aws-cdk-lib/aws-lambda';
 import { CfnRotationSchedule, Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Provider } from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { writeGuardStatements } from '../lambda/contracts/write-guard';
 import { CLIENT_SETTING, CLIENT_TAG } from '../lambda/domain/client-settings';
+import { AWSCURRENT } from '../lambda/domain/ports';
 import { CLIENT_RESOURCE_TYPES } from '../lambda/handlers/first-key-handler';
 import { usageIdentifierKey, usagePlanApiKeyName } from '../lambda/contracts/usage-plans';
 import { ApiKey, type UsagePlan } from 'aws-cdk-lib/aws-apigateway';
@@ -121,4 +122,40 @@ function writeGuard(secret: Secret, rotationFunction: KeyrollFunction): PolicySt
 export function deploymentAdministrators(stack: Stack): { readonly administratorArns?: readonly string[] } {
   const synthesizer = stack.synthesizer;
   return synthesizer instanceof DefaultStackSynthesizer ? { administratorArns: [Fn.sub(synthesizer.cloudFormationExecutionRoleArn)] } : {};
+}
+
+/**
+ * Read access to one client's current key, in the install's region and every replica region: GetSecretValue of
+ * AWSCURRENT (asked for by stage, or by naming no version at all, which GetSecretValue answers with AWSCURRENT:
+ * https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_GetSecretValue.html), never another
+ * version by id; decrypting through Secrets Manager only. The resource policy is replicated with the secret
+ * (https://docs.aws.amazon.com/secretsmanager/latest/userguide/replicate-secrets.html), so its statements name
+ * the secret as "*"; a replica key is the team's, so another account's right to it is said, not granted.
+ */
+export function grantReadClientKey(scope: Construct, clientId: string, secret: Secret, grantee: IGrantable, context: { readonly settings: ValidSettings; readonly encryptionKey: IKey }): Grant {
+  const stack = Stack.of(scope);
+  const secretName = `${context.settings.secretNamePrefix}${clientId}`;
+  const secretArnIn = (region: string) =>
+    stack.formatArn({ service: 'secretsmanager', region, resource: 'secret', resourceName: `${secretName}-??????`, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+  const resourceArns = [secret.secretArn, ...context.settings.replicaRegions.map(({ region }) => secretArnIn(region))];
+  const actions = ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'];
+  const grants = [
+    { 'ForAnyValue:StringEquals': { 'secretsmanager:VersionStage': [AWSCURRENT] } },
+    { Null: { 'secretsmanager:VersionStage': 'true', 'secretsmanager:VersionId': 'true' } },
+  ].map((condition) => {
+    const grant = Grant.addToPrincipalOrResource({ grantee, actions, resourceArns, resourceSelfArns: ['*'], resource: secret });
+    (grant.principalStatement ?? grant.resourceStatement)?.addConditions(condition);
+    return grant;
+  });
+  const viaSecretsManager = (region: string) => ({ StringEquals: { 'kms:ViaService': `secretsmanager.${region}.amazonaws.com` } });
+  context.encryptionKey.grantDecrypt(new ViaServicePrincipal(`secretsmanager.${stack.region}.amazonaws.com`, grantee.grantPrincipal));
+  for (const { region, encryptionKeyArn } of context.settings.replicaRegions) {
+    const added = grantee.grantPrincipal.addToPrincipalPolicy(new PolicyStatement({ actions: ['kms:Decrypt'], resources: [encryptionKeyArn], conditions: viaSecretsManager(region) }));
+    if (!added.statementAdded) {
+      Annotations.of(scope).addInfo(
+        `grantReadKey: ${grantee.grantPrincipal.principalAccount ?? 'the grantee'} reads the replica of ${secretName} in ${region} only if the key policy of ${encryptionKeyArn} allows it kms:Decrypt with kms:ViaService secretsmanager.${region}.amazonaws.com`,
+      );
+    }
+  }
+  return grants.reduce((all, grant) => all.combine(grant));
 }

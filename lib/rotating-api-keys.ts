@@ -27,9 +27,8 @@ import { EMERGENCY_VARIABLES, LEAK_REPORT_VARIABLES } from '../lambda/config/lea
 import { FORBIDDEN_STATUS } from '../lambda/contracts/access-log';
 import { authorizerCacheFlushPermissions } from '../lambda/contracts/authorizer-cache-flush-permissions';
 import { INSTALL_OUTPUT_DESCRIPTION, type InstallDescription } from '../lambda/contracts/install-description';
-import { AWSCURRENT } from '../lambda/domain/ports';
 import { KEY_TABLE_ACCESS } from '../lambda/contracts/key-table-access';
-import { addClientResources, deploymentAdministrators } from './client-resources';
+import { addClientResources, deploymentAdministrators, grantReadClientKey } from './client-resources';
 import { InvalidKeyrollPropsError } from '../lambda/domain/errors';
 import { KeyTable } from './key-table';
 import { KeyrollFunction } from './keyroll-function';
@@ -488,14 +487,15 @@ export class RotatingApiKeys extends Construct {
   }
 
   /**
-   * Lets `grantee` read the current key of one client (GetSecretValue of AWSCURRENT only, and decrypting it
-   * through Secrets Manager): for a client's own role, in this account or another (an account principal
-   * needs the matching IAM permission on its side too).
+   * Lets `grantee` read the current key of one client (GetSecretValue of AWSCURRENT only, asked for by stage
+   * or by naming no version, and decrypting it through Secrets Manager), here and in every replica region: for
+   * a client's own role, in this account or another (an account principal needs the matching IAM permission on
+   * its side too, and, for a replica, the replica key's policy must let it decrypt: the synth says so).
    */
   grantReadKey(clientId: string, grantee: IGrantable): Grant {
     const secret = this.clientSecrets.get(clientId);
     if (secret === undefined) throw new InvalidKeyrollPropsError(`${this.node.path}: grantReadKey: no client "${clientId}" is declared here`);
-    return secret.grantRead(grantee, [AWSCURRENT]);
+    return grantReadClientKey(this, clientId, secret, grantee, { settings: this.settings, encryptionKey: this.encryptionKey });
   }
 
   private functions() {

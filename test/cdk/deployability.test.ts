@@ -2,8 +2,8 @@ import { INSTALL_OUTPUT_DESCRIPTION } from '../../lambda/contracts/install-descr
 import { HttpApi, HttpMethod } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpUrlIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { Duration, Stack } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
-import { AccountPrincipal } from 'aws-cdk-lib/aws-iam';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import { AccountPrincipal, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Runtime, RuntimeFamily } from 'aws-cdk-lib/aws-lambda';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { ExampleApiStack } from '../../lib/example-api-stack';
@@ -148,6 +148,33 @@ describe('grantReadKey', () => {
         ]),
       },
     });
+  });
+
+  it('covers readers of a replica and callers that name no version stage, and only the current version', () => {
+    const replicaKey = 'arn:aws:kms:us-east-1:111122223333:key/mrk-1234abcd12ab34cd56ef1234567890ab';
+    const stack = new Stack(appLikeTheCli(), 'Grants', { env });
+    const keys = new RotatingApiKeys(stack, 'ApiKeys', { clients: [{ clientId: 'acme' }], keyTableName: 'k', replicaRegions: [{ region: 'us-east-1', encryptionKeyArn: replicaKey }] });
+    keys.grantReadKey('acme', new AccountPrincipal('444455556666'));
+    const role = new Role(stack, 'SameAccountReader', { assumedBy: new ServicePrincipal('lambda.amazonaws.com') });
+    keys.grantReadKey('acme', role);
+    const t = Template.fromStack(stack);
+    // The resource policy is replicated with the secret: its statements name the secret as "*", which is the replica there.
+    // https://docs.aws.amazon.com/secretsmanager/latest/userguide/replicate-secrets.html
+    const [policy] = Object.values(t.findResources('AWS::SecretsManager::ResourcePolicy')) as { Properties: { ResourcePolicy: { Statement: Record<string, unknown>[] } } }[];
+    const forReader = (policy?.Properties.ResourcePolicy.Statement ?? []).filter((statement) => JSON.stringify(statement['Principal']).includes('444455556666'));
+    expect(forReader).toEqual([
+      expect.objectContaining({ Effect: 'Allow', Resource: '*', Condition: { 'ForAnyValue:StringEquals': { 'secretsmanager:VersionStage': ['AWSCURRENT'] } } }),
+      // GetSecretValue without VersionStage and VersionId returns AWSCURRENT (API_GetSecretValue); naming a VersionId alone stays refused.
+      expect.objectContaining({ Effect: 'Allow', Resource: '*', Condition: { Null: { 'secretsmanager:VersionStage': 'true', 'secretsmanager:VersionId': 'true' } } }),
+    ]);
+    // A role of this account: the replica's ARN in its own policy, and the replica key through Secrets Manager there.
+    const rolePolicy = JSON.stringify(Object.values(t.findResources('AWS::IAM::Policy')).filter((p) => JSON.stringify(p).includes('SameAccountReader')));
+    expect(rolePolicy).toContain('arn:aws:secretsmanager:us-east-1:111122223333:secret:keyroll/Grants/ApiKeys/acme-??????');
+    expect(rolePolicy).toContain(replicaKey);
+    expect(rolePolicy).toContain('secretsmanager.us-east-1.amazonaws.com');
+    // Another account's access to the replica key is in that key's policy, which the team owns: the synth says what it needs.
+    const notes = Annotations.fromStack(stack).findInfo('*', Match.stringLikeRegexp('444455556666.*mrk-1234abcd.*kms:Decrypt.*secretsmanager.us-east-1.amazonaws.com'));
+    expect(notes).toHaveLength(1);
   });
 
   it('refuses a client that is not declared', () => {
