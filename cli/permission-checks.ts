@@ -11,7 +11,11 @@ function needs(description: InstallDescription, account: string, region: string,
     { resource: `${table}/index/*`, actions: ['dynamodb:Query'], used: 'status (a client\'s versions)' },
     ...(secretArn === undefined
       ? []
-      : [{ resource: secretArn, actions: ['secretsmanager:DescribeSecret', 'secretsmanager:RotateSecret', 'secretsmanager:DeleteSecret', 'secretsmanager:PutResourcePolicy'], used: 'rotate, clients remove, clients add' }]),
+      : [
+          { resource: secretArn, actions: ['secretsmanager:DescribeSecret', 'secretsmanager:RotateSecret', 'secretsmanager:DeleteSecret', 'secretsmanager:PutResourcePolicy'], used: 'rotate, clients remove, clients add' },
+          // A replicated secret's replicas go first (https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_RemoveRegionsFromReplication.html).
+          ...((description.replicaRegions ?? []).length === 0 ? [] : [{ resource: secretArn, actions: ['secretsmanager:RemoveRegionsFromReplication'], used: 'clients remove (its replicas first)' }]),
+        ]),
     { resource: description.rotationFunctionArn, actions: ['lambda:InvokeFunction'], used: 'rotate (RotateSecret needs it)' },
     { resource: description.clientTopicArn, actions: ['sns:Publish'], used: 'revoke (key.revoked)' },
     { resource: description.operationsTopicArn, actions: ['sns:Publish'], used: 'revoke (to operations)' },

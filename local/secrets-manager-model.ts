@@ -23,6 +23,12 @@ import {
   type ListSecretVersionIdsRequest,
   type ListSecretVersionIdsResponse,
   type PutSecretValueRequest,
+  type RemoveRegionsFromReplicationRequest,
+  type RemoveRegionsFromReplicationResponse,
+  type ReplicateSecretToRegionsRequest,
+  type ReplicateSecretToRegionsResponse,
+  type ReplicationStatusType,
+  type StatusType,
   type PutSecretValueResponse,
   type RotateSecretRequest,
   type RotateSecretResponse,
@@ -48,7 +54,10 @@ import {
  * - RotateSecret refuses to start while AWSPENDING is on a version other than AWSCURRENT, and starts a
  *   rotation by labelling a new version without a value AWSPENDING (with RotateImmediately=false, a version
  *   holding the current value, for testSecret alone);
- * - a version without labels is deprecated: DescribeSecret no longer lists it.
+ * - a version without labels is deprecated: DescribeSecret no longer lists it;
+ * - replicas (AddReplicaRegions, ReplicateSecretToRegions) are listed in DescribeSecret's ReplicationStatus, a
+ *   region at most once; a replicated secret cannot be deleted until RemoveRegionsFromReplication has removed
+ *   its replicas (https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_DeleteSecret.html).
  */
 export class SecretsManagerModel {
   private readonly secrets = new Map<string, ModelSecret>();
@@ -75,8 +84,10 @@ export class SecretsManagerModel {
       tags: new Map((input.Tags ?? []).flatMap(({ Key, Value }) => (Key === undefined ? [] : [[Key, Value ?? '']]))),
       rotationEnabled: false,
       versions: new Map(),
+      replicas: new Map(),
       createdAtMs: this.now(),
     };
+    this.addReplicas(secret, input.AddReplicaRegions ?? []);
     this.secrets.set(arn, secret);
     if (input.SecretString === undefined) return { ARN: arn, Name: name };
     const versionId = input.ClientRequestToken ?? randomUUID();
@@ -103,7 +114,28 @@ export class SecretsManagerModel {
       ...(secret.deletedAtMs === undefined ? {} : { DeletedDate: new Date(secret.deletedAtMs) }),
       Tags: [...secret.tags].map(([Key, Value]) => ({ Key, Value })),
       VersionIdsToStages: versionIdsToStages,
+      ...(secret.replicas.size === 0 ? {} : { PrimaryRegion: this.options.region ?? 'us-east-1', ReplicationStatus: replicationStatusOf(secret) }),
     };
+  }
+
+  replicateSecretToRegions(input: ReplicateSecretToRegionsRequest): ReplicateSecretToRegionsResponse {
+    const secret = this.find(input.SecretId);
+    this.addReplicas(secret, required(input.AddReplicaRegions, 'AddReplicaRegions'));
+    return { ARN: secret.arn, ReplicationStatus: replicationStatusOf(secret) };
+  }
+
+  removeRegionsFromReplication(input: RemoveRegionsFromReplicationRequest): RemoveRegionsFromReplicationResponse {
+    const secret = this.find(input.SecretId);
+    for (const region of required(input.RemoveReplicaRegions, 'RemoveReplicaRegions')) secret.replicas.delete(region);
+    return { ARN: secret.arn, ReplicationStatus: replicationStatusOf(secret) };
+  }
+
+  /** What a replica region reports, for drills: `Failed` with the message Secrets Manager would give, or back to `InSync`. */
+  setReplicaStatus(secretId: string, region: string, status: StatusType, statusMessage?: string): void {
+    const replica = this.find(secretId).replicas.get(region);
+    if (replica === undefined) throw new ResourceNotFoundException({ message: `The secret ${secretId} has no replica in ${region}.`, $metadata: {} });
+    replica.status = status;
+    replica.statusMessage = statusMessage;
   }
 
   getSecretValue(input: GetSecretValueRequest): GetSecretValueResponse {
@@ -245,6 +277,12 @@ export class SecretsManagerModel {
   /** Without ForceDeleteWithoutRecovery the secret is kept, marked for deletion: unreadable, unlisted, never rotated. */
   deleteSecret(input: DeleteSecretRequest): DeleteSecretResponse {
     const secret = this.find(input.SecretId);
+    if (secret.replicas.size > 0) {
+      throw new InvalidRequestException({
+        message: `You can't delete secret ${secret.name}: it is replicated to ${[...secret.replicas.keys()].join(', ')}. Remove the replicas with RemoveRegionsFromReplication first.`,
+        $metadata: {},
+      });
+    }
     if (input.ForceDeleteWithoutRecovery === true) this.secrets.delete(secret.arn);
     else if (secret.deletedAtMs === undefined) {
       secret.deletedAtMs = this.now();
@@ -343,6 +381,14 @@ export class SecretsManagerModel {
     }
   }
 
+  private addReplicas(secret: ModelSecret, regions: readonly { readonly Region?: string | undefined; readonly KmsKeyId?: string | undefined }[]): void {
+    for (const { Region, KmsKeyId } of regions) {
+      const region = required(Region, 'Region');
+      if (region === (this.options.region ?? 'us-east-1')) throw new InvalidParameterException({ message: `The secret's own region ${region} cannot hold a replica.`, $metadata: {} });
+      if (!secret.replicas.has(region)) secret.replicas.set(region, { kmsKeyId: KmsKeyId, status: 'InSync' });
+    }
+  }
+
   private versionWithStage(secret: ModelSecret, stage: string): ModelVersion | undefined {
     return [...secret.versions.values()].find((version) => version.stages.has(stage));
   }
@@ -385,9 +431,15 @@ interface ModelSecret {
   rotationRules?: RotationRulesType;
   rotationInProgress?: RotationInProgress;
   readonly versions: Map<string, ModelVersion>;
+  /** By region. */
+  readonly replicas: Map<string, { readonly kmsKeyId?: string | undefined; status: StatusType; statusMessage?: string | undefined }>;
   readonly createdAtMs: number;
   lastChangedMs?: number;
   lastRotatedMs?: number;
+}
+
+function replicationStatusOf(secret: ModelSecret): ReplicationStatusType[] {
+  return [...secret.replicas].map(([Region, replica]) => ({ Region, KmsKeyId: replica.kmsKeyId, Status: replica.status, ...(replica.statusMessage === undefined ? {} : { StatusMessage: replica.statusMessage }) }));
 }
 
 function required<T>(value: T | undefined, name: string): T {

@@ -25,6 +25,8 @@ const OPERATIONS = {
   GetResourcePolicy: (model, input) => model.getResourcePolicy(input),
   DeleteSecret: (model, input) => model.deleteSecret(input),
   RestoreSecret: (model, input) => model.restoreSecret(input),
+  ReplicateSecretToRegions: (model, input) => model.replicateSecretToRegions(input),
+  RemoveRegionsFromReplication: (model, input) => model.removeRegionsFromReplication(input),
 } satisfies Record<string, (model: SecretsManagerModel, input: never) => unknown>;
 
 /**

@@ -1,4 +1,4 @@
-import { CreateSecretCommand, DeleteSecretCommand, PutResourcePolicyCommand, RotateSecretCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { CreateSecretCommand, DeleteSecretCommand, PutResourcePolicyCommand, RemoveRegionsFromReplicationCommand, RotateSecretCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { SecretAdministration } from '../domain/ports';
 
 /** Creating and deleting client secrets, for the CLI; kept apart so that no function bundle carries it. */
@@ -34,6 +34,10 @@ export class SecretsManagerAdministration implements SecretAdministration {
     );
     if (VersionId === undefined) throw new Error(`RotateSecret returned no VersionId for ${secretId}`);
     return VersionId;
+  }
+
+  async removeReplicaRegions(secretId: string, regions: readonly string[]): Promise<void> {
+    await this.client.send(new RemoveRegionsFromReplicationCommand({ SecretId: secretId, RemoveReplicaRegions: [...regions] }));
   }
 
   async deleteSecret(secretId: string, recoveryWindowDays: number): Promise<{ readonly deletionDateMs: number | undefined }> {

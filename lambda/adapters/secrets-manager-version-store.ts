@@ -20,7 +20,10 @@ export class SecretsManagerVersionStore implements SecretVersionStore, RotationC
   async describe(secretId: string): Promise<SecretDescription> {
     const secret = await this.client.send(new DescribeSecretCommand({ SecretId: secretId }));
     if (secret.ARN === undefined) throw new Error(`DescribeSecret returned no ARN for ${secretId}`);
-    return withRotation(description(secret.ARN, secret.RotationEnabled, secret.VersionIdsToStages, secret.Tags), secret);
+    const replicas = (secret.ReplicationStatus ?? []).flatMap(({ Region, Status, StatusMessage }) =>
+      Region === undefined || Status === undefined ? [] : [{ region: Region, status: Status, ...(StatusMessage === undefined ? {} : { statusMessage: StatusMessage }) }],
+    );
+    return { ...withRotation(description(secret.ARN, secret.RotationEnabled, secret.VersionIdsToStages, secret.Tags), secret), ...(replicas.length === 0 ? {} : { replicas }) };
   }
 
   async listManagedSecrets(namePrefix: string): Promise<SecretDescription[]> {

@@ -96,6 +96,7 @@ export class ClientProvisioning {
     } catch (error) {
       if (!(error instanceof ClientAlreadyRegisteredError)) throw error;
       // Another operator registered the client meanwhile: this secret gets no key, and goes.
+      await this.removeReplicas(secretArn);
       await this.deps.administration.deleteSecret(secretArn, REMOVED_SECRET_RECOVERY_DAYS);
       throw new OperationRefusedError(`client "${client.clientId}" was registered to another secret while this one was made; ${secretArn} is deleted`, { cause: error });
     }
@@ -142,14 +143,22 @@ export class ClientProvisioning {
       if (removal !== undefined) throw new OperationRefusedError(`client "${request.clientId}" was already removed at ${new Date(removal.atMs).toISOString()} (${removal.reason ?? 'no reason'}${removal.actor === undefined ? '' : `, by ${removal.actor}`})`);
       if (!(await this.exists(name))) throw new UnknownClientOrVersionError(`this install has no client "${request.clientId}"`);
     }
+    const secretId = registration?.secretArn ?? name;
+    // First, since Secrets Manager deletes no secret that has replicas: when this fails, nothing has changed.
+    await this.removeReplicas(secretId);
     await this.deps.audit.recordAction({ clientId: request.clientId, action: 'client.remove', actor: request.actor, reason: request.reason, atMs: this.deps.clock() });
     const open = (await this.deps.keys.listClientVersions(request.clientId)).filter((version) => version.revokedAtMs === undefined);
     for (const version of open) await this.deps.operations.revoke({ clientId: request.clientId, versionId: version.versionId, reason: `client removed: ${request.reason}`, actor: request.actor });
     if (registration !== undefined) await this.deps.registry.deregisterClient(request.clientId, registration.secretArn);
     if (this.deps.install.usagePlanIds !== undefined) await this.deps.usagePlans.withdraw(this.usagePlanKey(request.clientId));
-    const secretId = registration?.secretArn ?? name;
     const deleted = await this.deps.administration.deleteSecret(secretId, REMOVED_SECRET_RECOVERY_DAYS);
     return { revokedVersionIds: open.map((version) => version.versionId), secretId, deletionDateMs: deleted.deletionDateMs ?? this.deps.clock() + REMOVED_SECRET_RECOVERY_DAYS * DAY_MS };
+  }
+
+  /** A replicated secret cannot be deleted (https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_DeleteSecret.html). */
+  private async removeReplicas(secretId: string): Promise<void> {
+    const regions = ((await this.deps.secrets.describe(secretId)).replicas ?? []).map(({ region }) => region);
+    if (regions.length > 0) await this.deps.administration.removeReplicaRegions(secretId, regions);
   }
 
   private async guard(secretArn: string): Promise<void> {

@@ -24,6 +24,18 @@ export interface SecretDescription {
   readonly rotationLambdaArn?: string;
   /** When it was scheduled for deletion (DescribeSecret's DeletedDate): it is going, unless restored. */
   readonly deletedMs?: number;
+  /** Its replicas in other regions, as DescribeSecret's ReplicationStatus gives them (ListSecrets does not). */
+  readonly replicas?: readonly SecretReplica[];
+}
+
+/**
+ * One region's replica of a secret: `InSync`, `InProgress` or `Failed`, with Secrets Manager's message.
+ * https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_ReplicationStatusType.html
+ */
+export interface SecretReplica {
+  readonly region: string;
+  readonly status: string;
+  readonly statusMessage?: string;
 }
 
 /** The key material store: Secrets Manager. */
@@ -291,6 +303,8 @@ export interface SecretAdministration {
   putResourcePolicy(secretId: string, policy: string): Promise<void>;
   /** RotateSecret with the rotation function and schedule: turns rotation on and starts the first rotation. */
   enableRotation(secretId: string, rotation: { readonly rotationLambdaArn: string; readonly scheduleExpression: string; readonly duration?: string }): Promise<string>;
+  /** RemoveRegionsFromReplication: a replicated secret cannot be deleted until its replicas are gone. */
+  removeReplicaRegions(secretId: string, regions: readonly string[]): Promise<void>;
   /** DeleteSecret with a recovery window, during which an administrator can restore it; answers when the secret will be deleted. */
   deleteSecret(secretId: string, recoveryWindowDays: number): Promise<{ readonly deletionDateMs: number | undefined }>;
 }

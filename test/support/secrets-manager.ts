@@ -4,7 +4,11 @@ import {
   GetSecretValueCommand,
   ListSecretsCommand,
   ListSecretVersionIdsCommand,
+  DeleteSecretCommand,
+  PutResourcePolicyCommand,
   PutSecretValueCommand,
+  RemoveRegionsFromReplicationCommand,
+  ReplicateSecretToRegionsCommand,
   RotateSecretCommand,
   TagResourceCommand,
   UpdateSecretVersionStageCommand,
@@ -35,6 +39,10 @@ export function serveSecretsManagerFromModel(stub: AwsClientStub<SecretsManagerC
   stub.on(ListSecretsCommand).callsFake(through('ListSecrets', (input) => model.listSecrets(input)));
   stub.on(RotateSecretCommand).callsFake(through('RotateSecret', (input) => model.rotateSecret(input)));
   stub.on(TagResourceCommand).callsFake(through('TagResource', (input) => model.tagResource(input)));
+  stub.on(PutResourcePolicyCommand).callsFake(through('PutResourcePolicy', (input) => model.putResourcePolicy(input)));
+  stub.on(DeleteSecretCommand).callsFake(through('DeleteSecret', (input) => model.deleteSecret(input)));
+  stub.on(ReplicateSecretToRegionsCommand).callsFake(through('ReplicateSecretToRegions', (input) => model.replicateSecretToRegions(input)));
+  stub.on(RemoveRegionsFromReplicationCommand).callsFake(through('RemoveRegionsFromReplication', (input) => model.removeRegionsFromReplication(input)));
 }
 
 /**
