@@ -454,6 +454,60 @@ Examples:
       }),
     );
 
+  const regions = program.command('regions').description('the replica regions of a multi-region install, and whether rotations wait for each');
+  /** One of the install's replica regions, or a usage error that lists them. */
+  const replicaRegion = (install: InstallContext, region: string): string => {
+    const known = (install.description.replicaRegions ?? []).map((replica) => replica.region);
+    if (!known.includes(region)) throw new UsageError(`${region} is not a replica region of this install (${known.join(', ') || 'it has none'})`);
+    return region;
+  };
+  regions
+    .command('list')
+    .description('each replica region, and whether rotations wait for it (who took it out, when and why)')
+    .action(
+      withInstall(async (install) => {
+        const settings = new Map((await install.keys.replicaWaitSettings()).map((setting) => [setting.region, setting]));
+        const rows = (install.description.replicaRegions ?? []).map(({ region }) => {
+          const setting = settings.get(region);
+          const excluded = setting?.excluded === true;
+          return { region, inTheWait: !excluded, since: setting === undefined ? null : new Date(setting.atMs).toISOString(), by: setting?.actor ?? null, reason: setting?.reason ?? null };
+        });
+        if (rows.length === 0) say('this install has no replica regions');
+        else say(table(['REGION', 'ROTATIONS WAIT', 'SINCE', 'BY', 'WHY'], rows.map((row) => [row.region, row.inTheWait ? 'yes' : 'NO (taken out)', row.since ?? '-', row.by ?? '-', row.reason ?? '-'])));
+        return { regions: rows };
+      }),
+    );
+  regions
+    .command('exclude')
+    .description('take a replica region out of the rotations\' wait while it is down: rotations go on without it, and its readers may keep an old key until it is back; asks first unless --yes')
+    .argument('<region>', 'a replica region of the install')
+    .requiredOption('--reason <text>', 'why, for the audit trail')
+    .option('--yes', 'do not ask')
+    .action(
+      withInstall(async (install, _options, region: string, options: { reason: string; yes?: boolean }) => {
+        replicaRegion(install, region);
+        await confirmed(options.yes, `Let rotations go on without ${region}? Clients reading their key there may keep an old one, cut off when its grace ends.`, `taking ${region} out of the wait lets its readers fall behind`);
+        const atMs = Date.now();
+        await install.keys.setReplicaWait({ region, excluded: true, atMs, actor: install.actor, reason: options.reason });
+        say(`${region}: rotations no longer wait for it; put it back with keyroll regions include ${region} --reason "…" once it is up`);
+        return { region, inTheWait: false, since: new Date(atMs).toISOString() };
+      }),
+    );
+  regions
+    .command('include')
+    .description('put a replica region back into the rotations\' wait')
+    .argument('<region>', 'a replica region of the install')
+    .requiredOption('--reason <text>', 'why, for the audit trail')
+    .action(
+      withInstall(async (install, _options, region: string, options: { reason: string }) => {
+        replicaRegion(install, region);
+        const atMs = Date.now();
+        await install.keys.setReplicaWait({ region, excluded: false, atMs, actor: install.actor, reason: options.reason });
+        say(`${region}: rotations wait for it again`);
+        return { region, inTheWait: true, since: new Date(atMs).toISOString() };
+      }),
+    );
+
   program
     .command('doctor')
     .description('check the install and say what is wrong and how to fix it; exits 1 if anything is')

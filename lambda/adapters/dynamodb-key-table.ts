@@ -28,6 +28,8 @@ import type {
   NewKeyVersion,
   OperatorAction,
   RecordedEvent,
+  ReplicaWaitControl,
+  ReplicaWaitSetting,
   RevocationFeed,
   TrailEntry,
 } from '../domain/ports';
@@ -44,7 +46,7 @@ const EVENT_RETENTION_SECONDS = 400 * DAY_SECONDS;
  * The key table on DynamoDB. Writes that must not go backwards (registration, window closing, revocation,
  * notification records) are conditional, so retries and races cannot undo them.
  */
-export class DynamoKeyTable implements KeyTable, EventLog, DeliveryLedger, AuditTrail, RevocationFeed, ClientRegistry, IssuedKeys, KnownKeyIndex, KnownKeySource, StageDirectory {
+export class DynamoKeyTable implements KeyTable, EventLog, DeliveryLedger, AuditTrail, RevocationFeed, ClientRegistry, IssuedKeys, KnownKeyIndex, KnownKeySource, StageDirectory, ReplicaWaitControl {
   constructor(
     private readonly client: DynamoDBClient,
     private readonly tableName: string,
@@ -529,6 +531,38 @@ export class DynamoKeyTable implements KeyTable, EventLog, DeliveryLedger, Audit
         ExpressionAttributeValues: { ':at': number(atMs) },
       }),
     );
+  }
+
+  async excludedRegions(regions: readonly string[]): Promise<ReadonlySet<string>> {
+    const settings = await Promise.all(
+      regions.map(async (region) => {
+        const { Item } = await this.client.send(new GetItemCommand({ TableName: this.tableName, Key: attributeKey(KEY_TABLE_KEYS.replicaWaitRegion(region)), ConsistentRead: true }));
+        return Item?.['excluded']?.BOOL === true ? [region] : [];
+      }),
+    );
+    return new Set(settings.flat());
+  }
+
+  /** The region's setting, and an audit entry of it that is never overwritten. */
+  async setReplicaWait(setting: ReplicaWaitSetting): Promise<void> {
+    const attributes: Item = { excluded: { BOOL: setting.excluded }, region: { S: setting.region }, actor: { S: setting.actor }, reason: { S: setting.reason } };
+    await this.putAuditItem(KEY_TABLE_KEYS.replicaWaitAudit(new Date(setting.atMs).toISOString(), randomUUID()), setting.atMs, { ...attributes, action: { S: setting.excluded ? 'region.exclude' : 'region.include' } });
+    await this.client.send(new PutItemCommand({ TableName: this.tableName, Item: { ...attributeKey(KEY_TABLE_KEYS.replicaWaitRegion(setting.region)), itemType: { S: 'replicaWait' }, atMs: number(setting.atMs), ...attributes } }));
+  }
+
+  async replicaWaitSettings(): Promise<ReplicaWaitSetting[]> {
+    const settings: ReplicaWaitSetting[] = [];
+    const { pk, sk } = KEY_TABLE_KEYS.replicaWaitRegion('');
+    const pages = paginateQuery(
+      { client: this.client },
+      { TableName: this.tableName, KeyConditionExpression: 'pk = :pk AND begins_with(sk, :sk)', ExpressionAttributeValues: { ':pk': { S: pk }, ':sk': { S: sk } }, ConsistentRead: true },
+    );
+    for await (const page of pages) {
+      for (const item of page.Items ?? []) {
+        settings.push({ region: item['region']?.S ?? '', excluded: item['excluded']?.BOOL === true, atMs: Number(item['atMs']?.N ?? 0), actor: item['actor']?.S ?? '', reason: item['reason']?.S ?? '' });
+      }
+    }
+    return settings;
   }
 
   private async update(

@@ -54,6 +54,8 @@ export const KEY_TABLE_KEYS = {
   knownKeyAdded: (minute: string, prefix: string) => ({ pk: 'KEYSET', sk: `ADDED#${minute}#${prefix.slice(0, 1)}` }),
   knownKeysMeta: () => ({ pk: 'KEYSET', sk: 'META' }),
   authorizerStages: (region: string) => ({ pk: 'STAGES', sk: `REGION#${region}` }),
+  replicaWaitRegion: (region: string) => ({ pk: 'REPLICAWAIT', sk: `REGION#${region}` }),
+  replicaWaitAudit: (atIso: string, id: string) => ({ pk: 'REPLICAWAIT', sk: `AUDIT#${atIso}#${id}` }),
   /** The key-version partition key prefix, to tell a key-version item from others. */
   keyVersionPrefix: 'KEY#',
 } as const;
@@ -82,6 +84,8 @@ export const KEY_TABLE_FAMILIES = {
   knownKeys: 'KEYSET',
   /** The API stages whose authorizer is keyroll's, per region, remembered for the next emergency's flush. */
   authorizerStages: 'STAGES',
+  /** Replica regions an operator took out of the rotation's replica wait, and the audit of it (written by operators only). */
+  replicaWait: 'REPLICAWAIT',
 } as const;
 
 export type KeyTableFamily = keyof typeof KEY_TABLE_FAMILIES;

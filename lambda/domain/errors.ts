@@ -37,6 +37,11 @@ export class ReplicaLagError extends KeyrollError {
   override readonly name: string = 'ReplicaLagError';
 }
 
+/** A replica of the client's secret has failed: its readers would keep an old key, so AWSCURRENT does not move. */
+export class ReplicaFailedError extends KeyrollError {
+  override readonly name: string = 'ReplicaFailedError';
+}
+
 /** A secret version's value is not keyroll JSON. The value itself is never quoted. */
 export class MalformedSecretError extends KeyrollError {
   override readonly name: string = 'MalformedSecretError';

@@ -308,3 +308,26 @@ export interface SecretAdministration {
   /** DeleteSecret with a recovery window, during which an administrator can restore it; answers when the secret will be deleted. */
   deleteSecret(secretId: string, recoveryWindowDays: number): Promise<{ readonly deletionDateMs: number | undefined }>;
 }
+
+/**
+ * Replica regions an operator took out of the rotation's replica wait (`keyroll regions exclude`): a region that
+ * is down then stops blocking every rotation, and its readers are told they may be behind. Until put back.
+ */
+export interface ReplicaWaitExclusions {
+  excludedRegions(regions: readonly string[]): Promise<ReadonlySet<string>>;
+}
+
+/** One region's place in the replica wait, as an operator last set it. */
+export interface ReplicaWaitSetting {
+  readonly region: string;
+  readonly excluded: boolean;
+  readonly atMs: number;
+  readonly actor: string;
+  readonly reason: string;
+}
+
+/** The operators' side: set a region out of the wait or back in (audited), and list what is set. */
+export interface ReplicaWaitControl extends ReplicaWaitExclusions {
+  setReplicaWait(setting: ReplicaWaitSetting): Promise<void>;
+  replicaWaitSettings(): Promise<ReplicaWaitSetting[]>;
+}

@@ -1,7 +1,7 @@
 import { waitUntilReplicated, type KeyTableReplicas, type ReplicaWaitSettings } from './replica-wait';
 import { displayKey, hashApiKey, parseApiKey, type ApiKey } from './api-key';
 import { claimedClientId, clientSettingsOf, type ClientSettings } from './client-settings';
-import { KeyVerificationError, MalformedSecretError, RotationRefusedError, UnissuedKeyError, UnregisteredSecretError } from './errors';
+import { KeyVerificationError, MalformedSecretError, ReplicaFailedError, RotationRefusedError, UnissuedKeyError, UnregisteredSecretError } from './errors';
 import { isAbandonedPending, windowEndMs, type KeyVersion } from './key-version';
 import { buildNotification, publishOnce } from './notifications';
 import { announceCurrentVersion, retireReplacedVersion } from './replaced-version';
@@ -19,6 +19,7 @@ import {
   type KeyTable,
   type KnownKeyIndex,
   type Notifier,
+  type ReplicaWaitExclusions,
   type SecretDescription,
   type SecretVersionStore,
 } from './ports';
@@ -81,8 +82,11 @@ export interface RotationDependencies {
   readonly generateKey: () => ApiKey;
   readonly keyPrefix: string;
   readonly defaultGracePeriodSeconds: number;
-  /** Multi-region installs: the key table's replicas, which must have a key before it may become current. */
-  readonly replicas?: { readonly tables: KeyTableReplicas; readonly wait: ReplicaWaitSettings };
+  /**
+   * Multi-region installs: the key table's replicas, which must have a key before it may become current, and the
+   * regions an operator took out of that wait (`keyroll regions exclude`), which the rotation does not wait for.
+   */
+  readonly replicas?: { readonly tables: KeyTableReplicas; readonly wait: ReplicaWaitSettings; readonly exclusions?: ReplicaWaitExclusions };
   /**
    * The authorizers' known-key set: setSecret adds a new key to it before registering it, and the key is first
    * presented (to the probe, or as AWSCURRENT) only `propagationMs` after that, when every authorizer container
@@ -266,6 +270,7 @@ export class KeyRotation {
     const replicated = await this.requireReplicated(pending, token);
     await this.waitUntilKnownEverywhere(accepted, replicated !== undefined);
     const previousId = requireVersionWithStage(secret, AWSCURRENT);
+    await this.requireSecretReplicasHealthy(secret, previousId);
     await this.deps.secrets.moveStage(secret.arn, AWSCURRENT, { toVersionId: token, fromVersionId: previousId });
     await this.deps.secrets.moveStage(secret.arn, AWSPENDING, { fromVersionId: token });
     return this.completeFinish(secret, client, token, previousId, 'finished');
@@ -391,11 +396,38 @@ export class KeyRotation {
     return acceptance.version;
   }
 
-  /** In a multi-region install, the key must be readable in every replica region of the key table. */
+  /** In a multi-region install, the key must be readable in every replica region of the key table that is in the wait. */
   private async requireReplicated(pending: VersionKey, token: string): Promise<Readonly<Record<string, number>> | undefined> {
     const replicas = this.deps.replicas;
     if (replicas === undefined || replicas.tables.regions.length === 0) return undefined;
-    return waitUntilReplicated(pending.keyHash, token, replicas.tables, replicas.wait);
+    const regions = await this.regionsInTheWait();
+    if (regions.length === 0) return undefined;
+    return waitUntilReplicated(pending.keyHash, token, { ...replicas.tables, regions }, replicas.wait);
+  }
+
+  private async regionsInTheWait(): Promise<readonly string[]> {
+    const replicas = this.deps.replicas;
+    if (replicas === undefined) return [];
+    const excluded = (await replicas.exclusions?.excludedRegions(replicas.tables.regions)) ?? new Set<string>();
+    return replicas.tables.regions.filter((region) => !excluded.has(region));
+  }
+
+  /**
+   * A replica secret that Secrets Manager reports `Failed` keeps its old value: moving AWSCURRENT would start the
+   * grace of the key its readers hold, and cut them off when it ends. So the label stays, until the replica is
+   * repaired or an operator takes the region out of the wait.
+   * https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_ReplicationStatusType.html
+   */
+  private async requireSecretReplicasHealthy(secret: SecretDescription, currentId: string): Promise<void> {
+    const failed = (secret.replicas ?? []).filter((replica) => replica.status === 'Failed');
+    if (failed.length === 0) return;
+    const inTheWait = new Set(await this.regionsInTheWait());
+    const blocking = failed.filter((replica) => inTheWait.has(replica.region));
+    if (blocking.length === 0) return;
+    throw new ReplicaFailedError(
+      `the replica of secret ${secret.arn} in ${blocking.map((replica) => `${replica.region} has failed (${replica.statusMessage ?? 'no message'})`).join(', ')}: AWSCURRENT stays on ${currentId}, which readers there hold. ` +
+        `Repair the replica, or take the region out of the wait (keyroll regions exclude ${blocking[0]?.region ?? ''} --reason "…"); Secrets Manager retries the rotation`,
+    );
   }
 
   private async readPendingKey(secretArn: string, token: string): Promise<VersionKey> {

@@ -61,6 +61,7 @@ export const handler = createRotationHandler({
               knownKeyAdded: (region: string, keyHash: string, registeredAtMs: number) => replicaTables.get(region)?.knownKeyAdded(keyHash, registeredAtMs) ?? Promise.resolve(false),
             },
             wait: { boundMs: config.replicaWaitSeconds * 1000, pollMs: REPLICA_POLL_MS, clock: Date.now, sleep: (ms: number) => setTimeout(ms) },
+            exclusions: keyTable,
           },
         }),
   }),

@@ -283,6 +283,7 @@ describe('keyroll CLI (--local)', () => {
     ['an --until that is no time', ['extend', 'globex', '--version', 'v', '--until', 'soon', '--reason', 'x'], EXIT.usage, '--until must be an ISO-8601 time (2026-12-31T09:00:00Z), a duration like 90s'],
     ['a malformed client id', ['status', 'glob ex'], EXIT.usage, 'a client id is 1 to 64 letters'],
     ['a malformed client id to rotate', ['rotate', 'globex/../acme', '--reason', 'x'], EXIT.usage, 'a client id is 1 to 64 letters'],
+    ['a region the install does not replicate to', ['regions', 'exclude', 'us-east-1', '--reason', 'x', '--yes'], EXIT.usage, 'us-east-1 is not a replica region of this install (it has none)'],
     ['a --since that is no time', ['events', 'globex', '--since', 'last week'], EXIT.usage, '--since must be an ISO-8601 time (2026-12-31T09:00:00Z), a duration like 90s, 30m, 12h or 7d, today or yesterday'],
   ])('refuses %s with a clear error and changes nothing', async (_name, argv, code, message) => {
     const before = await versionsOf('globex');

@@ -31,11 +31,12 @@ describe('Multi-region rotation: the replica wait (two dynalite servers and a re
     replicator = undefined;
   });
 
-  async function setUp(lagMs: number, boundMs: number) {
+  async function setUp(lagMs: number, boundMs: number, region = REGION) {
     const tableName = await primary.newTable();
     await createKeyTable(replicaRegion.client(), tableName);
     replicator = new TableReplicator(primary.client(), replicaRegion.client(), tableName, { lagMs });
     const replicaTable = new DynamoKeyTable(replicaRegion.client(), tableName);
+    const primaryTable = new DynamoKeyTable(primary.client(), tableName);
     const waits: Record<string, number>[] = [];
     const h = new RotationHarness({
       secretsManager,
@@ -43,12 +44,13 @@ describe('Multi-region rotation: the replica wait (two dynalite servers and a re
       dynamodbEndpoint: primary.endpoint(),
       tableName,
       replicas: {
-        tables: { regions: [REGION], findByHash: (_region, keyHash) => replicaTable.findByHash(keyHash) },
+        tables: { regions: [region], findByHash: (_region, keyHash) => replicaTable.findByHash(keyHash) },
         wait: { boundMs, pollMs: 25, clock: Date.now, sleep: (ms) => sleep(ms) },
+        exclusions: primaryTable,
       },
     });
     const acceptedIn = async (table: DynamoKeyTable, key: string) => (await acceptKey(key, { prefix: 'kr', lookup: directLookup((hash) => table.findByHash(hash)), nowMs: h.clock.nowMs })).accepted;
-    return { h, replicaTable, waits, acceptedIn };
+    return { h, replicaTable, primaryTable, waits, acceptedIn };
   }
 
   it('lets the new key become current only once the replica has it, waiting out the replication lag', async () => {
@@ -99,6 +101,51 @@ describe('Multi-region rotation: the replica wait (two dynalite servers and a re
     // The old key keeps its grace in the primary, and the replica follows.
     expect(await acceptedIn(h.table, oldKey)).toBe(true);
     expect(await acceptedIn(replicaTable, oldKey)).toBe(true);
+  });
+
+  it('stops waiting for a region an operator took out of the wait (audited), and waits for it again once it is put back', async () => {
+    const { h, primaryTable } = await setUp(50, 400);
+    const arn = await h.newClient('acme');
+    await h.rotate(arn, { token: 'acme-v1' });
+    replicator!.down = true;
+    // The rotation fails while the region is down; the operator takes it out of the wait; Secrets Manager's retry completes.
+    const run = await h.rotate(arn, {
+      token: 'acme-v2',
+      attempts: 3,
+      onStepError: () => primaryTable.setReplicaWait({ region: REGION, excluded: true, atMs: Date.now(), actor: 'arn:aws:iam::111122223333:role/oncall', reason: 'us-east-1 is down' }),
+    });
+    expect({ outcome: run.outcome, failures: run.errors.length }).toEqual({ outcome: 'succeeded', failures: 1 });
+    expect(String((run.errors[0] as Error).message)).toContain('is not readable in us-east-1');
+    expect(await primaryTable.replicaWaitSettings()).toEqual([expect.objectContaining({ region: REGION, excluded: true, reason: 'us-east-1 is down' })]);
+
+    // Put back while it is still down: the next rotation waits for it again.
+    await primaryTable.setReplicaWait({ region: REGION, excluded: false, atMs: Date.now(), actor: 'arn:aws:iam::111122223333:role/oncall', reason: 'us-east-1 is back' });
+    const refused = await h.rotate(arn, { token: 'acme-v3', attempts: 1 });
+    expect(refused.outcome).toBe('failed');
+    expect(String((refused.errors[0] as Error).message)).toContain('is not readable in us-east-1');
+  });
+
+  it('does not move AWSCURRENT while the client\'s secret replica in a region has failed; it does once the region is out of the wait', async () => {
+    const { h, primaryTable } = await setUp(0, 2_000, 'eu-central-1');
+    const arn = await h.newClient('acme');
+    await h.rotate(arn, { token: 'acme-v1' });
+    h.model.replicateSecretToRegions({ SecretId: arn, AddReplicaRegions: [{ Region: 'eu-central-1' }] });
+    h.model.setReplicaStatus(arn, 'eu-central-1', 'Failed', 'Access denied to the KMS key');
+    const oldKey = h.currentKey(arn);
+
+    let currentWhileBlocked: string | undefined;
+    const run = await h.rotate(arn, {
+      token: 'acme-v2',
+      attempts: 3,
+      onStepError: async () => {
+        currentWhileBlocked = h.currentKey(arn);
+        await primaryTable.setReplicaWait({ region: 'eu-central-1', excluded: true, atMs: Date.now(), actor: 'ops', reason: 'replica being rebuilt' });
+      },
+    });
+    expect(String((run.errors[0] as Error).message)).toMatch(/replica of secret .* in eu-central-1 has failed \(Access denied to the KMS key\): AWSCURRENT stays on acme-v1.*keyroll regions exclude eu-central-1/);
+    expect(currentWhileBlocked).toBe(oldKey);
+    expect(run.outcome).toBe('succeeded');
+    expect(h.currentKey(arn)).not.toBe(oldKey);
   });
 
   it('counts a replica that cannot be read as behind, naming the failure', async () => {

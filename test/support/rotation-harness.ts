@@ -138,7 +138,7 @@ export class RotationHarness {
   }
 
   /** RotateSecret and the step invocations Secrets Manager would make, retries included; `onStepError` sees each failed step. */
-  rotate(secretArn: string, options: { token?: string; attempts?: number; rotateImmediately?: boolean; onStepError?: (error: unknown) => void } = {}): Promise<RotationRun> {
+  rotate(secretArn: string, options: { token?: string; attempts?: number; rotateImmediately?: boolean; onStepError?: (error: unknown) => void | Promise<void> } = {}): Promise<RotationRun> {
     return rotateSecret(
       this.model,
       { SecretId: secretArn, ClientRequestToken: options.token, RotateImmediately: options.rotateImmediately },
@@ -146,7 +146,7 @@ export class RotationHarness {
         try {
           return await this.handler(event);
         } catch (error) {
-          options.onStepError?.(error);
+          await options.onStepError?.(error);
           throw error;
         }
       },
