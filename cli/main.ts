@@ -479,14 +479,14 @@ Examples:
     );
   regions
     .command('exclude')
-    .description('take a replica region out of the rotations\' wait while it is down: rotations go on without it, and its readers may keep an old key until it is back; asks first unless --yes')
+    .description('take a replica region out of the rotations\' wait while it is down: rotations go on without it; that region accepts only what its copy of the table has (new keys refused, old keys kept) until replication catches up; asks first unless --yes')
     .argument('<region>', 'a replica region of the install')
     .requiredOption('--reason <text>', 'why, for the audit trail')
     .option('--yes', 'do not ask')
     .action(
       withInstall(async (install, _options, region: string, options: { reason: string; yes?: boolean }) => {
         replicaRegion(install, region);
-        await confirmed(options.yes, `Let rotations go on without ${region}? Clients reading their key there may keep an old one, cut off when its grace ends.`, `taking ${region} out of the wait lets its readers fall behind`);
+        await confirmed(options.yes, `Let rotations go on without ${region}? Until it is back, new keys are refused there and clients reading their key there keep an old one, cut off elsewhere when its grace ends.`, `taking ${region} out of the wait lets its readers fall behind`);
         const atMs = Date.now();
         await install.keys.setReplicaWait({ region, excluded: true, atMs, actor: install.actor, reason: options.reason });
         say(`${region}: rotations no longer wait for it; put it back with keyroll regions include ${region} --reason "…" once it is up`);
